@@ -1,0 +1,151 @@
+"""The protocol view of a parsed serv:message: who sent what, to which site, and what came back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from .namespaces import SERVICE_NS, XSI_NS
+from .redaction import is_secret_name
+
+REQUEST_TYPE = re.compile(r"^java:com\.webex\.service\.binding\.(?P<package>[a-z]+)\.(?P<operation>[A-Za-z]+)$")
+# What a broken-but-recognisable request type looks like (java.com..., doubled dots, line breaks).
+LENIENT_REQUEST_TYPE = re.compile(
+    r"java\s*[:.]\s*com\s*\.\s*webex\s*\.\s*service\s*\.\s*binding\s*\.+\s*(?P<package>[a-z]+)\s*\.+\s*"
+    r"(?P<operation>[A-Za-z\s]+?)\s*$",
+    re.IGNORECASE,
+)
+RESPONSE_TYPE = re.compile(r"^(?:[\w.-]+:)?(?P<operation>\w+?)Response$")
+
+
+def local_name(element: etree._Element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def child(element: etree._Element | None, name: str) -> etree._Element | None:
+    if element is None:
+        return None
+    for item in element:
+        if isinstance(item.tag, str) and local_name(item) == name:
+            return item
+    return None
+
+
+def text_of(element: etree._Element | None) -> str | None:
+    if element is None:
+        return None
+    return "".join(element.itertext()).strip()
+
+
+@dataclass
+class Message:
+    root: etree._Element
+    direction: str  # "request" | "response" | "unknown"
+    root_namespace: str | None
+    body_content: etree._Element | None
+    body_type: str | None  # the raw xsi:type
+    operation: str | None
+    package: str | None
+    security: dict[str, str] = field(default_factory=dict)
+    result: str | None = None
+    reason: str | None = None
+    exception_id: str | None = None
+    secrets: frozenset[str] = frozenset()
+
+    @property
+    def site_name(self) -> str | None:
+        return self.security.get("siteName") or None
+
+    @property
+    def site_id(self) -> str | None:
+        return self.security.get("siteID") or self.security.get("siteId") or None
+
+    @property
+    def webex_id(self) -> str | None:
+        return self.security.get("webExID") or None
+
+    @property
+    def security_context(self) -> etree._Element | None:
+        return child(child(self.root, "header"), "securityContext")
+
+    @property
+    def is_failure(self) -> bool:
+        return (self.result or "").upper() == "FAILURE"
+
+    def element_index(self, element: etree._Element) -> int:
+        """Position of `element` in document order, elements only (root = 0)."""
+        index_map = self.__dict__.get("_index_map")
+        if index_map is None:
+            index_map = {id(el): i for i, el in enumerate(self.root.iter(etree.Element))}
+            self.__dict__["_index_map"] = index_map
+        return index_map[id(element)]
+
+
+def operation_from_request_type(body_type: str) -> tuple[str | None, str | None, bool]:
+    """(package, operation, well_formed) from a request's xsi:type."""
+    strict = REQUEST_TYPE.match(body_type.strip())
+    if strict:
+        return strict.group("package"), strict.group("operation"), body_type == body_type.strip()
+    lenient = LENIENT_REQUEST_TYPE.search(body_type)
+    if lenient:
+        return lenient.group("package").lower(), re.sub(r"\s+", "", lenient.group("operation")), False
+    return None, None, False
+
+
+def build_message(root: etree._Element, direction_hint: str | None = None) -> Message:
+    header = child(root, "header")
+    security_el = child(header, "securityContext")
+    response_el = child(header, "response")
+    body = child(root, "body")
+    body_content = child(body, "bodyContent") if body is not None else None
+    if body_content is None:
+        # Some clients (and one release-note example) put bodyContent straight under the root.
+        body_content = child(root, "bodyContent")
+    body_type = body_content.get(f"{{{XSI_NS}}}type") if body_content is not None else None
+
+    if response_el is not None:
+        direction = "response"
+    elif security_el is not None or (body_type and "java" in body_type):
+        direction = "request"
+    else:
+        direction = direction_hint or "unknown"
+
+    package = operation = None
+    if body_type:
+        if direction == "response":
+            found = RESPONSE_TYPE.match(body_type.strip())
+            if found:
+                name = found.group("operation")
+                operation = name[:1].upper() + name[1:]
+        else:
+            package, operation, _ = operation_from_request_type(body_type)
+
+    security = {local_name(el): (el.text or "").strip() for el in security_el or () if isinstance(el.tag, str)}
+    secrets = frozenset(
+        value for el in root.iter(etree.Element)
+        if is_secret_name(local_name(el)) and (value := (el.text or "").strip())
+    )
+    namespace = etree.QName(root).namespace if isinstance(root.tag, str) else None
+    return Message(
+        root=root,
+        direction=direction,
+        root_namespace=namespace,
+        body_content=body_content,
+        body_type=body_type,
+        operation=operation,
+        package=package,
+        security=security,
+        result=text_of(child(response_el, "result")),
+        reason=text_of(child(response_el, "reason")),
+        exception_id=text_of(child(response_el, "exceptionID")),
+        secrets=secrets,
+    )
+
+
+def is_service_namespace(namespace: str | None) -> bool:
+    return namespace == SERVICE_NS

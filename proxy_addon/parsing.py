@@ -1,0 +1,212 @@
+"""One hardened parser for all traffic: bytes in, a tree and the document-level findings out.
+
+No entity is expanded, no DTD or network resource is loaded, and the input size is bounded.
+Messages whose prefixes are never declared (real clients send them and the service accepts them)
+are parsed as if the well-known declarations were present, and reported once (WX002).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import threading
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from .findings import Finding, Severity
+from .namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
+from .positions import SourceMap
+
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+
+_DECLARATION = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml\s[^>]*?\?>")
+_DECLARED_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
+_DTD_OR_ENTITY = re.compile(r"<!(DOCTYPE|ENTITY)\b")
+_USED_PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*):[A-Za-z_]|\s([A-Za-z_][\w.-]*):[A-Za-z_][\w.-]*\s*=")
+_DECLARED_PREFIX = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=")
+_ROOT_START_TAG = re.compile(
+    r"<(?![!?/])[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(?=/?>)", re.DOTALL
+)
+_UNDEFINED_PREFIX_ERROR = re.compile(r"Namespace prefix (\S+) (?:on|for) ")
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+_local = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    # lxml parsers are not thread-safe; one per thread, built once.
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+            huge_tree=False, collect_ids=False, remove_blank_text=False,
+        )
+        _local.parser = parser
+    return parser
+
+
+def canonical_encoding(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+@dataclass
+class ParsedDocument:
+    raw: bytes
+    path: str
+    root: etree._Element | None = None
+    text: str | None = None
+    encoding: str = "utf-8"
+    declared_encoding: str | None = None
+    has_declaration: bool = False
+    unbound_prefixes: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    _source_map: SourceMap | None = None
+
+    @property
+    def source_map(self) -> SourceMap:
+        if self._source_map is None:
+            self._source_map = SourceMap(self.text or "")
+        return self._source_map
+
+    def add(self, rule: str, name: str, severity: Severity, message: str, offset: int | None = None,
+            line: int | None = None, column: int | None = None) -> None:
+        if offset is not None and self.text is not None:
+            line, column = self.source_map.line_column(offset)
+        self.findings.append(Finding(rule, name, severity, message, line or 1, column or 1, self.path))
+
+
+def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = None,
+                   max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
+    doc = ParsedDocument(raw=raw, path=path)
+    if len(raw) > max_bytes:
+        doc.add("WX009", "oversized-message", Severity.ERROR,
+                f"message is {len(raw):,} bytes, over the {max_bytes:,}-byte limit; not parsed")
+        return doc
+    if not raw.strip():
+        doc.add("WX001", "malformed-xml", Severity.ERROR, "empty message: no XML document")
+        return doc
+    if not _decode(doc, http_charset):
+        return doc
+    text = doc.text or ""
+    dtd = _DTD_OR_ENTITY.search(text)
+    if dtd:
+        doc.add("WX006", "entity-declaration", Severity.ERROR,
+                f"<!{dtd.group(1)}> declaration in a message: DTDs and entities are never expanded "
+                "here and the service does not accept them", offset=dtd.start())
+    _parse(doc)
+    return doc
+
+
+def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
+    raw = doc.raw
+    declaration = _DECLARATION.match(raw[:512])
+    doc.has_declaration = declaration is not None
+    if declaration:
+        found = _DECLARED_ENCODING.search(declaration.group(0))
+        doc.declared_encoding = found.group(1).decode("ascii") if found else None
+    bom_encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), None)
+    declared = canonical_encoding(doc.declared_encoding)
+    if doc.declared_encoding and declared is None:
+        doc.add("WX005", "encoding-mismatch", Severity.ERROR,
+                f"declared encoding {doc.declared_encoding!r} is not an encoding this tool or the service knows")
+        return False
+    doc.encoding = bom_encoding or declared or "utf-8"
+    try:
+        text = raw.decode(doc.encoding)
+    except UnicodeDecodeError as error:
+        doc.text = raw.decode(doc.encoding, "replace")
+        label = doc.declared_encoding or "UTF-8 (the default)"
+        doc.add("WX005", "encoding-mismatch", Severity.ERROR,
+                f"message declares {label} but byte {error.start} ({raw[error.start:error.start + 1]!r}) "
+                f"is not valid {doc.encoding}; the service will reject or garble it",
+                offset=len(raw[:error.start].decode(doc.encoding, "replace")))
+        return False
+    if bom_encoding == "utf-8" or (bom_encoding is None and text.startswith("\ufeff")):
+        text = text.lstrip("\ufeff")
+    doc.text = text
+    if doc.encoding in {"latin-1", "iso8859-1", "cp1252", "iso8859-15"} and not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            first = next(i for i, b in enumerate(raw) if b > 127)
+            doc.add("WX005", "encoding-mismatch", Severity.WARNING,
+                    f"message declares {doc.declared_encoding} but its non-ASCII bytes are UTF-8: the "
+                    "service will read them as mojibake (declare UTF-8, or encode as declared)",
+                    offset=len(raw[:first].decode(doc.encoding)))
+    charset = canonical_encoding(http_charset)
+    if http_charset and charset != canonical_encoding(doc.encoding) and not (
+        charset in {"ascii", "utf-8"} and raw.isascii()
+    ):
+        doc.add("WX005", "encoding-mismatch", Severity.WARNING,
+                f"HTTP Content-Type says charset={http_charset} but the message is {doc.encoding}"
+                f"{' as declared' if doc.declared_encoding else ''}")
+    return True
+
+
+def _parse_input(doc: ParsedDocument, text: str) -> bytes:
+    """Bytes for lxml: the original when lxml can read them as they are, else UTF-8."""
+    if not doc.unbound_prefixes and doc.encoding in {"utf-8", "ascii", "latin-1", "iso8859-1"} \
+            and not doc.raw.startswith(codecs.BOM_UTF8):
+        return doc.raw
+    if doc.has_declaration:
+        text = re.sub(r"^\s*<\?xml\s[^>]*?\?>", '<?xml version="1.0" encoding="UTF-8"?>', text, count=1)
+    return text.encode("utf-8")
+
+
+def _inject_declarations(text: str, prefixes: list[str]) -> str:
+    root_tag = _ROOT_START_TAG.search(text)
+    if not root_tag:
+        return text
+    declarations = "".join(
+        f' xmlns:{p}="{WELL_KNOWN_PREFIXES.get(p, UNBOUND_NS_PREFIX + p)}"' for p in prefixes
+    )
+    return text[: root_tag.end()] + declarations + text[root_tag.end():]
+
+
+def _find_unbound(text: str) -> list[str]:
+    used = {a or b for a, b in _USED_PREFIX.findall(text)}
+    declared = set(_DECLARED_PREFIX.findall(text)) | {"xml", "xmlns"}
+    return sorted(used - declared)
+
+
+def _parse(doc: ParsedDocument) -> None:
+    text = doc.text or ""
+    doc.unbound_prefixes = _find_unbound(text)
+    for _attempt in range(4):
+        source = _inject_declarations(text, doc.unbound_prefixes) if doc.unbound_prefixes else text
+        try:
+            doc.root = etree.fromstring(_parse_input(doc, source), _parser())
+            break
+        except etree.XMLSyntaxError as error:
+            missing = _UNDEFINED_PREFIX_ERROR.match(str(error.msg or ""))
+            if missing and missing.group(1) not in doc.unbound_prefixes:
+                doc.unbound_prefixes.append(missing.group(1))
+                continue
+            line, column = error.position if error.position else (1, 1)
+            doc.add("WX001", "malformed-xml", Severity.ERROR,
+                    f"not well-formed XML: {_describe(error)}", line=line, column=max(column, 1))
+            return
+        except ValueError as error:  # lxml refuses some inputs outright (e.g. NUL bytes)
+            doc.add("WX001", "malformed-xml", Severity.ERROR, f"not parseable XML: {error}")
+            return
+    if doc.unbound_prefixes:
+        first = min((m.start() for p in doc.unbound_prefixes
+                     for m in [re.search(rf"[<\s/]{re.escape(p)}:", text)] if m), default=0)
+        names = ", ".join(f"{p}:" for p in doc.unbound_prefixes)
+        doc.add("WX002", "unbound-namespace-prefix", Severity.WARNING,
+                f"prefix {names} used but never declared (the service accepts it, strict XML parsers "
+                f"do not); declare xmlns:{doc.unbound_prefixes[0]}", offset=first + 1)
+
+
+def _describe(error: etree.XMLSyntaxError) -> str:
+    message = str(error.msg or error)
+    return re.sub(r", line \d+, column \d+$", "", message)

@@ -1,0 +1,73 @@
+"""Where each element of a message sits in its source text.
+
+lxml knows an element's line but not its column or its byte span; fixes need spans and findings
+need columns. This scans the decoded text once (only when a finding or fix asks) and lists the
+elements in document order, the same order as `root.iter(etree.Element)`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+_TOKEN = re.compile(
+    r"""<!--.*?-->
+      | <!\[CDATA\[.*?\]\]>
+      | <\?.*?\?>
+      | <!DOCTYPE(?:[^\[>]|\[.*?\])*>
+      | </(?P<end>[^\s>]+)\s*>
+      | <(?P<start>[^\s/>!?]+)(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(?P<empty>/?)>
+    """,
+    re.DOTALL | re.VERBOSE,
+)
+
+
+@dataclass(slots=True)
+class Span:
+    start: int  # offset of "<" of the start tag
+    content_start: int  # just after the start tag's ">"
+    content_end: int  # offset of "<" of the end tag (== content_start for <empty/>)
+    end: int  # just after the end tag's ">"
+
+
+class SourceMap:
+    def __init__(self, text: str):
+        self.text = text
+        self._newlines: list[int] | None = None
+        self._spans: list[Span] | None = None
+
+    def line_column(self, offset: int) -> tuple[int, int]:
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+        line_index = bisect.bisect_left(self._newlines, offset)
+        line_start = self._newlines[line_index - 1] + 1 if line_index else 0
+        return line_index + 1, offset - line_start + 1
+
+    @property
+    def spans(self) -> list[Span]:
+        if self._spans is None:
+            self._spans = _scan(self.text)
+        return self._spans
+
+    def element_position(self, index: int) -> tuple[int, int] | None:
+        spans = self.spans
+        if 0 <= index < len(spans):
+            return self.line_column(spans[index].start)
+        return None
+
+
+def _scan(text: str) -> list[Span]:
+    spans: list[Span] = []
+    open_stack: list[int] = []
+    for match in _TOKEN.finditer(text):
+        if match.group("start") is not None:
+            span = Span(match.start(), match.end(), match.end(), match.end())
+            spans.append(span)
+            if not match.group("empty"):
+                open_stack.append(len(spans) - 1)
+        elif match.group("end") is not None and open_stack:
+            span = spans[open_stack.pop()]
+            span.content_end = match.start()
+            span.end = match.end()
+    return spans

@@ -1,0 +1,87 @@
+"""The one place that decides what is a secret and hides it.
+
+Everything that leaves the tool (findings, logs, stores, reports, errors) passes through `redact`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "***"
+
+# Element and field names whose values are credentials. Matching is on the local name,
+# case-insensitively; anything ending in password/token/ticket is a credential too
+# (sessionPassword, audioPassword, panelistNumericPassword, webExAccessToken, guestToken...).
+_EXACT_SECRET_NAMES = {
+    "password", "samlresponse", "hostkey", "hostpin", "passwordhintanswer", "captchaword",
+    "sessionticket", "accesstoken", "secret", "clientsecret", "authorization", "cookie",
+    "set-cookie", "proxy-authorization",
+}
+_SECRET_SUFFIXES = ("password", "token", "ticket", "passwd", "secret")
+
+
+def is_secret_name(name: str) -> bool:
+    """True when a field or element of this (local) name carries a credential."""
+    local = name.rsplit(":", 1)[-1].rsplit("}", 1)[-1].lower()
+    return local in _EXACT_SECRET_NAMES or local.endswith(_SECRET_SUFFIXES)
+
+
+# <prefix:name attrs>value</prefix:name> for secret names; the value may span lines and hold
+# CDATA. Non-greedy up to the matching close tag of the same qualified name.
+_XML_ELEMENT = re.compile(
+    r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>[A-Za-z_][\w.-]*))(?P<attrs>(?:\s[^<>]*?)?)>"
+    r"(?P<value>.*?)</(?P=qname)\s*>",
+    re.DOTALL,
+)
+# key=value, key: value, "key": "value" (query strings, headers, JSON, log lines).
+_KEY_VALUE = re.compile(
+    r"""(?P<key>["']?(?P<name>[A-Za-z_][\w.-]*)["']?\s*(?:=|:)\s*)(?P<value>"[^"]*"|'[^']*'|[^\s&,;"'<>}]+)"""
+)
+
+
+def _mask_xml(match: re.Match[str]) -> str:
+    if not is_secret_name(match.group("local")) or not match.group("value"):
+        return match.group(0)
+    return f"<{match.group('qname')}{match.group('attrs')}>{MASK}</{match.group('qname')}>"
+
+
+def _mask_key_value(match: re.Match[str]) -> str:
+    if not is_secret_name(match.group("name")):
+        return match.group(0)
+    value = match.group("value")
+    quote = value[0] if value[:1] in "\"'" else ""
+    return f"{match.group('key')}{quote}{MASK}{quote}"
+
+
+def redact_text(text: str, known_secrets: frozenset[str] | set[str] = frozenset()) -> str:
+    if "<" in text:
+        text = _XML_ELEMENT.sub(_mask_xml, text)
+    if "=" in text or ":" in text:
+        text = _KEY_VALUE.sub(_mask_key_value, text)
+    for secret in known_secrets:
+        if secret and len(secret) >= 3 and secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def redact(value: Any, known_secrets: frozenset[str] | set[str] = frozenset()) -> Any:
+    """Return `value` with every credential masked: strings, bytes, mappings and sequences.
+
+    `known_secrets` are literal values taken from the message being reported (its passwords,
+    tickets, tokens), masked wherever they appear, in any position.
+    """
+    if isinstance(value, str):
+        return redact_text(value, known_secrets)
+    if isinstance(value, bytes | bytearray):
+        return redact_text(bytes(value).decode("utf-8", "replace"), known_secrets)
+    if isinstance(value, Mapping):
+        return {
+            key: (MASK if isinstance(key, str) and is_secret_name(key) and item not in (None, "")
+                  else redact(item, known_secrets))
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(redact(item, known_secrets) for item in value)
+    return value

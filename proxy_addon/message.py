@@ -10,11 +10,14 @@ from lxml import etree
 from .namespaces import SERVICE_NS, XSI_NS
 from .redaction import is_secret_name
 
-REQUEST_TYPE = re.compile(r"^java:com\.webex\.service\.binding\.(?P<package>[a-z]+)\.(?P<operation>[A-Za-z]+)$")
+# Packages may be dotted: teleconference sessions live in "meeting.auo".
+REQUEST_TYPE = re.compile(
+    r"^java:com\.webex\.service\.binding\.(?P<package>[a-z]+(?:\.[a-z]+)*)\.(?P<operation>[A-Z][A-Za-z]*)$"
+)
 # What a broken-but-recognisable request type looks like (java.com..., doubled dots, line breaks).
 LENIENT_REQUEST_TYPE = re.compile(
-    r"java\s*[:.]\s*com\s*\.\s*webex\s*\.\s*service\s*\.\s*binding\s*\.+\s*(?P<package>[a-z]+)\s*\.+\s*"
-    r"(?P<operation>[A-Za-z\s]+?)\s*$",
+    r"java\s*[:.]\s*com\s*\.\s*webex\s*\.\s*service\s*\.\s*binding\s*\.+\s*"
+    r"(?P<package>[a-z]+(?:\s*\.+\s*[a-z]+)*?)\s*\.+\s*(?P<operation>[A-Z][A-Za-z\s]*?)\s*$",
     re.IGNORECASE,
 )
 RESPONSE_TYPE = re.compile(r"^(?:[\w.-]+:)?(?P<operation>\w+?)Response$")
@@ -93,7 +96,8 @@ def operation_from_request_type(body_type: str) -> tuple[str | None, str | None,
         return strict.group("package"), strict.group("operation"), body_type == body_type.strip()
     lenient = LENIENT_REQUEST_TYPE.search(body_type)
     if lenient:
-        return lenient.group("package").lower(), re.sub(r"\s+", "", lenient.group("operation")), False
+        package = re.sub(r"[\s.]+", ".", lenient.group("package").lower())
+        return package, re.sub(r"\s+", "", lenient.group("operation")), False
     return None, None, False
 
 
@@ -125,7 +129,7 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
         else:
             package, operation, _ = operation_from_request_type(body_type)
 
-    security = {local_name(el): (el.text or "").strip() for el in security_el or () if isinstance(el.tag, str)}
+    security = {local_name(el): (el.text or "").strip() for el in (security_el if security_el is not None else ()) if isinstance(el.tag, str)}
     secrets = frozenset(
         value for el in root.iter(etree.Element)
         if is_secret_name(local_name(el)) and (value := (el.text or "").strip())

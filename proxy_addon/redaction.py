@@ -35,10 +35,13 @@ _XML_ELEMENT = re.compile(
     r"(?P<value>.*?)</(?P=qname)\s*>",
     re.DOTALL,
 )
-# key=value, key: value, "key": "value" (query strings, headers, JSON, log lines).
+# key=value (query strings, log lines) and "key": "value" (JSON). A bare "word: text" in prose is
+# not a key, or every sentence about tickets would be masked; header lines are matched apart.
 _KEY_VALUE = re.compile(
-    r"""(?P<key>["']?(?P<name>[A-Za-z_][\w.-]*)["']?\s*(?:=|:)\s*)(?P<value>"[^"]*"|'[^']*'|[^\s&,;"'<>}]+)"""
+    r"""(?P<key>(?:(?P<quote>["'])(?P<qname>[A-Za-z_][\w.-]*)(?P=quote)\s*[:=]|(?P<name>[A-Za-z_][\w.-]*)\s*=)\s*)"""
+    r"""(?P<value>"[^"]*"|'[^']*'|[^\s&,;"'<>}]+)"""
 )
+_HEADER_LINE = re.compile(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>[^\r\n]+)", re.MULTILINE)
 
 
 def _mask_xml(match: re.Match[str]) -> str:
@@ -48,7 +51,9 @@ def _mask_xml(match: re.Match[str]) -> str:
 
 
 def _mask_key_value(match: re.Match[str]) -> str:
-    if not is_secret_name(match.group("name")):
+    groups = match.groupdict()
+    name = groups.get("qname") or groups.get("name") or groups.get("hname")
+    if not is_secret_name(name):
         return match.group(0)
     value = match.group("value")
     quote = value[0] if value[:1] in "\"'" else ""
@@ -60,6 +65,7 @@ def redact_text(text: str, known_secrets: frozenset[str] | set[str] = frozenset(
         text = _XML_ELEMENT.sub(_mask_xml, text)
     if "=" in text or ":" in text:
         text = _KEY_VALUE.sub(_mask_key_value, text)
+        text = _HEADER_LINE.sub(_mask_key_value, text)
     for secret in known_secrets:
         if secret and len(secret) >= 3 and secret in text:
             text = text.replace(secret, MASK)

@@ -1,0 +1,206 @@
+"""The linter: parse a message once, then run only the rules that can apply to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from .checks import CheckEnv
+from .context import LintContext
+from .findings import Finding, Fix, Severity
+from .message import Message, build_message, local_name, operation_from_request_type, text_of
+from .namespaces import SERVICE_NS
+from .parsing import DEFAULT_MAX_BYTES, ParsedDocument, parse_document
+from .redaction import redact
+from .ruleset import Rule, RuleSet
+
+
+@dataclass
+class LintResult:
+    path: str
+    document: ParsedDocument
+    message: Message | None
+    findings: list[Finding] = field(default_factory=list)
+    context: LintContext = field(default_factory=LintContext)
+
+    @property
+    def operation(self) -> str | None:
+        return self.findings[0].operation if self.findings else (self.message.operation if self.message else None)
+
+
+class Linter:
+    def __init__(self, ruleset: RuleSet | None = None, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.ruleset = ruleset or RuleSet.load()
+        self.max_bytes = max_bytes
+        self._validator = None
+
+    def lint(self, data: bytes, *, path: str = "-", http_charset: str | None = None,
+             direction: str | None = None, context: LintContext | None = None,
+             operation_hint: str | None = None) -> LintResult:
+        context = context or LintContext()
+        document = parse_document(data, path=path, http_charset=http_charset, max_bytes=self.max_bytes)
+        result = LintResult(path, document, None, list(document.findings), context)
+        if document.root is None:
+            return self._finish(result)
+        message = build_message(document.root, direction)
+        if message.operation is None and operation_hint:
+            message.operation = operation_hint
+        result.message = message
+        self._check_envelope(result)
+        self._run_rules(result)
+        if context.validate:
+            result.findings.extend(self._schema_validator(context).validate(message, document))
+        return self._finish(result)
+
+    # -- envelope rules the parser cannot see (WX003, WX004) --------------------------------------
+
+    def _check_envelope(self, result: LintResult) -> None:
+        message = result.message
+        assert message is not None
+        root = message.root
+        if local_name(root) != "message" or message.root_namespace != SERVICE_NS:
+            found = f"{{{message.root_namespace}}}{local_name(root)}" if message.root_namespace else local_name(root)
+            self._emit(result, "WX003", root,
+                       f"root element is {found}, not message in {SERVICE_NS}: the service does not "
+                       "recognise the envelope")
+        if message.direction != "request":
+            return
+        body = message.body_content
+        if body is None:
+            self._emit(result, "WX004", root, "request has no body/bodyContent: no operation to call")
+            return
+        body_type = message.body_type
+        if not body_type:
+            self._emit(result, "WX004", body, "bodyContent has no xsi:type: the service cannot tell "
+                       "which operation is called")
+            return
+        package, operation, well_formed = operation_from_request_type(body_type)
+        if well_formed:
+            return
+        if operation:
+            suggestion = f"java:com.webex.service.binding.{package}.{operation}"
+            self._emit(result, "WX004", body, f"bodyContent xsi:type {body_type!r} is malformed; "
+                       f"use {suggestion!r}")
+        else:
+            self._emit(result, "WX004", body, f"bodyContent xsi:type {body_type!r} is not "
+                       "java:com.webex.service.binding.<package>.<Operation>")
+
+    # -- data-driven rules ------------------------------------------------------------------------
+
+    def _run_rules(self, result: LintResult) -> None:
+        message = result.message
+        assert message is not None
+        context = result.context
+        site = context.site_key(message.site_name, message.site_id)
+        is_ci = context.is_ci(site)
+        version = context.version_for(site)
+        env = CheckEnv(message, version, is_ci, self.ruleset.exceptions)
+        for rule in self.ruleset.candidates(message.direction, message.operation):
+            if not context.is_selected(rule.id) or not rule.applies_to_version(version):
+                continue
+            if rule.site == "ci" and not is_ci:
+                continue
+            if any(select(message) for select in rule.unless):
+                continue
+            matches = [el for select in rule.selectors for el in select(message)]
+            if not matches:
+                continue
+            for hit in rule.check(matches, rule.options, env):
+                finding = self._emit(result, rule.id, hit.element, _format(rule, {"operation": message.operation, **hit.values}))
+                if finding is None:
+                    continue
+                finding.fix = self._fix_for(rule, hit.element, hit.values, result)
+                if rule.site == "ci" or site in context.site_api_versions:
+                    if site and site in context.learned:
+                        finding.notes.append(context.learned[site])
+
+    def _fix_for(self, rule: Rule, element: etree._Element, values: dict, result: LintResult) -> Fix | None:
+        if rule.fix is None or result.document.text is None:
+            return None
+        message = result.message
+        index = message.element_index(element)
+        if rule.fix.action == "remove":
+            return Fix(f"remove <{local_name(element)}>", rule.fix.safe, "remove", index)
+        if rule.fix.action == "truncate":
+            limit = values.get("max")
+            if not limit:
+                return None
+            return Fix(f"truncate <{local_name(element)}> to {limit} characters", rule.fix.safe,
+                       "replace-text", index, (text_of(element) or "")[:limit])
+        if rule.fix.action == "site-id":
+            if message.site_name:
+                return Fix("remove <siteID> (siteName is present)", rule.fix.safe, "remove", index)
+            name = result.context.site_ids.get(text_of(element) or "")
+            if name:
+                prefix = element.prefix + ":" if element.prefix and element.prefix in (element.nsmap or {}) else ""
+                return Fix(f"replace <siteID> with <siteName>{name}</siteName>", rule.fix.safe,
+                           "replace-element", index, f"<{prefix}siteName>{name}</{prefix}siteName>")
+        return None
+
+    def _emit(self, result: LintResult, rule_id: str, element: etree._Element, text: str) -> Finding | None:
+        context = result.context
+        if not context.is_selected(rule_id):
+            return None
+        rule = self.ruleset.by_id[rule_id]
+        message = result.message
+        index = message.element_index(element) if message is not None else None
+        position = result.document.source_map.element_position(index) if index is not None else None
+        line, column = position or (element.sourceline or 1, 1)
+        finding = Finding(
+            rule=rule.id, name=rule.name, severity=rule.severity,
+            message=redact(text, message.secrets if message else frozenset()),
+            line=line, column=column, path=result.path,
+            operation=message.operation if message else None,
+            direction=message.direction if message else None,
+            predicts=rule.predicts, element_index=index,
+        )
+        result.findings.append(finding)
+        return finding
+
+    def _finish(self, result: LintResult) -> LintResult:
+        context = result.context
+        message = result.message
+        kept = []
+        for finding in result.findings:
+            if not context.is_selected(finding.rule):
+                continue
+            rule = self.ruleset.by_id.get(finding.rule)
+            if rule is not None and finding.name != rule.name:
+                finding.name = rule.name
+            finding.severity = context.severity_overrides.get(finding.rule, finding.severity)
+            if message is not None:
+                finding.operation = finding.operation or message.operation
+                finding.direction = finding.direction or message.direction
+            kept.append(finding)
+        kept.sort(key=lambda f: (f.line, f.column, f.rule))
+        result.findings = kept
+        return result
+
+    def _schema_validator(self, context: LintContext):
+        if self._validator is None or getattr(self._validator, "schema_dir", None) != context.schema_dir:
+            from .validation import SchemaValidator  # noqa: PLC0415 (schemas load only when asked for)
+
+            self._validator = SchemaValidator(schema_dir=context.schema_dir)
+        return self._validator
+
+
+def _format(rule: Rule, values: dict) -> str:
+    try:
+        return rule.message.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return rule.message
+
+
+_DEFAULT_LINTER: Linter | None = None
+
+
+def default_linter() -> Linter:
+    """One Linter per process: the rule packs are read and compiled once."""
+    global _DEFAULT_LINTER
+    if _DEFAULT_LINTER is None:
+        _DEFAULT_LINTER = Linter()
+    return _DEFAULT_LINTER
+
+
+__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter"]

@@ -84,7 +84,11 @@ class Message:
         """Position of `element` in document order, elements only (root = 0)."""
         index_map = self.__dict__.get("_index_map")
         if index_map is None:
-            index_map = {id(el): i for i, el in enumerate(self.root.iter(etree.Element))}
+            # lxml hands out the same proxy object for a node only while one is alive, so the
+            # element list is kept with the map to keep the ids stable.
+            elements = list(self.root.iter(etree.Element))
+            index_map = {id(el): i for i, el in enumerate(elements)}
+            self.__dict__["_elements"] = elements
             self.__dict__["_index_map"] = index_map
         return index_map[id(element)]
 

@@ -43,7 +43,7 @@ class Rule:
     message: str
     introduced: str
     direction: str = "any"
-    operations: frozenset[str] | None = None  # lower-cased; None = every operation
+    operations: tuple[str, ...] | None = None  # None = every operation
     site: str = "any"  # "any" | "ci"
     since: Version | None = None
     until: Version | None = None
@@ -167,7 +167,7 @@ def _build_rule(raw: dict[str, Any], path: Path) -> Rule:
         message=_require(raw, "message", where),
         introduced=str(_require(raw, "introduced", where)),
         direction=direction,
-        operations=None if operations == "*" else frozenset(o.lower() for o in operations),
+        operations=None if operations == "*" else tuple(operations),
         site=site,
         since=since,
         until=until,
@@ -212,7 +212,7 @@ class RuleSet:
             directions = ("request", "response", "unknown") if rule.direction == "any" else (rule.direction,)
             for direction in directions:
                 for operation in rule.operations or ("*",):
-                    self._index[(direction, operation)].append(rule)
+                    self._index[(direction, operation.lower())].append(rule)
 
     def candidates(self, direction: str, operation: str | None) -> list[Rule]:
         general = self._index.get((direction, "*"), [])

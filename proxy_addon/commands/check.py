@@ -1,0 +1,136 @@
+"""`webex-xml-lint check PATH...|-`: lint files, folders or stdin; optionally fix them."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..config import ConfigError, Settings, find_config, load_settings, parse_site_id
+from ..engine import Linter, LintResult
+from ..output import FORMATTERS
+from ..redaction import redact
+from ..ruleset import RuleError
+from ..versions import parse_version
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+MESSAGE_SUFFIXES = {".xml"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", default=["."], metavar="PATH",
+                        help="files or folders (searched for *.xml), or - for stdin")
+    parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format")
+    parser.add_argument("--select", default=None, help="comma-separated rule ids or prefixes to report (e.g. WX1,WX401)")
+    parser.add_argument("--ignore", default=None, help="comma-separated rule ids or prefixes to leave out")
+    parser.add_argument("--statistics", action="store_true", help="count findings per rule")
+    parser.add_argument("--ci-site", action="append", default=[], metavar="NAME",
+                        help="a site that is CI-enabled (repeatable)")
+    parser.add_argument("--api-version", default=None, metavar="X.Y",
+                        help="XML API version of the service (default 39.11)")
+    parser.add_argument("--site-id", action="append", default=[], metavar="ID=NAME",
+                        help="map a siteID to its siteName, for the WX101 fix (repeatable)")
+    parser.add_argument("--direction", choices=["request", "response"], default=None,
+                        help="direction for messages that do not show it")
+    parser.add_argument("--validate", action="store_true", help="also validate against the XSDs (WX007, WX008)")
+    parser.add_argument("--schema-dir", default=None, metavar="DIR", help="validate against this XSD bundle")
+    parser.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    parser.add_argument("--unsafe-fixes", action="store_true", help="with --fix/--diff, also apply unsafe fixes")
+    parser.add_argument("--diff", action="store_true", help="show the fixes as a unified diff")
+    parser.add_argument("--config", default=None, metavar="FILE", help="configuration file (default: nearest "
+                        "webex-xml-lint.toml or pyproject.toml [tool.webex-xml-lint])")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    config_path = Path(args.config) if args.config else find_config(Path.cwd())
+    if args.config and not config_path.is_file():
+        raise ConfigError(f"{args.config}: configuration file not found")
+    settings = load_settings(config_path)
+    settings.ci_sites += args.ci_site
+    if args.api_version:
+        settings.api_version = parse_version(args.api_version)
+    for item in args.site_id:
+        site_id, name = parse_site_id(item)
+        settings.site_ids[site_id] = name
+    if args.select is not None:
+        settings.select = [s.strip() for s in args.select.split(",") if s.strip()]
+    if args.ignore is not None:
+        settings.ignore += [s.strip() for s in args.ignore.split(",") if s.strip()]
+    settings.validate = settings.validate or args.validate or bool(args.schema_dir)
+    if args.schema_dir:
+        if not Path(args.schema_dir).is_dir():
+            raise ConfigError(f"--schema-dir {args.schema_dir}: not a folder")
+        settings.schema_dir = str(Path(args.schema_dir).resolve())
+    return settings
+
+
+def iter_inputs(paths: list[str], errors: list[str]) -> Iterator[tuple[str, bytes]]:
+    for raw_path in paths:
+        if raw_path == "-":
+            yield "-", sys.stdin.buffer.read()
+            continue
+        path = Path(raw_path)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in MESSAGE_SUFFIXES and p.is_file())
+        elif path.exists():
+            files = [path]
+        else:
+            errors.append(f"{raw_path}: no such file or folder")
+            continue
+        for file in files:
+            try:
+                yield str(file), file.read_bytes()
+            except OSError as error:
+                errors.append(f"{file}: cannot read: {error.strerror}")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+        linter = Linter()
+    except (ConfigError, RuleError, ValueError) as error:
+        print(f"webex-xml-lint: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    context = settings.context()
+    errors: list[str] = []
+    findings = []
+    for path, data in iter_inputs(args.paths, errors):
+        result = linter.lint(data, path=path, direction=args.direction, context=context)
+        if args.fix or args.diff:
+            result = _fix(linter, result, args, errors)
+        findings.extend(result.findings)
+    sys.stdout.write(FORMATTERS[args.format](findings, linter.ruleset, args.statistics))
+    for error in errors:
+        print(f"webex-xml-lint: error: {redact(error)}", file=sys.stderr)
+    if errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: list[str]) -> LintResult:
+    from ..fixes import apply_fixes  # noqa: PLC0415
+
+    outcome = apply_fixes(result, unsafe=args.unsafe_fixes)
+    if not outcome.changed:
+        return result
+    secrets = result.message.secrets if result.message else frozenset()
+    if args.diff:
+        before = result.document.raw.decode(result.document.encoding, "replace").splitlines(keepends=True)
+        after = outcome.data.decode(result.document.encoding, "replace").splitlines(keepends=True)
+        diff = "".join(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
+        sys.stderr.write(redact(diff, secrets) + ("\n" if diff and not diff.endswith("\n") else ""))
+    if not args.fix:
+        return result
+    if result.path == "-":
+        sys.stderr.write("webex-xml-lint: --fix on stdin: fixed message not written (use --diff)\n")
+        return result
+    try:
+        Path(result.path).write_bytes(outcome.data)
+    except OSError as error:
+        errors.append(f"{result.path}: cannot write the fixed file: {error.strerror}")
+        return result
+    # Report what is left after fixing, as ruff does.
+    return linter.lint(outcome.data, path=result.path, direction=args.direction, context=result.context)

@@ -157,7 +157,7 @@ def _parse_input(doc: ParsedDocument, text: str) -> bytes:
     if not doc.unbound_prefixes and doc.encoding in {"utf-8", "ascii", "latin-1", "iso8859-1"} \
             and not doc.raw.startswith(codecs.BOM_UTF8):
         return doc.raw
-    if doc.has_declaration:
+    if text.lstrip().startswith("<?xml"):
         text = re.sub(r"^\s*<\?xml\s[^>]*?\?>", '<?xml version="1.0" encoding="UTF-8"?>', text, count=1)
     return text.encode("utf-8")
 

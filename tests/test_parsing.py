@@ -1,0 +1,125 @@
+"""The hardened parser: document-level findings and what it refuses to do."""
+
+from __future__ import annotations
+
+import time
+
+from proxy_addon.parsing import parse_document
+
+from .builders import request_xml
+
+
+def rules(doc) -> list[str]:
+    return [f.rule for f in doc.findings]
+
+
+def test_clean_request_parses_without_findings():
+    doc = parse_document(request_xml("GetUser", "<webExId>jdoe</webExId>"))
+    assert doc.root is not None
+    assert doc.findings == []
+    assert doc.encoding == "utf-8" and doc.declared_encoding == "UTF-8"
+
+
+def test_undeclared_prefixes_are_bound_and_reported_once():
+    raw = (b'<?xml version="1.0"?>\n<serv:message xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+           b"<header><securityContext><siteName>a</siteName></securityContext></header>"
+           b'<body><bodyContent xsi:type="java:com.webex.service.binding.user.SetUser">'
+           b"<use:privilege><use:HQvideo>true</use:HQvideo></use:privilege></bodyContent></body></serv:message>")
+    doc = parse_document(raw)
+    assert doc.root is not None
+    assert rules(doc) == ["WX002"]
+    assert sorted(doc.unbound_prefixes) == ["serv", "use"]
+    assert doc.findings[0].line == 2
+    assert doc.root.tag == "{http://www.webex.com/schemas/2002/06/service}message"
+
+
+def test_prefix_declared_only_in_a_sibling_subtree_is_found_by_retry():
+    raw = b'<a xmlns:x="urn:x"><b xmlns:p="urn:p"><p:c/></b><p:d/></a>'
+    doc = parse_document(raw)
+    assert doc.root is not None
+    assert rules(doc) == ["WX002"]
+    assert "p" in doc.unbound_prefixes
+
+
+def test_malformed_xml_names_line_and_column():
+    doc = parse_document(b"<?xml version='1.0'?>\n<a>\n  <b></c>\n</a>")
+    assert doc.root is None
+    assert rules(doc) == ["WX001"]
+    assert doc.findings[0].line == 3
+    assert "mismatch" in doc.findings[0].message
+
+
+def test_empty_body_is_malformed():
+    assert rules(parse_document(b"   \n")) == ["WX001"]
+
+
+def test_entity_declarations_are_reported_and_never_expanded():
+    bomb = b'<?xml version="1.0"?>\n<!DOCTYPE m [<!ENTITY a "aaaaaaaaaa">' + b"".join(
+        b'<!ENTITY %s "%s">' % (f"a{i}".encode(), (f"&a{i - 1};" if i > 1 else "&a;").encode() * 10)
+        for i in range(1, 10)) + b"]>\n<m>&a9;</m>"
+    started = time.perf_counter()
+    doc = parse_document(bomb)
+    assert time.perf_counter() - started < 1.0
+    assert "WX006" in rules(doc)
+    if doc.root is not None:
+        assert len("".join(doc.root.itertext())) < 100  # nothing was expanded
+
+
+def test_external_entity_is_not_fetched(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    raw = f'<!DOCTYPE m [<!ENTITY x SYSTEM "file://{secret}">]><m>&x;</m>'.encode()
+    doc = parse_document(raw)
+    assert "WX006" in rules(doc)
+    text = "".join(doc.root.itertext()) if doc.root is not None else ""
+    assert "TOPSECRET" not in text
+
+
+def test_oversized_message_is_not_parsed():
+    doc = parse_document(b"<a>" + b"x" * 2000 + b"</a>", max_bytes=1000)
+    assert doc.root is None
+    assert rules(doc) == ["WX009"]
+
+
+def test_declared_latin1_but_utf8_bytes_is_an_encoding_mismatch():
+    raw = request_xml("SetUser", "<firstName>Zürich</firstName>", encoding="UTF-8").replace(
+        b'encoding="UTF-8"', b'encoding="ISO-8859-1"')
+    doc = parse_document(raw)
+    assert doc.root is not None
+    assert rules(doc) == ["WX005"]
+    assert doc.findings[0].severity == "warning"
+
+
+def test_invalid_bytes_for_declared_utf8_are_an_error():
+    raw = request_xml("SetUser", "<firstName>Z\xfcrich</firstName>", encoding="ISO-8859-1").replace(
+        b'encoding="ISO-8859-1"', b'encoding="UTF-8"')
+    doc = parse_document(raw)
+    assert rules(doc) == ["WX005"]
+    assert doc.findings[0].severity == "error"
+    assert doc.findings[0].line == 8  # the body line holding the Latin-1 byte
+
+
+def test_http_charset_that_disagrees_with_the_declaration():
+    raw = request_xml("GetUser", "<webExId>jörg</webExId>", encoding="ISO-8859-1")
+    assert rules(parse_document(raw, http_charset="utf-8")) == ["WX005"]
+    assert rules(parse_document(raw, http_charset="iso-8859-1")) == []
+
+
+def test_latin1_message_is_read_in_its_encoding():
+    raw = request_xml("GetUser", "<webExId>jörg</webExId>", encoding="ISO-8859-1")
+    doc = parse_document(raw)
+    assert "jörg" in "".join(doc.root.itertext())
+
+
+def test_utf16_with_bom_is_parsed():
+    raw = request_xml("GetUser", "<webExId>ü</webExId>").decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    doc = parse_document(raw.encode("utf-16"))
+    assert doc.root is not None and doc.findings == []
+
+
+def test_deep_nesting_is_refused_quickly():
+    raw = b"<a>" * 10000 + b"</a>" * 10000
+    started = time.perf_counter()
+    doc = parse_document(raw)
+    assert time.perf_counter() - started < 1.0
+    assert rules(doc) == ["WX001"]

@@ -1,0 +1,45 @@
+"""The one redaction function: every credential, in every position we report."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy_addon.redaction import MASK, is_secret_name, redact
+
+
+@pytest.mark.parametrize("name", ["password", "sessionTicket", "accessToken", "samlResponse", "meetingPassword",
+                                  "audioPassword", "hostKey", "panelistNumericPassword", "webExAccessToken",
+                                  "use:sessionTicket", "{urn:x}hostPin", "passwordHintAnswer"])
+def test_credential_names(name):
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["sessionKey", "meetingKey", "webExID", "siteName", "confName"])
+def test_identifiers_are_not_credentials(name):
+    assert not is_secret_name(name)
+
+
+def test_xml_elements_are_masked_with_prefix_attributes_and_lines():
+    text = '<use:sessionTicket a="1">AAAB\nCC==</use:sessionTicket><sessionKey>123</sessionKey><password/>'
+    assert redact(text) == f'<use:sessionTicket a="1">{MASK}</use:sessionTicket><sessionKey>123</sessionKey><password/>'
+
+
+def test_query_strings_json_and_headers():
+    assert redact("x?password=hunter2&y=1") == f"x?password={MASK}&y=1"
+    assert redact('{"accessToken": "abc", "n": 1}') == f'{{"accessToken": "{MASK}", "n": 1}}'
+    assert redact("Authorization: Bearer abc.def") == f"Authorization: {MASK}"
+
+
+def test_mappings_and_sequences_recursively():
+    event = {"password": "pw", "nested": [{"sessionTicket": "t"}, "<accessToken>z</accessToken>"], "site": "acme"}
+    assert redact(event) == {"password": MASK, "nested": [{"sessionTicket": MASK}, f"<accessToken>{MASK}</accessToken>"],
+                             "site": "acme"}
+
+
+def test_known_secret_values_are_masked_anywhere():
+    assert redact("user typed hunter2 into the reason", {"hunter2"}) == f"user typed {MASK} into the reason"
+
+
+def test_prose_about_tickets_is_left_alone():
+    text = "not a valid session ticket: it expired"
+    assert redact(text) == text

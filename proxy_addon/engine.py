@@ -145,8 +145,7 @@ class Linter:
         rule = self.ruleset.by_id[rule_id]
         message = result.message
         index = message.element_index(element) if message is not None else None
-        position = result.document.source_map.element_position(index) if index is not None else None
-        line, column = position or (element.sourceline or 1, 1)
+        line, column = _position(result, element, index)
         finding = Finding(
             rule=rule.id, name=rule.name, severity=rule.severity,
             message=redact(text, message.secrets if message else frozenset()),
@@ -183,6 +182,28 @@ class Linter:
 
             self._validator = SchemaValidator(schema_dir=context.schema_dir)
         return self._validator
+
+
+def _position(result: LintResult, element: etree._Element, index: int | None) -> tuple[int, int]:
+    """Line from lxml; the column by finding the start tag on that line (cheaper than a full scan)."""
+    source_map = result.document.source_map
+    line = element.sourceline
+    if line:
+        qname = f"{element.prefix}:{etree.QName(element).localname}" if element.prefix else etree.QName(element).localname
+        occurrence = 0  # same-named start tags earlier on the same line (one-line messages)
+        for other in element.getroottree().getroot().iter(element.tag):
+            if other is element:
+                break
+            if other.sourceline == line and other.prefix == element.prefix:
+                occurrence += 1
+        column = source_map.start_tag_column(line, qname, occurrence)
+        if column is not None:
+            return line, column
+    if index is not None:
+        position = source_map.element_position(index)
+        if position:
+            return position
+    return line or 1, 1
 
 
 def _format(rule: Rule, values: dict) -> str:

@@ -31,18 +31,25 @@ def local_name(element: etree._Element) -> str:
 
 
 def child(element: etree._Element | None, name: str) -> etree._Element | None:
+    """The first child with this local name, in any namespace or none."""
     if element is None:
         return None
-    for item in element:
-        if isinstance(item.tag, str) and local_name(item) == name:
-            return item
-    return None
+    return next(element.iterchildren("{*}" + name), None)
 
 
 def text_of(element: etree._Element | None) -> str | None:
     if element is None:
         return None
     return "".join(element.itertext()).strip()
+
+
+def children_by_name(element: etree._Element | None) -> dict[str, etree._Element]:
+    """The first child of each local name: one pass instead of one search per name."""
+    found: dict[str, etree._Element] = {}
+    if element is not None:
+        for item in element.iterchildren(etree.Element):
+            found.setdefault(local_name(item), item)
+    return found
 
 
 @dataclass
@@ -58,7 +65,24 @@ class Message:
     result: str | None = None
     reason: str | None = None
     exception_id: str | None = None
-    secrets: frozenset[str] = frozenset()
+    header: etree._Element | None = None
+    security_context: etree._Element | None = None
+    response: etree._Element | None = None
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        """Literal credential values in this message, to mask wherever they are quoted.
+
+        Computed on first use: most messages produce no finding and never need it.
+        """
+        cached = self.__dict__.get("_secrets")
+        if cached is None:
+            cached = frozenset(
+                value for el in self.root.iter(etree.Element)
+                if is_secret_name(local_name(el)) and (value := (el.text or "").strip())
+            )
+            self.__dict__["_secrets"] = cached
+        return cached
 
     @property
     def site_name(self) -> str | None:
@@ -71,10 +95,6 @@ class Message:
     @property
     def webex_id(self) -> str | None:
         return self.security.get("webExID") or None
-
-    @property
-    def security_context(self) -> etree._Element | None:
-        return child(child(self.root, "header"), "securityContext")
 
     @property
     def is_failure(self) -> bool:
@@ -106,14 +126,13 @@ def operation_from_request_type(body_type: str) -> tuple[str | None, str | None,
 
 
 def build_message(root: etree._Element, direction_hint: str | None = None) -> Message:
-    header = child(root, "header")
-    security_el = child(header, "securityContext")
-    response_el = child(header, "response")
-    body = child(root, "body")
-    body_content = child(body, "bodyContent") if body is not None else None
-    if body_content is None:
-        # Some clients (and one release-note example) put bodyContent straight under the root.
-        body_content = child(root, "bodyContent")
+    top = children_by_name(root)
+    header = top.get("header")
+    header_parts = children_by_name(header)
+    security_el = header_parts.get("securityContext")
+    response_el = header_parts.get("response")
+    # Some clients (and one release-note example) put bodyContent straight under the root.
+    body_content = child(top.get("body"), "bodyContent") if "body" in top else top.get("bodyContent")
     body_type = body_content.get(f"{{{XSI_NS}}}type") if body_content is not None else None
 
     if response_el is not None:
@@ -134,11 +153,8 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
             package, operation, _ = operation_from_request_type(body_type)
 
     security = {local_name(el): (el.text or "").strip() for el in (security_el if security_el is not None else ()) if isinstance(el.tag, str)}
-    secrets = frozenset(
-        value for el in root.iter(etree.Element)
-        if is_secret_name(local_name(el)) and (value := (el.text or "").strip())
-    )
     namespace = etree.QName(root).namespace if isinstance(root.tag, str) else None
+    outcome = children_by_name(response_el)
     return Message(
         root=root,
         direction=direction,
@@ -148,10 +164,12 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
         operation=operation,
         package=package,
         security=security,
-        result=text_of(child(response_el, "result")),
-        reason=text_of(child(response_el, "reason")),
-        exception_id=text_of(child(response_el, "exceptionID")),
-        secrets=secrets,
+        result=text_of(outcome.get("result")),
+        reason=text_of(outcome.get("reason")),
+        exception_id=text_of(outcome.get("exceptionID")),
+        header=header,
+        security_context=security_el,
+        response=response_el,
     )
 
 

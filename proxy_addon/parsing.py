@@ -23,7 +23,9 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 _DECLARATION = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml\s[^>]*?\?>")
 _DECLARED_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
 _DTD_OR_ENTITY = re.compile(r"<!(DOCTYPE|ENTITY)\b")
-_USED_PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*):[A-Za-z_]|\s([A-Za-z_][\w.-]*):[A-Za-z_][\w.-]*\s*=")
+# Prefixes on element names (cheap to find: each match starts at "<"). Prefixed attributes other than
+# the ubiquitous xsi: are rare; the parser's own "prefix not defined" error catches them.
+_USED_PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*):[A-Za-z_]")
 _DECLARED_PREFIX = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=")
 _ROOT_START_TAG = re.compile(
     r"<(?![!?/])[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(?=/?>)", re.DOTALL
@@ -89,13 +91,13 @@ def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = No
         doc.add("WX009", "oversized-message", Severity.ERROR,
                 f"message is {len(raw):,} bytes, over the {max_bytes:,}-byte limit; not parsed")
         return doc
-    if not raw.strip():
+    if not raw or raw.isspace():
         doc.add("WX001", "malformed-xml", Severity.ERROR, "empty message: no XML document")
         return doc
     if not _decode(doc, http_charset):
         return doc
     text = doc.text or ""
-    dtd = _DTD_OR_ENTITY.search(text)
+    dtd = _DTD_OR_ENTITY.search(text) if "<!" in text else None
     if dtd:
         doc.add("WX006", "entity-declaration", Severity.ERROR,
                 f"<!{dtd.group(1)}> declaration in a message: DTDs and entities are never expanded "
@@ -173,24 +175,32 @@ def _inject_declarations(text: str, prefixes: list[str]) -> str:
 
 
 def _find_unbound(text: str) -> list[str]:
-    used = {a or b for a, b in _USED_PREFIX.findall(text)}
+    used = set(_USED_PREFIX.findall(text))
+    if "xsi:" in text:
+        used.add("xsi")
     declared = set(_DECLARED_PREFIX.findall(text)) | {"xml", "xmlns"}
     return sorted(used - declared)
 
 
 def _parse(doc: ParsedDocument) -> None:
     text = doc.text or ""
-    doc.unbound_prefixes = _find_unbound(text)
-    for _attempt in range(4):
+    # Fast path first: most traffic declares its prefixes. Only a "prefix not defined" error pays
+    # for the scan of every prefix used (then all are bound at once, not one retry per prefix).
+    for _attempt in range(6):
         source = _inject_declarations(text, doc.unbound_prefixes) if doc.unbound_prefixes else text
         try:
             doc.root = etree.fromstring(_parse_input(doc, source), _parser())
             break
         except etree.XMLSyntaxError as error:
             missing = _UNDEFINED_PREFIX_ERROR.match(str(error.msg or ""))
-            if missing and missing.group(1) not in doc.unbound_prefixes:
-                doc.unbound_prefixes.append(missing.group(1))
-                continue
+            if missing:
+                known = set(doc.unbound_prefixes)
+                if not known:
+                    doc.unbound_prefixes = _find_unbound(text)
+                if missing.group(1) not in doc.unbound_prefixes:
+                    doc.unbound_prefixes.append(missing.group(1))
+                if set(doc.unbound_prefixes) != known:
+                    continue
             line, column = error.position if error.position else (1, 1)
             doc.add("WX001", "malformed-xml", Severity.ERROR,
                     f"not well-formed XML: {_describe(error)}", line=line, column=max(column, 1))

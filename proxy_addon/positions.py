@@ -50,6 +50,23 @@ class SourceMap:
             self._spans = _scan(self.text)
         return self._spans
 
+    def line_text(self, line: int) -> str:
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+        if line < 1 or line > len(self._newlines) + 1:
+            return ""
+        start = self._newlines[line - 2] + 1 if line > 1 else 0
+        end = self._newlines[line - 1] if line - 1 < len(self._newlines) else len(self.text)
+        return self.text[start:end]
+
+    def start_tag_column(self, line: int, qname: str, occurrence: int) -> int | None:
+        """Column of the `occurrence`-th (0-based) start tag <qname ...> on `line`, without a full scan."""
+        pattern = re.compile(rf"<{re.escape(qname)}(?=[\s/>])")
+        for number, match in enumerate(pattern.finditer(self.line_text(line))):
+            if number == occurrence:
+                return match.start() + 1
+        return None
+
     def element_position(self, index: int) -> tuple[int, int] | None:
         spans = self.spans
         if 0 <= index < len(spans):

@@ -16,21 +16,17 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from .message import Message, child, local_name
+from .message import Message
 
 Element = etree._Element
 Selector = Callable[[Message], list[Element]]
 
 
-def _header_child(name: str) -> Callable[[Message], Element | None]:
-    return lambda message: child(child(message.root, "header"), name)
-
-
 ANCHORS: dict[str, Callable[[Message], Element | None]] = {
     "$root": lambda message: message.root,
-    "$header": lambda message: child(message.root, "header"),
-    "$security": _header_child("securityContext"),
-    "$response": _header_child("response"),
+    "$header": lambda message: message.header,
+    "$security": lambda message: message.security_context,
+    "$response": lambda message: message.response,
     "$body": lambda message: message.body_content,
 }
 
@@ -46,7 +42,7 @@ def compile_selector(expression: str) -> Selector:
     if anchor_name not in ANCHORS:
         raise SelectorError(f"selector {expression!r} must start with one of {', '.join(ANCHORS)}")
     anchor = ANCHORS[anchor_name]
-    steps: list[tuple[bool, frozenset[str] | None]] = []  # (any depth, names or None for *)
+    steps: list[tuple[bool, tuple]] = []  # (any depth, lxml tag filters matching any namespace)
     descend = False
     for segment in filter(None, rest.split("/")):
         if not _SEGMENT.match(segment):
@@ -54,8 +50,11 @@ def compile_selector(expression: str) -> Selector:
         if segment == "**":
             descend = True
             continue
-        names = None if segment == "*" else frozenset(n.strip() for n in segment.strip("{}").split(","))
-        steps.append((descend, names))
+        if segment == "*":
+            tags: tuple = (etree.Element,)
+        else:
+            tags = tuple("{*}" + n.strip() for n in segment.strip("{}").split(","))
+        steps.append((descend, tags))
         descend = False
 
     def select(message: Message) -> list[Element]:
@@ -63,14 +62,10 @@ def compile_selector(expression: str) -> Selector:
         if start is None:
             return []
         current = [start]
-        for any_depth, names in steps:
+        for any_depth, tags in steps:
             found: list[Element] = []
             for node in current:
-                candidates = node.iterdescendants() if any_depth else iter(node)
-                found.extend(
-                    el for el in candidates
-                    if isinstance(el.tag, str) and (names is None or local_name(el) in names)
-                )
+                found.extend(node.iterdescendants(*tags) if any_depth else node.iterchildren(*tags))
             current = found
             if not current:
                 break

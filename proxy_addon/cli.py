@@ -14,6 +14,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("proxy_addon.commands.check", "lint files, folders or stdin (-)"),
     "rule": ("proxy_addon.commands.rule_docs", "print one rule's documentation"),
     "rules": ("proxy_addon.commands.rule_docs", "list every rule"),
+    "simulate": ("proxy_addon.commands.simulate", "run the bundled Webex XML API simulator on loopback"),
+    "proxy": ("proxy_addon.commands.proxy", "run mitmdump with the live linting addon"),
 }
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2

@@ -26,6 +26,7 @@ from xmlschema.validators import XsdAnyElement, XsdComplexType, XsdElement
 from .namespaces import SERVICE_NS
 
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
+XML_NS = "http://www.w3.org/XML/1998/namespace"  # xml:lang; both validators know it without a file
 DRIVER_NS = "urn:webex-xml-lint:schema-driver"
 ENVELOPE_TAG = f"{{{SERVICE_NS}}}message"
 
@@ -54,11 +55,22 @@ class Guide:
 _NO_CHILDREN = Guide()
 
 
+# The attributes of the XML namespace (xml:lang, xml:space...), for bundles that import W3C's
+# xml.xsd by its http address: served from here instead of the network (xmlschema has its own copy).
+_XML_NAMESPACE_SCHEMA = f"""<xs:schema xmlns:xs="{XSD_NS}" targetNamespace="{XML_NS}">
+<xs:attribute name="lang" type="xs:language"/><xs:attribute name="base" type="xs:anyURI"/>
+<xs:attribute name="id" type="xs:ID"/><xs:attribute name="space" type="xs:NCName"/>
+<xs:attributeGroup name="specialAttrs"><xs:attribute ref="xml:base"/><xs:attribute ref="xml:lang"/>
+<xs:attribute ref="xml:space"/><xs:attribute ref="xml:id"/></xs:attributeGroup></xs:schema>"""
+
+
 class _NoNetwork(etree.Resolver):
     """Schemas import each other by file; a bundle that reaches for the network is refused."""
 
     def resolve(self, url, pubid, context):  # noqa: ANN001 (lxml's signature)
         if url and "://" in url and not url.startswith("file:"):
+            if url.rstrip("/").endswith("/xml.xsd"):
+                return self.resolve_string(_XML_NAMESPACE_SCHEMA, context)
             raise SchemaLoadError(f"schema import {url!r} is not a local file (no network access)")
         return None
 
@@ -186,12 +198,23 @@ def _files_by_namespace(directory: Path) -> dict[str, Path]:
             raise SchemaLoadError(f"{path}: {_first_line(error)}") from error
         if root.tag != f"{{{XSD_NS}}}schema":
             raise SchemaLoadError(f"{path}:{root.sourceline}: root element is {root.tag}, not xs:schema")
+        _refuse_remote_locations(path, root)
         namespace = root.get("targetNamespace") or ""
         area = namespace.rstrip("/").rsplit("/", 1)[-1]
         if namespace not in found or path.stem == area:
             found[namespace] = path
     found.pop("", None)  # chameleon/no-namespace files are included by the others
     return found
+
+
+def _refuse_remote_locations(path: Path, root: etree._Element) -> None:
+    """Validation never touches the network: a bundle must hold every schema it imports."""
+    for reference in root.iterchildren(f"{{{XSD_NS}}}import", f"{{{XSD_NS}}}include", f"{{{XSD_NS}}}redefine"):
+        location = reference.get("schemaLocation") or ""
+        if "://" in location and not location.startswith("file:") and reference.get("namespace") != XML_NS:
+            raise SchemaLoadError(
+                f"{path}:{reference.sourceline}: imports {location!r} from the network; save that file "
+                "in the schema directory and point schemaLocation at it")
 
 
 def _driver_imports(files: dict[str, Path]) -> str:

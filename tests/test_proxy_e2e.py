@@ -1,0 +1,237 @@
+"""End to end: the real mitmdump with the addon, real HTTP and HTTPS on 127.0.0.1, the simulator upstream.
+
+Every test starts its own processes on free ports and always stops them. The simulator records the
+exact bytes it receives, so passthrough and rewrites are checked on what really went upstream.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from proxy_addon.simulator import SERVICE_PATH, WebexSimulator
+from tests.builders import request_xml
+from tests.proxy_support import free_port, make_server_context, stop_process, wait_for_port
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parent.parent
+MITMDUMP = Path(sys.executable).parent / "mitmdump"
+PASSWORD = "Tr0ub4dor-e2e-secret"
+ACCESS_TOKEN = "YWM3MTBlN2QtMDNlZi00NThiLWJhYTItE2E"
+ACME = f"<siteName>acme</siteName><webExID>admin@acme.com</webExID><password>{PASSWORD}</password>"
+
+# Messages as real clients send them: Latin-1 with CRLF, an undeclared prefix, a deprecated siteID.
+LATIN1_SET_USER = (
+    '<?xml version="1.0" encoding="ISO-8859-1"?>\r\n'
+    '<serv:message xmlns:serv="http://www.webex.com/schemas/2002/06/service" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\r\n'
+    f"<header><securityContext><siteName>acme</siteName><webExID>admin@acme.com</webExID>"
+    f"<password>{PASSWORD}</password></securityContext></header>\r\n"
+    '<body><bodyContent xsi:type="java:com.webex.service.binding.user.SetUser">\r\n'
+    "\t<webExId>jérôme@acme.com</webExId>\r\n\t<firstName>Jérôme</firstName>\r\n\t<email>jerome@old.example</email>\r\n"
+    "</bodyContent></body>\r\n</serv:message>   \r\n"
+).encode("iso-8859-1")
+UNDECLARED_PREFIX = (
+    b'<serv:message xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+    b"<header><securityContext><siteID>5941234567</siteID><webExID>admin</webExID>"
+    b"<password>" + PASSWORD.encode() + b"</password></securityContext></header>"
+    b'<body><bodyContent xsi:type="java:com.webex.service.binding.meeting.CreateMeeting">'
+    b"<metaData><confName>Standup</confName></metaData>"
+    b"<enableOptions><HQvideo>true</HQvideo><HDvideo>true</HDvideo></enableOptions>"
+    b"</bodyContent></body></serv:message>"
+)
+GET_SITE_TYPE = request_xml("GetSiteType", package="ep", security="<siteName>acme</siteName>")
+CREATE_USER = request_xml("CreateUser", "<firstName>Jane</firstName><webExId>jane@acme.com</webExId>", security=ACME)
+AUTHENTICATE = request_xml("AuthenticateUser", f"<accessToken>{ACCESS_TOKEN}</accessToken>", security=ACME)
+
+
+@dataclass
+class RunningProxy:
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def events(self, kind: str | None = None) -> list[dict]:
+        if not self.log.exists():
+            return []
+        events = [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines() if line]
+        return [e for e in events if kind is None or e["event"] == kind]
+
+    def wait_for(self, kind: str, count: int, timeout: float = 10.0) -> list[dict]:
+        """The log is written before the answer is forwarded; the bounded wait only guards slow disks."""
+        deadline = time.monotonic() + timeout
+        while len(self.events(kind)) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.events(kind)
+
+
+@pytest.fixture(scope="module")
+def confdir(tmp_path_factory) -> Path:
+    """One mitmproxy configuration folder (its CA) for the module: clients and upstreams trust it."""
+    return tmp_path_factory.mktemp("mitmproxy-conf")
+
+
+@pytest.fixture
+def simulator() -> Iterator[WebexSimulator]:
+    with WebexSimulator(ci_sites=["acme"], record=True) as sim:
+        yield sim
+
+
+@pytest.fixture
+def start_proxy(tmp_path, confdir):
+    """Start `webex-xml-lint proxy` (or, with direct=True, `mitmdump -s addon.py`); always stopped."""
+    started: list[subprocess.Popen] = []
+
+    def start(*flags: str, env: dict[str, str] | None = None, direct: bool = False, mode: str | None = None) -> RunningProxy:
+        port = free_port()
+        log = tmp_path / f"findings-{port}.jsonl"
+        mitm_options = ["--set", f"confdir={confdir}",
+                        "--set", f"ssl_verify_upstream_trusted_ca={confdir / 'mitmproxy-ca-cert.pem'}"]
+        if direct:
+            command = [str(MITMDUMP), "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
+                       "-s", str(REPO / "proxy_addon" / "addon.py"), "--set", f"webexlint_findings_log={log}",
+                       *(["--mode", mode] if mode else []), *flags, *mitm_options]
+        else:
+            command = [sys.executable, "-m", "proxy_addon.cli", "proxy", "--listen-port", str(port),
+                       "--findings-log", str(log), *(["--mode", mode] if mode else []), *flags, "--", *mitm_options]
+        process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **(env or {})},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append(process)
+        wait_for_port(port, process, timeout=60)
+        return RunningProxy(process, port, log)
+
+    yield start
+    for process in started:
+        stop_process(process)
+        if process.stderr:
+            process.stderr.close()
+
+
+def post_all(port: int, bodies: list[bytes], *, chunked_last: bool = False) -> list[bytes]:
+    """POST each body on ONE kept-alive connection (the last one chunked, if asked); checks reuse."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    answers, sockets = [], []
+    try:
+        for index, body in enumerate(bodies):
+            if chunked_last and index == len(bodies) - 1:
+                conn.request("POST", SERVICE_PATH, body=iter([body[:5], body[5:64], body[64:]]), encode_chunked=True,
+                             headers={"Content-Type": "text/xml", "Transfer-Encoding": "chunked"})
+            else:
+                conn.request("POST", SERVICE_PATH, body=body, headers={"Content-Type": "text/xml"})
+            response = conn.getresponse()
+            assert response.status == 200
+            answers.append(response.read())
+            sockets.append(conn.sock)
+    finally:
+        conn.close()
+    assert len(set(map(id, sockets))) == 1 and sockets[0] is not None  # keep-alive held
+    return answers
+
+
+def test_reverse_mode_passthrough_is_byte_identical_and_both_directions_are_linted(simulator, start_proxy):
+    proxy = start_proxy(mode=f"reverse:{simulator.base_url}")
+    bodies = [LATIN1_SET_USER, UNDECLARED_PREFIX, GET_SITE_TYPE, LATIN1_SET_USER, CREATE_USER, AUTHENTICATE]
+    answers = post_all(proxy.port, bodies, chunked_last=True)
+    assert [r.body for r in simulator.received] == bodies  # exactly the client's bytes, chunked one too
+    assert simulator.received[-1].header("Transfer-Encoding") == "chunked"
+    assert len({r.connection for r in simulator.received}) == 1  # upstream connection kept alive too
+    assert b"<ep:siteType>1</ep:siteType>" in answers[2] and b"030098" in answers[4]
+
+    findings = proxy.wait_for("finding", 6)
+    by_flow: dict[str, list[tuple[str, str]]] = {}
+    for event in findings:
+        by_flow.setdefault(event["flow_id"], []).append((event["direction"], event["rule"]))
+    per_request = list(by_flow.values())
+    assert ("request", "WX101") in per_request[0] and ("request", "WX301") in per_request[0]
+    # Before GetSiteType, acme is not known to be CI: the first SetUser has no finding at all.
+    learned = proxy.events("learned")
+    assert [e["note"] for e in learned] == ["site acme learned as CI from GetSiteType (siteType 1)"]
+    set_user_after = [e for e in findings if e["operation"] == "SetUser"]
+    assert [(e["rule"], e["notes"]) for e in set_user_after] == \
+        [("WX201", ["site acme learned as CI from GetSiteType (siteType 1)"])]
+    create_user = [e for e in findings if e["operation"] == "CreateUser"]
+    assert [(e["direction"], e["rule"]) for e in create_user] == [("request", "WX202"), ("response", "WX501")]
+    assert "030098 — predicted by WX202 on this request" in create_user[1]["notes"]
+    assert all(e["client"].startswith("127.0.0.1:") for e in findings)
+    log_text = proxy.log.read_text(encoding="utf-8")
+    for secret in (PASSWORD, ACCESS_TOKEN):
+        assert secret not in log_text
+    ticket = answers[5].split(b"<use:sessionTicket>")[1].split(b"<")[0].decode()
+    assert ticket and ticket not in log_text
+
+
+def test_regular_mode_https_with_the_client_trusting_the_mitmproxy_ca(confdir, start_proxy):
+    server_context, ca_file = make_server_context(confdir)
+    with WebexSimulator(ci_sites=["acme"], ssl_context=server_context, record=True) as upstream:
+        proxy = start_proxy()
+        session = requests.Session()
+        session.trust_env = False  # no NO_PROXY surprises: always through the proxy
+        session.proxies = {"https": proxy.url, "http": proxy.url}
+        session.verify = str(ca_file)
+        url = f"https://127.0.0.1:{upstream.port}{SERVICE_PATH}"
+        first = session.post(url, data=UNDECLARED_PREFIX, headers={"Content-Type": "text/xml"}, timeout=30)
+        second = session.post(url, data=iter([CREATE_USER[:40], CREATE_USER[40:]]),
+                              headers={"Content-Type": "text/xml"}, timeout=30)  # chunked
+        assert first.status_code == second.status_code == 200
+        assert [r.body for r in upstream.received] == [UNDECLARED_PREFIX, CREATE_USER]
+        assert len({r.connection for r in upstream.received}) == 1
+        rules = [(e["operation"], e["direction"], e["rule"]) for e in proxy.wait_for("finding", 4)]
+        assert ("CreateMeeting", "request", "WX101") in rules
+        assert ("CreateUser", "response", "WX501") in rules
+        assert [e["note"] for e in proxy.events("learned")] == ["site acme learned as CI from a 030098 failure"]
+
+
+def test_rewrite_sends_the_fixed_message_upstream(simulator, start_proxy):
+    proxy = start_proxy("--rewrite", "--site-id", "5941234567=acme", "--ci-site", "acme",
+                        mode=f"reverse:{simulator.base_url}")
+    post_all(proxy.port, [UNDECLARED_PREFIX, LATIN1_SET_USER], chunked_last=True)
+    meeting, set_user = (r.body for r in simulator.received)
+    assert meeting == (UNDECLARED_PREFIX.replace(b"<siteID>5941234567</siteID>", b"<siteName>acme</siteName>")
+                       .replace(b"<HQvideo>true</HQvideo>", b"").replace(b"<HDvideo>true</HDvideo>", b""))
+    assert set_user == LATIN1_SET_USER.replace(b"\t<email>jerome@old.example</email>\r\n", b"")
+    assert set_user.startswith(b'<?xml version="1.0" encoding="ISO-8859-1"?>') and "jérôme".encode("latin-1") in set_user
+    rewrites = proxy.wait_for("rewrite", 2)
+    assert [e["changes"] for e in rewrites] == [
+        ["WX101: replace <siteID> with <siteName>acme</siteName>", "WX301: remove <HQvideo>", "WX301: remove <HDvideo>"],
+        ["WX201: remove <email>"],
+    ]
+
+
+def test_fail_open_an_addon_error_leaves_traffic_untouched(simulator, start_proxy):
+    """Loaded directly with mitmdump -s; a fault injected in every request lint, rewriting on."""
+    proxy = start_proxy("--set", "webexlint_rewrite=true", env={"WEBEXLINT_TEST_FAULT": "lint-request"},
+                        direct=True, mode=f"reverse:{simulator.base_url}")
+    answers = post_all(proxy.port, [UNDECLARED_PREFIX, CREATE_USER], chunked_last=True)
+    assert [r.body for r in simulator.received] == [UNDECLARED_PREFIX, CREATE_USER]
+    assert b"030098" in answers[1]
+    errors = proxy.wait_for("internal_error", 2)
+    assert [e["where"] for e in errors] == ["WebexLint.request", "WebexLint.request"]
+    assert "fault injected" in errors[0]["error"]
+    # Responses are still linted (by content) and the proxy keeps serving.
+    assert [e["rule"] for e in proxy.wait_for("finding", 1)] == ["WX501"]
+
+
+def test_a_bad_option_is_a_clear_startup_error(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "proxy", "--listen-port", str(free_port()),
+                             "--site-id", "not-a-pair"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--site-id 'not-a-pair': expected ID=NAME" in result.stderr
+    direct = subprocess.run([str(MITMDUMP), "-q", "--listen-port", str(free_port()), "-s",
+                             str(REPO / "proxy_addon" / "addon.py"), "--set", "webexlint_api_version=banana",
+                             "--set", f"confdir={tmp_path}"], capture_output=True, text=True, timeout=60)
+    assert direct.returncode != 0
+    assert "webexlint_api_version: not an XML API version: 'banana'" in direct.stdout + direct.stderr

@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 from lxml import etree
 from xmlschema import XMLSchemaChildrenValidationError, XMLSchemaValidationError
-from xmlschema.validators import XsdAnyElement, XsdElement, XsdSimpleType
 
 from .findings import Finding, Fix, Severity
 from .message import Message, local_name
@@ -25,17 +24,10 @@ from .namespaces import SERVICE_NS, WELL_KNOWN_PREFIXES
 from .parsing import ParsedDocument
 from .redaction import redact
 from .schema_bundle import ENVELOPE_TAG, SchemaBundle, SchemaLoadError, bundle_for
+from .schema_messages import describe, expected_names, misspelling_text, written_name
 from .schema_normalize import Misspelling, NormalizedCopy, normalized_copy
 
 __all__ = ["SchemaLoadError", "SchemaValidator"]
-
-MAX_EXPECTED_NAMES = 12
-_VALUE_LABELS = {
-    "boolean": "true or false", "int": "a whole number", "long": "a whole number",
-    "integer": "a whole number", "key": "a number", "float": "a number", "double": "a number",
-    "decimal": "a number",
-}
-
 
 class SchemaValidator:
     """Validates messages against our XSDs, or against the bundle in `schema_dir`.
@@ -144,7 +136,7 @@ def _check(gate: etree.XMLSchema | None, copy: NormalizedCopy, component, report
     """
     misspelled = {m.element: m for m in copy.misspellings}
     for item in copy.misspellings:
-        report.add("WX008", item.element, _misspelling_text(item, schema), _rename_fix(item, report))
+        report.add("WX008", item.element, misspelling_text(item, schema), _rename_fix(item, report))
     if gate is not None and gate.validate(copy.root):
         return
     whole = copy.origin[copy.root]
@@ -156,7 +148,7 @@ def _check(gate: etree.XMLSchema | None, copy: NormalizedCopy, component, report
         subject = copy.original(_subject(error))
         subject = whole if subject is None else subject
         if not _explained_by_misspelling(error, subject, misspelled):
-            report.add("WX007", subject, _describe(error, copy, schema))
+            report.add("WX007", subject, describe(error, copy, schema))
     if not errors and gate is not None:  # libxml2 objects where xmlschema does not: say what it says
         problem = gate.error_log.last_error
         report.add("WX007", whole, f"{schema}: {problem.message if problem else 'not valid'}")
@@ -176,87 +168,9 @@ def _explained_by_misspelling(error, subject: etree._Element, misspelled: dict) 
             return True
         element = element.getparent()
     if isinstance(error, XMLSchemaChildrenValidationError) and error.invalid_tag is None:
-        wanted = set(_expected_names(error))
+        wanted = set(expected_names(error))
         return any(m.parent is subject and m.suggestion in wanted for m in misspelled.values())
     return False
-
-
-def _describe(error: XMLSchemaValidationError, copy: NormalizedCopy, schema: str) -> str:
-    """The XSD's reason in the message's own terms: element names as written, values quoted."""
-    element = copy.original(error.elem)
-    name = _written_name(element)
-    if isinstance(error, XMLSchemaChildrenValidationError):
-        guide = copy.guides.get(error.elem)
-        expected = _expected_names(error) or (list(guide.children) if guide is not None else [])
-        if error.invalid_tag is not None:
-            child_element = copy.original(error.elem[error.index])
-            child = _written_name(child_element)
-            if guide is not None and local_name(child_element) in guide.children:
-                order = ", ".join(f"<{n}>" for n in list(guide.children)[:MAX_EXPECTED_NAMES])
-                return (f"<{child}> is out of place in <{name}> by {schema} (out of order, or "
-                        f"repeated); the schema's order is {order}")
-            text = f"<{child}> is not allowed in <{name}> by {schema}"
-            return text + (f"; expected {_name_list(expected)}" if expected else "")
-        return f"<{name}> is incomplete by {schema}: missing {_name_list(expected) or 'content'}"
-    reason = str(error.reason or "invalid")
-    if "character data" in reason and element is not None:
-        stray = next((t.strip() for t in [element.text, *(c.tail for c in element)] if t and t.strip()), "")
-        return f"<{name}> contains text {_clip(stray)!r} where {schema} allows only elements"
-    if "can't have child elements" in reason:
-        return f"<{name}> holds child elements but {schema} makes it a simple value"
-    value = getattr(error, "obj", None)
-    label = _value_label(error.validator)
-    if isinstance(value, str) and label:
-        return f"<{name}> value {_clip(value)!r} is not {label} ({schema})"
-    return f"<{name}>: {reason} ({schema})"
-
-
-def _expected_names(error: XMLSchemaChildrenValidationError) -> list[str]:
-    names: list[str] = []
-    for particle in error.expected or ():
-        if isinstance(particle, XsdElement) and particle.local_name not in names:
-            names.append(particle.local_name)
-        elif isinstance(particle, XsdAnyElement) and "any element" not in names:
-            names.append("any element")
-    return names
-
-
-def _name_list(names: list[str]) -> str:
-    shown = [f"<{n}>" if n != "any element" else n for n in names[:MAX_EXPECTED_NAMES]]
-    more = ", ..." if len(names) > MAX_EXPECTED_NAMES else ""
-    return (shown[0] if len(shown) == 1 else "one of " + ", ".join(shown)) + more if shown else ""
-
-
-def _value_label(validator) -> str | None:
-    simple = validator if isinstance(validator, XsdSimpleType) else getattr(validator, "parent", None)
-    while isinstance(simple, XsdSimpleType):
-        label = _VALUE_LABELS.get(simple.local_name or "")
-        if label:
-            return label
-        simple = getattr(simple, "base_type", None)
-    return None
-
-
-def _written_name(element: etree._Element | None) -> str:
-    """The element's name as the message writes it (prefix:local or local)."""
-    if element is None:
-        return "?"
-    local = local_name(element)
-    return f"{element.prefix}:{local}" if element.prefix else local
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _misspelling_text(item: Misspelling, schema: str) -> str:
-    written = _written_name(item.element)
-    case_only = local_name(item.element).casefold() == item.suggestion.casefold()
-    why = "XML names are case-sensitive" if case_only else "one letter away"
-    return (f"<{written}> is not an element of <{_written_name(item.parent)}> in {schema}: did you "
-            f"mean <{item.suggestion}>? ({why}; the service does not read <{written}> as "
-            f"<{item.suggestion}>)")
 
 
 def _rename_fix(item: Misspelling, report: _Report) -> Fix | None:
@@ -270,7 +184,7 @@ def _rename_fix(item: Misspelling, report: _Report) -> Fix | None:
         return None
     span = spans[index]
     source = document.text[span.start:span.end]
-    written = _written_name(item.element)
+    written = written_name(item.element)
     renamed = item.element.prefix + ":" + item.suggestion if item.element.prefix else item.suggestion
     if not source.startswith("<" + written):
         return None

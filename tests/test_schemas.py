@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import pytest
 import xmlschema
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from proxy_addon.context import LintContext
@@ -344,3 +346,32 @@ def test_nothing_is_validated_without_the_flag(linter):
 def test_the_same_directory_named_differently_is_the_same_bundle():
     validator = SchemaValidator(schema_dir=str(REPO / "tests" / ".." / "schemas"))
     assert validator.bundle is SchemaValidator().bundle
+
+
+def test_comments_and_cdata_do_not_shift_positions_or_count_as_text(linter):
+    data = request_xml("GetUser", "<!-- who -->\n<webExId><![CDATA[jdoe]]></webExId><!-- x --><webExID>j</webExID>",
+                       security="<!-- creds --><siteName>a</siteName>\n<?pi here?><siteid>1</siteid>")
+    _result, findings = schema_findings(linter, data)
+    assert [(f.rule, f.line, f.column) for f in findings] == [("WX008", 5, 12), ("WX008", 10, 46)]
+    assert at(data, findings[0]).startswith("<siteid>") and at(data, findings[1]).startswith("<webExID>")
+
+
+CRAFT = st.sampled_from(["<x>1</x>", "<siteId>a</siteId>", "text", "<timezoneID>x</timezoneID>",
+                         "<meetingKey>k</meetingKey>", "<use:privilege><use:host>maybe</use:host></use:privilege>"])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(index=st.integers(min_value=0, max_value=len(WELL_FORMED) - 1), where=st.integers(min_value=0),
+       fragment=CRAFT)
+def test_inserted_fragments_never_break_the_validator(linter, index, where, fragment):
+    """Whatever lands wherever between tags: no crash, every finding inside the file, on its element."""
+    data = WELL_FORMED[index].read_bytes()
+    gaps = [i + 1 for i, byte in enumerate(data) if byte == ord(">")][:-1]
+    cut = gaps[where % len(gaps)]
+    mutated = data[:cut] + fragment.encode() + data[cut:]
+    result = linter.lint(mutated, context=VALIDATE)
+    lines = mutated.count(b"\n") + 1
+    for finding in result.findings:
+        assert 1 <= finding.line <= lines and finding.column >= 1
+        if finding.rule == "WX008":
+            assert result.document.text.splitlines()[finding.line - 1][finding.column - 1] == "<"

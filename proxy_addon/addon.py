@@ -185,6 +185,7 @@ class WebexLint:
             record.webex_id = message.webex_id
             record.operation = message.operation
             record.secrets = message.secrets
+            self._note_learned_facts(result, record.site)
         self.session.flows[flow] = record
 
     @fail_open
@@ -205,6 +206,13 @@ class WebexLint:
             record.operation = record.operation or result.message.operation
         tie_failure_to_prediction(record)
         self.session.flows[flow] = record
+
+    def _note_learned_facts(self, result: LintResult, site: str | None) -> None:
+        rules = self.session.linter.ruleset.by_id
+        for finding in result.findings:
+            rule = rules.get(finding.rule)
+            if rule is not None:
+                finding.notes.extend(self.session.knowledge.notes_for(rule, site))
 
     def _lint(self, data: bytes, message: http.Message, direction: str, operation: str | None,
               flow: http.HTTPFlow) -> LintResult:

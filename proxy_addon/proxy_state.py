@@ -13,20 +13,24 @@ from dataclasses import dataclass, field
 
 from .context import LintContext
 from .message import Message, local_name, text_of
+from .ruleset import Rule
 from .versions import Version, parse_version
 
 USER_MANAGEMENT_ON_CI = "030098"
 
 
 class SiteKnowledge:
-    """Learned facts, keyed by case-folded site name; `notes` say where each fact came from."""
+    """Learned facts, keyed by case-folded site name, each with a note saying where it came from.
+
+    The notes go on the findings whose rule depends on the learned fact (see `notes_for`).
+    """
 
     def __init__(self) -> None:
         self._is_ci: dict[str, bool] = {}
         self._versions: dict[str, Version] = {}
-        self._why: dict[str, dict[str, str]] = {}  # site -> {"type": ..., "version": ...}
+        self._type_notes: dict[str, str] = {}
+        self._version_notes: dict[str, str] = {}
         self.versions = _FoldedView(self._versions)
-        self.notes = _FoldedView(self._why, render=lambda reasons: "; ".join(reasons.values()))
 
     def is_ci(self, site: str | None) -> bool | None:
         return self._is_ci.get(site.lower()) if site else None
@@ -41,7 +45,7 @@ class SiteKnowledge:
             return None
         self._is_ci[key] = is_ci
         note = f"site {site} learned as {'CI' if is_ci else 'not CI'} from {source}"
-        self._why.setdefault(key, {})["type"] = note
+        self._type_notes[key] = note
         return note
 
     def learn_api_version(self, site: str, version: Version, source: str) -> str | None:
@@ -50,20 +54,30 @@ class SiteKnowledge:
             return None
         self._versions[key] = version
         note = f"site {site} learned as API {'.'.join(map(str, version))} from {source}"
-        self._why.setdefault(key, {})["version"] = note
+        self._version_notes[key] = note
         return note
+
+    def notes_for(self, rule: Rule, site: str | None) -> list[str]:
+        """Why a finding of `rule` for `site` is reported as it is: the learned facts it depends on."""
+        if not site:
+            return []
+        key = site.lower()
+        notes = []
+        if rule.site == "ci" and key in self._type_notes:
+            notes.append(self._type_notes[key])
+        if (rule.since is not None or rule.until is not None) and key in self._version_notes:
+            notes.append(self._version_notes[key])
+        return notes
 
 
 class _FoldedView(Mapping):
     """A read-only, case-insensitive view of a dict keyed by folded site names."""
 
-    def __init__(self, data: dict, render=None):
+    def __init__(self, data: dict):
         self._data = data
-        self._render = render
 
     def __getitem__(self, site: str):
-        value = self._data[site.lower()]
-        return self._render(value) if self._render else value
+        return self._data[site.lower()]
 
     def __contains__(self, site: object) -> bool:
         return isinstance(site, str) and site.lower() in self._data
@@ -77,14 +91,18 @@ class _FoldedView(Mapping):
 
 @dataclass(frozen=True)
 class LiveContext(LintContext):
-    """A LintContext that also consults what was learned from traffic (learned facts win)."""
+    """A LintContext that also consults what was learned from traffic (learned facts win).
+
+    The engine's own `learned` notes stay empty: the addon adds `SiteKnowledge.notes_for` itself,
+    so a finding names only the learned facts its rule depends on.
+    """
 
     knowledge: SiteKnowledge = field(default_factory=SiteKnowledge, compare=False, repr=False)
 
     @classmethod
     def around(cls, base: LintContext, knowledge: SiteKnowledge) -> LiveContext:
         fields = {name: getattr(base, name) for name in base.__dataclass_fields__}
-        fields.update(site_api_versions=knowledge.versions, learned=knowledge.notes)
+        fields.update(site_api_versions=knowledge.versions, learned={})
         return cls(**fields, knowledge=knowledge)
 
     def is_ci(self, site: str | None) -> bool | None:

@@ -21,7 +21,7 @@ from .selectors import Selector, SelectorError, compile_selector
 from .versions import Version, parse_version
 
 DIRECTIONS = {"request", "response", "any"}
-FIX_ACTIONS = {"remove", "truncate", "site-id"}
+FIX_ACTIONS = {"remove", "truncate", "site-id", "rename"}
 DOC_FIELDS = ("summary", "why", "example", "fix", "source")
 
 

@@ -163,3 +163,21 @@ def test_linting_does_not_import_mitmproxy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr.decode()
     assert b"rc 1" in result.stdout
+
+
+def test_fix_never_writes_a_read_only_file(project):
+    meeting = project / "nested" / "meeting.xml"
+    before = meeting.read_bytes()
+    meeting.chmod(0o444)
+    result = cli("check", "--fix", str(project))
+    assert result.returncode == 2
+    assert "read-only file, fixes not written" in result.stderr.decode()
+    assert meeting.read_bytes() == before
+
+
+def test_bad_schema_dir_is_a_clear_error(tmp_path, project):
+    empty = tmp_path / "bundle"
+    empty.mkdir()
+    result = cli("check", "--schema-dir", str(empty), str(project))
+    assert result.returncode == 2
+    assert "--schema-dir" in result.stderr.decode() and "Traceback" not in result.stderr.decode()

@@ -67,6 +67,16 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _load_schemas(schema_dir: str | None) -> None:
+    """Load the XSDs up front, so a bad bundle is a clear error before any file is linted."""
+    from ..validation import SchemaLoadError, SchemaValidator  # noqa: PLC0415 (only with --validate)
+
+    try:
+        SchemaValidator(schema_dir=schema_dir).load()
+    except SchemaLoadError as error:
+        raise ConfigError(f"--schema-dir: {error}") from None
+
+
 def iter_inputs(paths: list[str], errors: list[str]) -> Iterator[tuple[str, bytes]]:
     for raw_path in paths:
         if raw_path == "-":
@@ -91,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         linter = Linter()
+        if settings.validate:
+            _load_schemas(settings.schema_dir)
     except (ConfigError, RuleError, ValueError) as error:
         print(f"webex-xml-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -127,8 +139,13 @@ def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: l
     if result.path == "-":
         sys.stderr.write("webex-xml-lint: --fix on stdin: fixed message not written (use --diff)\n")
         return result
+    target = Path(result.path)
+    if not target.stat().st_mode & 0o222:
+        # Root ignores permission bits; a file nobody may write is a reference copy: leave it be.
+        errors.append(f"{result.path}: read-only file, fixes not written (use --diff to see them)")
+        return result
     try:
-        Path(result.path).write_bytes(outcome.data)
+        target.write_bytes(outcome.data)
     except OSError as error:
         errors.append(f"{result.path}: cannot write the fixed file: {error.strerror}")
         return result

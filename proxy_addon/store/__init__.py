@@ -1,0 +1,16 @@
+"""The audit inventory, shared by `webex-xml-lint audit` and the live proxy (`--db`).
+
+    from proxy_addon.store import MessageRecord, open_store, as_stored
+    store = open_store("audit.sqlite")            # or "postgresql://user:pw@host:5432/db"
+    record = MessageRecord.from_result(result, data, source="proxy", locator=flow.id,
+                                       time=..., client_address=..., user_agent=...)
+    store.record(record, result.findings)        # engine Findings or StoredFindings
+"""
+
+from .backends import StoreError, display_url
+from .records import MessageRecord, StoredFinding, as_stored
+from .schema import LATEST as SCHEMA_VERSION
+from .store import SEVERITIES, Breakdown, ChecklistItem, Store, open_store
+
+__all__ = ["SCHEMA_VERSION", "SEVERITIES", "Breakdown", "ChecklistItem", "MessageRecord", "Store", "StoreError",
+           "StoredFinding", "display_url", "open_store", "as_stored"]

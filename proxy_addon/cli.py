@@ -14,6 +14,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("proxy_addon.commands.check", "lint files, folders or stdin (-)"),
     "rule": ("proxy_addon.commands.rule_docs", "print one rule's documentation"),
     "rules": ("proxy_addon.commands.rule_docs", "list every rule"),
+    "audit": ("proxy_addon.commands.audit", "audit captures (.xml, HAR, flow dumps) into an inventory and a report"),
+    "inventory": ("proxy_addon.commands.inventory", "print an audit inventory's summary"),
     "simulate": ("proxy_addon.commands.simulate", "run the bundled Webex XML API simulator on loopback"),
     "proxy": ("proxy_addon.commands.proxy", "run mitmdump with the live linting addon"),
 }

@@ -81,15 +81,15 @@ class Store:
 
     def record_many(self, items: Sequence[tuple[MessageRecord, Iterable[Finding | StoredFinding]]]) -> int:
         """Record a batch in one transaction; returns how many messages."""
-        message_rows, finding_rows, keys = [], [], []
+        latest: dict[bytes, tuple[MessageRecord, Iterable[Finding | StoredFinding]]] = {}
         for message, findings in items:
-            key = message.key
-            keys.append((key,))
-            message_rows.append(_message_row(key, message))
-            for ordinal, finding in enumerate(findings):
-                finding_rows.append(_finding_row(key, ordinal, as_stored(finding, message.elements), message.secrets))
-        if not message_rows:
+            latest[message.key] = (message, findings)  # the same message twice in a batch: the last wins
+        if not latest:
             return 0
+        keys = [(key,) for key in latest]
+        message_rows = [_message_row(key, message) for key, (message, _) in latest.items()]
+        finding_rows = [_finding_row(key, ordinal, as_stored(finding, message.elements), message.secrets)
+                        for key, (message, findings) in latest.items() for ordinal, finding in enumerate(findings)]
 
         def write() -> None:
             with self.backend.transaction():

@@ -121,6 +121,7 @@ def test_no_secret_in_the_sqlite_store_or_the_report(capture, tmp_path):
     assert scan(report.read_bytes()) == []
 
 
+@pytest.mark.postgres
 def test_no_secret_in_the_postgresql_store(capture, tmp_path, postgres_url):  # noqa: F811
     done = audit(str(capture), "--db", postgres_url, "--ci-site", "acme", "--report", str(tmp_path / "r.html"))
     assert done.returncode == 1, done.stderr

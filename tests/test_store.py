@@ -19,7 +19,7 @@ from .builders import request_xml
 CI = LintContext(ci_sites=frozenset({"acme"}))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "audit.sqlite")

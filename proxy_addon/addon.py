@@ -39,7 +39,7 @@ from proxy_addon.context import LintContext  # noqa: E402
 from proxy_addon.engine import Linter, LintResult  # noqa: E402
 from proxy_addon.fixes import apply_fixes  # noqa: E402
 from proxy_addon.logging_setup import SECRETS_KEY, EventLogFile  # noqa: E402
-from proxy_addon.proxy_audit import BackgroundRecorder, StoreUnavailable, message_record, open_audit_store  # noqa: E402
+from proxy_addon.proxy_audit import BackgroundRecorder, SeenMessage, StoreUnavailable, open_audit_store  # noqa: E402
 from proxy_addon.proxy_contentview import register as register_contentview  # noqa: E402
 from proxy_addon.proxy_flows import (  # noqa: E402
     METADATA_KEY, OUR_MARKS, FlowLint, is_service_path, looks_like_serv_message, tie_failure_to_prediction,
@@ -76,7 +76,7 @@ class LintSession:
             event, flow_id=flow.id, client=client_address(flow),
             site=record.site if record else None, webex_id=record.webex_id if record else None,
             operation=record.operation if record else None,
-            **{SECRETS_KEY: record.secrets if record else frozenset()}, **fields,
+            **{SECRETS_KEY: record.secrets() if record else frozenset()}, **fields,
         )
 
     def internal_error(self, flow: http.HTTPFlow, where: str, error: Exception) -> None:
@@ -89,7 +89,7 @@ class LintSession:
 
     def _secrets_of(self, flow: http.HTTPFlow) -> frozenset[str]:
         record = self.flows.get(flow)
-        return record.secrets if record else frozenset()
+        return record.secrets() if record else frozenset()
 
 
 def fail_open(hook: Callable) -> Callable:
@@ -121,7 +121,12 @@ def body_of(message: http.Message) -> bytes | None:
 
 
 def charset_of(message: http.Message) -> str | None:
-    parsed = parse_content_type(message.headers.get("content-type", ""))
+    return _charset(message.headers.get("content-type", ""))
+
+
+@functools.lru_cache(maxsize=64)  # a client sends the same few Content-Type values over and over
+def _charset(content_type: str) -> str | None:
+    parsed = parse_content_type(content_type)
     return parsed[2].get("charset") if parsed else None
 
 
@@ -184,7 +189,7 @@ class WebexLint:
             record.site = self.session.context.site_key(message.site_name, message.site_id)
             record.webex_id = message.webex_id
             record.operation = message.operation
-            record.secrets = message.secrets
+            record.remember(message)
             self._note_learned_facts(result, record.site)
         self.session.flows[flow] = record
 
@@ -201,9 +206,12 @@ class WebexLint:
         record = record or FlowLint()
         result = self._lint(data, response, "response", record.operation, flow)
         record.response, record.response_findings = result, result.findings
-        if result.message is not None:
-            record.secrets |= result.message.secrets
-            record.operation = record.operation or result.message.operation
+        message = result.message
+        if message is not None:
+            record.remember(message)
+            record.operation = record.operation or message.operation
+            if message.is_failure:
+                record.failure = message.exception_id or "(no exceptionID)"
         tie_failure_to_prediction(record)
         self.session.flows[flow] = record
 
@@ -341,8 +349,8 @@ class FlowAnnotations:
 
     def _annotate(self, flow: http.HTTPFlow) -> None:
         record = self.session.flows.get(flow)
-        if record is None:
-            return
+        if record is None or not (record.request_findings or record.response_findings or record.learned):
+            return  # nothing to show; the contentview lints such flows itself when they are opened
         flow.metadata[METADATA_KEY] = record.summary()
         if flow.marked in OUR_MARKS:  # never overwrite a mark the user set
             flow.marked = record.mark()
@@ -352,7 +360,7 @@ class FlowAnnotations:
 
 
 class AuditStore:
-    """With webexlint_db, records every message and its findings in the audit store."""
+    """With webexlint_db, records every message, its findings and the learned CI sites in the audit store."""
 
     def __init__(self, session: LintSession):
         self.session = session
@@ -364,37 +372,38 @@ class AuditStore:
                           "postgresql:// URL), the one `webex-xml-lint audit` and `inventory` read.")
 
     def configure(self, updated: set[str]) -> None:
-        if "webexlint_db" not in updated:
-            return
-        self.done()
-        url = ctx.options.webexlint_db
-        if url:
-            try:
-                self.recorder = BackgroundRecorder(open_audit_store(url))
-            except StoreUnavailable as error:
-                raise exceptions.OptionsError(f"webexlint_db: {error}") from None
+        if "webexlint_db" in updated:
+            self.done()
+            url = ctx.options.webexlint_db
+            if url:
+                try:
+                    self.recorder = BackgroundRecorder(open_audit_store(url))
+                except StoreUnavailable as error:
+                    raise exceptions.OptionsError(f"webexlint_db: {error}") from None
+        if self.recorder is not None and updated & {"webexlint_db", "webexlint_ci_site"}:
+            for site in ctx.options.webexlint_ci_site:
+                self.recorder.ci_site(site, "configured (webexlint_ci_site)")
 
     @fail_open
     def request(self, flow: http.HTTPFlow) -> None:
-        self._record(flow, "request")
+        record = self.session.flows.get(flow)
+        if self.recorder is not None and record is not None and record.request is not None:
+            self._submit(flow, record, record.request, flow.request)
 
     @fail_open
     def response(self, flow: http.HTTPFlow) -> None:
-        self._record(flow, "response")
-
-    def _record(self, flow: http.HTTPFlow, direction: str) -> None:
         record = self.session.flows.get(flow)
-        if self.recorder is None or record is None:
+        if self.recorder is None or record is None or record.response is None:
             return
-        result = record.request if direction == "request" else record.response
-        message = result.message if result else None
-        when = flow.request.timestamp_start if direction == "request" else flow.response.timestamp_start
-        self.recorder.submit(message_record(
-            flow_id=flow.id, client=client_address(flow), user_agent=flow.request.headers.get("user-agent"),
-            site=record.site, webex_id=record.webex_id, operation=record.operation, direction=direction,
-            result=message.result if message else None, exception_id=message.exception_id if message else None,
-            findings=record.findings(direction), secrets=record.secrets, timestamp=when,
-        ))
+        self._submit(flow, record, record.response, flow.response)
+        if record.learned and self.session.knowledge.is_ci(record.site):
+            self.recorder.ci_site(record.site, record.learned[-1])
+
+    def _submit(self, flow: http.HTTPFlow, record: FlowLint, result: LintResult, message: http.Message) -> None:
+        self.recorder.message(SeenMessage(
+            result=result, data=result.document.raw, flow_id=flow.id, time=message.timestamp_start,
+            client_address=client_address(flow), user_agent=flow.request.headers.get("user-agent"),
+            site=record.site, webex_id=record.webex_id))
 
     def done(self) -> None:
         if self.recorder is not None:
@@ -411,12 +420,14 @@ class ReleaseParsedMessages:
     def request(self, flow: http.HTTPFlow) -> None:
         record = self.session.flows.get(flow)
         if record is not None:
-            record.request = None
+            record.request = None  # the request's secrets stay findable until the response
 
     def response(self, flow: http.HTTPFlow) -> None:
         record = self.session.flows.get(flow)
         if record is not None:
-            record.response = None
+            record.release()
+
+    error = response  # no answer is coming: release now
 
 
 def make_addons() -> list:

@@ -22,6 +22,10 @@ from .redaction import redact
 # processor masks them wherever they appear and drops the key.
 SECRETS_KEY = "_secrets"
 LEADING_KEYS = ("time", "event")
+# Fields whose values this tool makes up itself (identifiers, rule ids, counts): nothing from the
+# traffic can reach them, so redaction leaves them out. Everything else is redacted.
+OWN_FIELDS = frozenset({"time", "event", "flow_id", "rule", "name", "severity", "direction", "line", "column",
+                        "predicts", "where", "bytes_before", "bytes_after"})
 
 EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], EventDict]
@@ -35,7 +39,9 @@ def drop_empty_fields(logger: Any, method_name: str, event_dict: EventDict) -> E
 def redact_secrets(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """The single redaction step: credentials by field name, and the message's own secret values."""
     secrets = event_dict.pop(SECRETS_KEY, None) or frozenset()
-    return redact(dict(event_dict), secrets)
+    from_traffic = {key: value for key, value in event_dict.items() if key not in OWN_FIELDS}
+    event_dict.update(redact(from_traffic, secrets))
+    return event_dict
 
 
 def time_and_event_first(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
@@ -46,9 +52,9 @@ def time_and_event_first(logger: Any, method_name: str, event_dict: EventDict) -
 
 def processors() -> list[Processor]:
     return [
-        structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
         drop_empty_fields,
         redact_secrets,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
         time_and_event_first,
         structlog.processors.JSONRenderer(serializer=_compact_json),
     ]

@@ -1,9 +1,9 @@
-"""Feeding the audit store (proxy_addon.store, issue 5) from the live proxy, off the traffic path.
+"""Feeding the audit store (proxy_addon.store) from the live proxy, off the traffic path.
 
-Contract with the store: `proxy_addon.store.open_store(url)` returns an object with
-`record(message: dict)` and `close()`; `message` is one seen message (see `message_record`), already
-redacted. Writes happen on one background thread through a bounded queue: a slow or failing
-database never delays or breaks traffic (records are dropped and counted instead).
+The proxy hands over each linted message; one background thread builds the store's
+MessageRecord (content digest, element names) and writes batches with `record_many`, one
+transaction per batch. A slow or failing database never delays or breaks traffic: when the
+bounded queue is full, records are dropped and counted, and write errors are logged.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ import importlib
 import logging
 import queue
 import threading
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from .findings import Finding
+from .engine import LintResult
 from .redaction import redact
 
 logger = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000
+BATCH_LIMIT = 256
 _STOP = object()
 
 
@@ -27,75 +29,96 @@ class StoreUnavailable(RuntimeError):
     """The store module is missing or refused the URL; the text says which."""
 
 
-def open_audit_store(url: str) -> Any:
+def _store_module() -> Any:
     try:
-        store_module = importlib.import_module("proxy_addon.store")
+        return importlib.import_module("proxy_addon.store")
     except ModuleNotFoundError as error:
         if error.name not in ("proxy_addon.store", "proxy_addon"):
             raise
         raise StoreUnavailable("the audit store (proxy_addon.store) is not part of this installation") from None
+
+
+def open_audit_store(url: str) -> Any:
+    module = _store_module()
     try:
-        return store_module.open_store(url)
+        return module.open_store(url)
     except Exception as error:  # noqa: BLE001 (any failure to open is reported as a startup error)
         raise StoreUnavailable(f"cannot open the audit store {redact(url)}: {redact(str(error))}") from None
 
 
-def message_record(*, flow_id: str, client: str | None, user_agent: str | None, site: str | None,
-                   webex_id: str | None, operation: str | None, direction: str, result: str | None,
-                   exception_id: str | None, findings: list[Finding], secrets: frozenset[str],
-                   timestamp: float | None = None) -> dict[str, Any]:
-    record = {
-        "source": "proxy",
-        "time": timestamp if timestamp is not None else time.time(),
-        "flow_id": flow_id,
-        "client": client,
-        "user_agent": user_agent,
-        "site": site,
-        "webex_id": webex_id,
-        "operation": operation,
-        "direction": direction,
-        "result": result,
-        "exception_id": exception_id,
-        "findings": [finding.as_dict() for finding in findings],
-    }
-    return redact(record, secrets)
+@dataclass(frozen=True)
+class SeenMessage:
+    """One linted message as the proxy saw it; turned into a store record on the writer thread."""
+
+    result: LintResult
+    data: bytes
+    flow_id: str
+    time: float | None
+    client_address: str | None
+    user_agent: str | None
+    site: str | None
+    webex_id: str | None
 
 
 class BackgroundRecorder:
-    """Hands records to `store.record` on one worker thread; `close()` drains the queue first."""
+    """Writes to the store on one worker thread; `close()` drains the queue, then closes the store."""
 
     def __init__(self, store: Any):
         self.store = store
+        self.record_class = _store_module().MessageRecord
         self.dropped = 0
         self.failed = 0
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_LIMIT)
         self._thread = threading.Thread(target=self._work, name="webexlint-audit-store", daemon=True)
         self._thread.start()
 
-    def submit(self, record: dict[str, Any]) -> None:
+    def message(self, seen: SeenMessage) -> None:
+        self._submit(seen)
+
+    def ci_site(self, site: str, learned_from: str) -> None:
+        self._submit(lambda store: store.record_sites([site], learned_from))
+
+    def _submit(self, job: SeenMessage | Callable[[Any], None]) -> None:
         try:
-            self._queue.put_nowait(record)
+            self._queue.put_nowait(job)
         except queue.Full:
             self.dropped += 1
 
     def _work(self) -> None:
         while True:
-            record = self._queue.get()
-            if record is _STOP:
+            jobs = [self._queue.get()]
+            while len(jobs) < BATCH_LIMIT:
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(job is _STOP for job in jobs)
+            self._write([job for job in jobs if job is not _STOP])
+            if stop:
                 return
-            try:
-                self.store.record(record)
-            except Exception as error:  # noqa: BLE001 (the store must never take the proxy down)
-                self.failed += 1
-                if self.failed == 1 or self.failed % 1000 == 0:
-                    logger.warning("webexlint: audit store write failed (%d so far): %s", self.failed,
-                                   redact(str(error)))
 
-    def close(self, timeout: float = 10.0) -> None:
+    def _write(self, jobs: list) -> None:
+        messages = [job for job in jobs if isinstance(job, SeenMessage)]
+        try:
+            if messages:
+                self.store.record_many([(self._record(seen), seen.result.findings) for seen in messages])
+            for job in jobs:
+                if not isinstance(job, SeenMessage):
+                    job(self.store)
+        except Exception as error:  # noqa: BLE001 (the store must never take the proxy down)
+            self.failed += len(jobs)
+            logger.warning("webexlint: audit store write failed (%d records lost so far): %s", self.failed,
+                           redact(str(error)))
+
+    def _record(self, seen: SeenMessage) -> Any:
+        return self.record_class.from_result(
+            seen.result, seen.data, source="proxy", locator=seen.flow_id, time=seen.time,
+            client_address=seen.client_address, user_agent=seen.user_agent, site=seen.site,
+            webex_id=seen.webex_id)
+
+    def close(self, timeout: float = 30.0) -> None:
         self._queue.put(_STOP)
         self._thread.join(timeout)
-        close = getattr(self.store, "close", None)
-        if close is not None:
-            close()
+        self.store.close()
         if self.dropped:
             logger.warning("webexlint: %d audit records dropped (the store could not keep up)", self.dropped)

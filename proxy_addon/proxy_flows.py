@@ -11,6 +11,7 @@ from typing import Any
 
 from .engine import LintResult
 from .findings import Finding, Severity
+from .message import Message
 
 SERVICE_PATH = re.compile(r"^/WBXService/XMLService(?:[?#]|$)", re.IGNORECASE)
 # A document whose root element is (prefix:)message, after an optional BOM, declaration and comments.
@@ -43,9 +44,28 @@ class FlowLint:
     response: LintResult | None = None
     request_findings: list[Finding] = field(default_factory=list)
     response_findings: list[Finding] = field(default_factory=list)
-    secrets: frozenset[str] = frozenset()
     rewritten: list[Finding] = field(default_factory=list)  # request findings fixed by the rewrite
     learned: list[str] = field(default_factory=list)
+    failure: str | None = None  # the response's exceptionID when it was a FAILURE
+    # The parsed messages, kept while the flow is in flight so that their secrets can be found when
+    # (and only when) something is logged: most flows log nothing and never pay for the search.
+    _messages: list[Message] = field(default_factory=list, repr=False)
+    _secrets: frozenset[str] | None = field(default=None, repr=False)
+
+    def remember(self, message: Message) -> None:
+        self._messages.append(message)
+        self._secrets = None
+
+    def secrets(self) -> frozenset[str]:
+        """The literal credential values of this flow's messages, for redaction."""
+        if self._secrets is None:
+            self._secrets = frozenset().union(*(message.secrets for message in self._messages))
+        return self._secrets
+
+    def release(self) -> None:
+        """Drop the parsed trees (the secrets found so far are kept)."""
+        self.request = self.response = None
+        self._messages = []
 
     def findings(self, direction: str) -> list[Finding]:
         return self.request_findings if direction == "request" else self.response_findings
@@ -69,8 +89,8 @@ class FlowLint:
             findings = self.findings(direction)
             if findings:
                 parts.append(f"{direction} " + " ".join(f"{f.rule}({f.severity})" for f in findings))
-        if self.response is not None and self.response.message is not None and self.response.message.is_failure:
-            parts.append(f"FAILURE {self.response.message.exception_id or '?'}")
+        if self.failure is not None:
+            parts.append(f"FAILURE {self.failure}")
         if self.rewritten:
             parts.append("rewritten: " + ", ".join(f.rule for f in self.rewritten))
         return f"webexlint {self.operation or '?'}: " + " | ".join(parts) if parts else ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -351,26 +350,18 @@ def test_addon_file_loads_as_a_mitmproxy_script():
 
 # -- audit store hook ------------------------------------------------------------------------------
 
-def test_every_message_is_recorded_in_the_audit_store(proxy, monkeypatch):
-    recorded: list[dict] = []
+def test_every_message_is_recorded_in_the_audit_store(proxy, tmp_path):
+    from proxy_addon.store import open_store  # noqa: PLC0415
 
-    class FakeStore:
-        def __init__(self, url):
-            self.url = url
-
-        def record(self, message):
-            recorded.append(message)
-
-        def close(self):
-            recorded.append({"closed": self.url})
-
-    monkeypatch.setitem(sys.modules, "proxy_addon.store", types.SimpleNamespace(open_store=FakeStore))
-    proxy.set(webexlint_db="audit.sqlite", webexlint_ci_site=["acme"])
+    db = tmp_path / "audit.sqlite"
+    proxy.set(webexlint_db=str(db), webexlint_ci_site=["acme"])
     proxy.exchange(create_user(), FAILURE_030098)
+    globex = "<siteName>globex</siteName><webExID>admin@globex.com</webExID><password>x1y2z3w4</password>"
+    proxy.exchange(create_user(globex), FAILURE_030098)
     proxy.set(webexlint_db="")  # closes the store after draining its queue
-    request, response, closed = recorded
-    assert (request["direction"], request["operation"], request["site"]) == ("request", "CreateUser", "acme")
-    assert [f["rule"] for f in request["findings"]] == ["WX202"]
-    assert (response["result"], response["exception_id"]) == ("FAILURE", "030098")
-    assert closed == {"closed": "audit.sqlite"}
-    assert PASSWORD not in json.dumps(recorded)
+    with open_store(str(db)) as store:
+        summary = store.summary()
+        assert (summary["requests"], summary["responses"], summary["findings"]) == (2, 2, 3)
+        assert {b.key: b.total for b in store.breakdown("rule")} == {"WX501": 2, "WX202": 1}
+        assert set(store.ci_ignored_fields()) == {"acme", "globex"}  # configured, and learned from 030098
+    assert PASSWORD.encode() not in db.read_bytes()

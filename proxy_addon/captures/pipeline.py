@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..context import LintContext
 from ..engine import default_linter
-from ..store import MessageRecord, Store, StoredFinding, as_stored
+from ..store import MessageRecord, PreparedBatch, Store, StoredFinding, as_stored, prepare
 from . import CaptureError, Exchange, input_files, read_file
 
 CHUNK_MESSAGES = 256
@@ -52,8 +52,9 @@ def lint_exchange(exchange: Exchange, context: LintContext) -> list[Recorded]:
     return recorded
 
 
-def _lint_chunk(chunk: list[Exchange], context: LintContext) -> list[Recorded]:
-    return [item for exchange in chunk for item in lint_exchange(exchange, context)]
+def _lint_chunk(chunk: list[Exchange], context: LintContext) -> PreparedBatch:
+    """Lint a chunk and prepare its rows (redaction included), so the writer only writes."""
+    return prepare(item for exchange in chunk for item in lint_exchange(exchange, context))
 
 
 _WORKER_CONTEXT: LintContext | None = None
@@ -65,7 +66,7 @@ def _worker_init(context: LintContext) -> None:
     default_linter()  # load the rule packs once per worker, not per chunk
 
 
-def _worker_lint(chunk: list[Exchange]) -> list[Recorded]:
+def _worker_lint(chunk: list[Exchange]) -> PreparedBatch:
     return _lint_chunk(chunk, _WORKER_CONTEXT)
 
 
@@ -104,11 +105,10 @@ def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int
         store.record_input_error(item.source, item.problem, item.locator)
         on_error(item)
 
-    def write(recorded: list[Recorded], weight: int) -> None:
-        store.record_many(recorded)
-        stats.messages += len(recorded)
-        stats.findings += sum(len(findings) for _, findings in recorded)
-        on_progress(weight, len(recorded))
+    def write(batch: PreparedBatch, weight: int) -> None:
+        stats.messages += store.write(batch)
+        stats.findings += len(batch.findings)
+        on_progress(weight, len(batch.messages))
 
     files: list[Path] = []
     for item in input_files(paths):

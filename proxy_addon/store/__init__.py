@@ -10,7 +10,7 @@
 from .backends import StoreError, display_url
 from .records import MessageRecord, StoredFinding, as_stored
 from .schema import LATEST as SCHEMA_VERSION
-from .store import SEVERITIES, Breakdown, ChecklistItem, Store, open_store
+from .store import SEVERITIES, Breakdown, ChecklistItem, PreparedBatch, Store, open_store, prepare
 
-__all__ = ["SCHEMA_VERSION", "SEVERITIES", "Breakdown", "ChecklistItem", "MessageRecord", "Store", "StoreError",
-           "StoredFinding", "display_url", "open_store", "as_stored"]
+__all__ = ["SCHEMA_VERSION", "SEVERITIES", "Breakdown", "ChecklistItem", "MessageRecord", "PreparedBatch", "Store", "StoreError",
+           "StoredFinding", "display_url", "open_store", "prepare", "as_stored"]

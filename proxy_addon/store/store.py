@@ -81,25 +81,22 @@ class Store:
 
     def record_many(self, items: Sequence[tuple[MessageRecord, Iterable[Finding | StoredFinding]]]) -> int:
         """Record a batch in one transaction; returns how many messages."""
-        latest: dict[bytes, tuple[MessageRecord, Iterable[Finding | StoredFinding]]] = {}
-        for message, findings in items:
-            latest[message.key] = (message, findings)  # the same message twice in a batch: the last wins
-        if not latest:
+        return self.write(prepare(items))
+
+    def write(self, batch: PreparedBatch) -> int:
+        """Write a batch made by `prepare` (which may run in another process)."""
+        if not batch.messages:
             return 0
-        keys = [(key,) for key in latest]
-        message_rows = [_message_row(key, message) for key, (message, _) in latest.items()]
-        finding_rows = [_finding_row(key, ordinal, as_stored(finding, message.elements), message.secrets)
-                        for key, (message, findings) in latest.items() for ordinal, finding in enumerate(findings)]
 
         def write() -> None:
             with self.backend.transaction():
-                self.backend.executemany(_UPSERT_MESSAGE, message_rows)
-                self.backend.executemany("DELETE FROM findings WHERE message_key = ?", keys)
-                if finding_rows:
-                    self.backend.executemany(_INSERT_FINDING, finding_rows)
+                self.backend.executemany(_UPSERT_MESSAGE, batch.messages)
+                self.backend.executemany("DELETE FROM findings WHERE message_key = ?", [(row[0],) for row in batch.messages])
+                if batch.findings:
+                    self.backend.executemany(_INSERT_FINDING, batch.findings)
 
         self._guard(write)
-        return len(message_rows)
+        return len(batch.messages)
 
     def record_input_error(self, source: str, problem: str, locator: str = "") -> None:
         """Remember an input that could not be read, for the report."""
@@ -219,15 +216,43 @@ class Store:
             raise
 
 
-def _message_row(key: bytes, message: MessageRecord) -> tuple[Any, ...]:
+@dataclass
+class PreparedBatch:
+    """Rows ready to write: keyed, redacted, plain tuples (cheap to send between processes)."""
+
+    messages: list[tuple[Any, ...]]
+    findings: list[tuple[Any, ...]]
+
+
+def prepare(items: Iterable[tuple[MessageRecord, Iterable[Finding | StoredFinding]]]) -> PreparedBatch:
+    """Turn records into rows: the natural key, every text field redacted with the message's secrets.
+
+    The same message twice in a batch is written once (the last wins)."""
+    latest: dict[bytes, tuple[MessageRecord, Iterable[Finding | StoredFinding]]] = {}
+    for message, findings in items:
+        latest[message.key] = (message, findings)
+    days: dict[int, str] = {}
+    messages, finding_rows = [], []
+    for key, (message, findings) in latest.items():
+        messages.append(_message_row(key, message, days))
+        finding_rows.extend(_finding_row(key, ordinal, as_stored(finding, message.elements), message.secrets)
+                            for ordinal, finding in enumerate(findings))
+    return PreparedBatch(messages, finding_rows)
+
+
+def _message_row(key: bytes, message: MessageRecord, days: dict[int, str]) -> tuple[Any, ...]:
     secrets = message.secrets
 
     def clean(value: str | None) -> str | None:
         return redact(value, secrets) if value else value
 
+    day = None
+    if message.time is not None:  # formatting dates is slow; a capture spans few days
+        number = int(message.time // 86400)
+        day = days.get(number) or days.setdefault(number, message.day)
     return (key, message.content_hash, clean(message.source), clean(message.locator), message.direction,
             clean(message.operation), clean(message.site), clean(message.site_id), clean(message.webex_id),
-            clean(message.client_address), clean(message.user_agent), message.time, message.day, message.size,
+            clean(message.client_address), clean(message.user_agent), message.time, day, message.size,
             clean(message.result), clean(message.exception_id))
 
 

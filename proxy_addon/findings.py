@@ -53,6 +53,12 @@ class Finding:
     fix: Fix | None = None
     element_index: int | None = None
     notes: list[str] = field(default_factory=list)
+    locator: str = ""  # where inside a capture file: "entry 3 request", "flow 7 response"
+
+    @property
+    def location(self) -> str:
+        """path, or path#locator for a message inside a HAR export or a flow dump."""
+        return f"{self.path}#{self.locator}" if self.locator else self.path
 
     @property
     def fixable(self) -> bool:
@@ -72,4 +78,5 @@ class Finding:
             "fixable": self.fixable,
             "predicts": self.predicts,
             "notes": list(self.notes),
+            **({"locator": self.locator} if self.locator else {}),
         }

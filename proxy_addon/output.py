@@ -23,7 +23,7 @@ def rule_anchor(rule: Rule) -> str:
 
 def format_text(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
     lines = [
-        f"{f.path}:{f.line}:{f.column}: {f.rule} [{f.severity}] {f.message}"
+        f"{f.location}:{f.line}:{f.column}: {f.rule} [{f.severity}] {f.message}"
         + (" [*]" if f.fixable and f.fix.safe else "")
         for f in findings
     ]
@@ -59,7 +59,7 @@ def format_github(findings: Sequence[Finding], ruleset: RuleSet, statistics: boo
     level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
     return "".join(
         f"::{level[f.severity]} file={_escape_property(f.path)},line={f.line},col={f.column},"
-        f"title={f.rule} {f.name}::{_escape_data(f.message)}\n"
+        f"title={f.rule} {f.name}::{_escape_data((f.locator + ': ' if f.locator else '') + f.message)}\n"
         for f in findings
     )
 
@@ -120,6 +120,8 @@ def _sarif_result(finding: Finding, index: dict[str, int]) -> dict:
         }}],
         "properties": {"operation": finding.operation, "direction": finding.direction},
     }
+    if finding.locator:  # a message inside a HAR export or flow dump: its lines are the message's own
+        result["locations"][0]["logicalLocations"] = [{"name": finding.locator, "kind": "element"}]
     if finding.rule in index:
         result["ruleIndex"] = index[finding.rule]
     return result

@@ -181,3 +181,53 @@ def test_bad_schema_dir_is_a_clear_error(tmp_path, project):
     result = cli("check", "--schema-dir", str(empty), str(project))
     assert result.returncode == 2
     assert "--schema-dir" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
+
+
+def _har(entries: list[tuple[bytes, bytes]]) -> str:
+    def entry(request: bytes, response: bytes) -> dict:
+        return {
+            "startedDateTime": "2024-05-01T10:00:00Z", "time": 1,
+            "request": {"method": "POST", "url": "https://acme.webex.com/WBXService/XMLService",
+                        "httpVersion": "HTTP/1.1", "headers": [{"name": "Content-Type", "value": "text/xml"}],
+                        "queryString": [], "cookies": [], "headersSize": -1, "bodySize": len(request),
+                        "postData": {"mimeType": "text/xml", "text": request.decode()}},
+            "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                         "content": {"size": len(response), "mimeType": "text/xml", "text": response.decode()},
+                         "redirectURL": "", "headersSize": -1, "bodySize": len(response)},
+            "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0},
+        }
+    return json.dumps({"log": {"version": "1.2", "creator": {"name": "test", "version": "1"},
+                               "entries": [entry(*pair) for pair in entries]}})
+
+
+def test_har_exports_and_flow_dumps_are_linted_with_request_response_pairing(tmp_path):
+    from mitmproxy import io
+    from mitmproxy.test import tflow
+
+    from .builders import response_xml
+
+    request = request_xml("CreateUser", "<webExId>j@acme.com</webExId>")
+    failure = response_xml(None, result="FAILURE", reason="User management is not allowed on unified site",
+                           exception_id="030098")
+    (tmp_path / "capture.har").write_text(_har([(request, failure)]))
+    flow = tflow.tflow(resp=True)
+    flow.request.path = "/WBXService/XMLService"
+    flow.request.content = request
+    flow.response.content = failure
+    with open(tmp_path / "capture.flows", "wb") as stream:
+        io.FlowWriter(stream).add(flow)
+    out = cli("check", "--format", "json", "--ci-site", "acme", str(tmp_path))
+    findings = json.loads(out.stdout)["findings"]
+    for name, locator in (("capture.har", "entry 0"), ("capture.flows", "flow 0")):
+        mine = [(f["rule"], f["operation"], f["locator"]) for f in findings if f["path"].endswith(name)]
+        assert mine == [("WX202", "CreateUser", f"{locator} request"), ("WX501", "CreateUser", f"{locator} response")]
+    assert "S3cret!pw" not in out.stdout.decode()
+
+
+def test_broken_capture_is_reported_and_the_rest_is_linted(tmp_path):
+    (tmp_path / "broken.har").write_text('{"log": {"entries": [')
+    (tmp_path / "meeting.xml").write_bytes(request_xml("CreateMeeting", HQ_HD, package="meeting"))
+    result = cli("check", str(tmp_path))
+    assert result.returncode == 2
+    assert "broken.har" in result.stderr.decode()
+    assert "WX301" in result.stdout.decode()

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..captures.model import CapturedMessage
 from ..config import ConfigError, Settings, find_config, load_settings, parse_site_id
 from ..engine import Linter, LintResult
 from ..output import FORMATTERS
@@ -16,12 +17,12 @@ from ..ruleset import RuleError
 from ..versions import parse_version
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-MESSAGE_SUFFIXES = {".xml"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", default=["."], metavar="PATH",
-                        help="files or folders (searched for *.xml), or - for stdin")
+                        help="XML messages, HAR exports (.har), mitmproxy flow dumps (mitmdump -w), folders "
+                        "(searched for all three), or - for stdin")
     parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format")
     parser.add_argument("--select", default=None, help="comma-separated rule ids or prefixes to report (e.g. WX1,WX401)")
     parser.add_argument("--ignore", default=None, help="comma-separated rule ids or prefixes to leave out")
@@ -77,24 +78,22 @@ def _load_schemas(schema_dir: str | None) -> None:
         raise ConfigError(f"--schema-dir: {error}") from None
 
 
-def iter_inputs(paths: list[str], errors: list[str]) -> Iterator[tuple[str, bytes]]:
+def iter_messages(paths: list[str], errors: list[str]) -> Iterator[CapturedMessage]:
+    """Every message in the inputs: .xml files, HAR exports and flow dumps, folders searched for them.
+
+    A response that does not name its operation learns it from the request it answers.
+    """
+    from ..captures import CaptureError, CapturedMessage, read_inputs  # noqa: PLC0415
+
     for raw_path in paths:
         if raw_path == "-":
-            yield "-", sys.stdin.buffer.read()
+            yield CapturedMessage(sys.stdin.buffer.read(), "-")
             continue
-        path = Path(raw_path)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in MESSAGE_SUFFIXES and p.is_file())
-        elif path.exists():
-            files = [path]
-        else:
-            errors.append(f"{raw_path}: no such file or folder")
-            continue
-        for file in files:
-            try:
-                yield str(file), file.read_bytes()
-            except OSError as error:
-                errors.append(f"{file}: cannot read: {error.strerror}")
+        for item in read_inputs([raw_path]):
+            if isinstance(item, CaptureError):
+                errors.append(str(item))
+                continue
+            yield from item.messages
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,9 +108,18 @@ def run(args: argparse.Namespace) -> int:
     context = settings.context()
     errors: list[str] = []
     findings = []
-    for path, data in iter_inputs(args.paths, errors):
-        result = linter.lint(data, path=path, direction=args.direction, context=context)
-        if args.fix or args.diff:
+    operation_of_request: dict[tuple[str, str], str] = {}
+    for captured in iter_messages(args.paths, errors):
+        exchange_key = (captured.source, captured.locator)
+        hint = operation_of_request.get(exchange_key) if captured.direction == "response" else None
+        result = linter.lint(captured.data, path=captured.source, http_charset=captured.http_charset,
+                             direction=captured.direction or args.direction, context=context, operation_hint=hint)
+        if captured.direction == "request" and result.message is not None and result.message.operation:
+            operation_of_request[exchange_key] = result.message.operation
+        if captured.locator:
+            for finding in result.findings:
+                finding.locator = f"{captured.locator} {captured.direction or ''}".strip()
+        elif args.fix or args.diff:
             result = _fix(linter, result, args, errors)
         findings.extend(result.findings)
     sys.stdout.write(FORMATTERS[args.format](findings, linter.ruleset, args.statistics))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .builders import REPO, SERVICE_NS, request_xml, response_xml
+from .builders import REPO, request_xml, response_xml
 
 URL = "https://acme.webex.com/WBXService/XMLService"
 PASSWORD = "Pw-Qz7!horse-battery"
@@ -175,5 +175,3 @@ def pg_text_dump(url: str) -> str:
                                        else str(v) for v in row))
         return "\n".join(chunks)
 
-
-__all__ = ["SERVICE_NS"]

@@ -8,7 +8,6 @@ import sqlite3
 import pytest
 
 from proxy_addon.context import LintContext
-from proxy_addon.engine import Linter
 from proxy_addon.store import MessageRecord, StoredFinding, StoreError, open_store
 from proxy_addon.store.backends import open_backend
 from proxy_addon.store.schema import MIGRATIONS, Migration, migrate

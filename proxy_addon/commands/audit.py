@@ -17,6 +17,7 @@ from ..config import ConfigError
 from ..redaction import redact
 from ..ruleset import RuleError
 from ..store import StoreError, open_store
+from .options import add_rule_arguments, settings_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,31 +28,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", default=None, metavar="FILE", help="write the HTML report here")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="lint in N processes (default: one per core)")
-    parser.add_argument("--ci-site", action="append", default=[], metavar="NAME",
-                        help="a site that is CI-enabled (repeatable)")
-    parser.add_argument("--api-version", default=None, metavar="X.Y",
-                        help="XML API version of the service (default 39.11)")
-    parser.add_argument("--site-id", action="append", default=[], metavar="ID=NAME",
-                        help="map a siteID to its siteName (repeatable)")
-    parser.add_argument("--select", default=None, help="comma-separated rule ids or prefixes to report")
-    parser.add_argument("--ignore", default=None, help="comma-separated rule ids or prefixes to leave out")
-    parser.add_argument("--validate", action="store_true", help="also validate against the XSDs")
-    parser.add_argument("--schema-dir", default=None, metavar="DIR", help="validate against this XSD bundle")
-    parser.add_argument("--config", default=None, metavar="FILE", help="configuration file")
+    add_rule_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console  # noqa: PLC0415
 
     from ..captures.pipeline import run_audit  # noqa: PLC0415
-    from .check import _settings  # noqa: PLC0415 (the same flags and config file as `check`)
 
     console = Console(stderr=True, highlight=False)
     if args.jobs < 1:
         print("webex-xml-lint: error: --jobs must be at least 1", file=sys.stderr)
         return 2
     try:
-        settings = _settings(args)
+        settings = settings_from_args(args)
         store = open_store(args.db)
     except (ConfigError, RuleError, StoreError, ValueError) as error:
         print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..captures.model import CapturedMessage
-from ..config import ConfigError, Settings, find_config, load_settings, parse_site_id
+from ..config import ConfigError
 from ..engine import Linter, LintResult
 from ..output import FORMATTERS
 from ..redaction import redact
 from ..ruleset import RuleError
-from ..versions import parse_version
+from .options import add_rule_arguments, settings_from_args
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -24,48 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="XML messages, HAR exports (.har), mitmproxy flow dumps (mitmdump -w), folders "
                         "(searched for all three), or - for stdin")
     parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format")
-    parser.add_argument("--select", default=None, help="comma-separated rule ids or prefixes to report (e.g. WX1,WX401)")
-    parser.add_argument("--ignore", default=None, help="comma-separated rule ids or prefixes to leave out")
     parser.add_argument("--statistics", action="store_true", help="count findings per rule")
-    parser.add_argument("--ci-site", action="append", default=[], metavar="NAME",
-                        help="a site that is CI-enabled (repeatable)")
-    parser.add_argument("--api-version", default=None, metavar="X.Y",
-                        help="XML API version of the service (default 39.11)")
-    parser.add_argument("--site-id", action="append", default=[], metavar="ID=NAME",
-                        help="map a siteID to its siteName, for the WX101 fix (repeatable)")
+    add_rule_arguments(parser)
     parser.add_argument("--direction", choices=["request", "response"], default=None,
                         help="direction for messages that do not show it")
-    parser.add_argument("--validate", action="store_true", help="also validate against the XSDs (WX007, WX008)")
-    parser.add_argument("--schema-dir", default=None, metavar="DIR", help="validate against this XSD bundle")
     parser.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
     parser.add_argument("--unsafe-fixes", action="store_true", help="with --fix/--diff, also apply unsafe fixes")
     parser.add_argument("--diff", action="store_true", help="show the fixes as a unified diff")
-    parser.add_argument("--config", default=None, metavar="FILE", help="configuration file (default: nearest "
-                        "webex-xml-lint.toml or pyproject.toml [tool.webex-xml-lint])")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    config_path = Path(args.config) if args.config else find_config(Path.cwd())
-    if args.config and not config_path.is_file():
-        raise ConfigError(f"{args.config}: configuration file not found")
-    settings = load_settings(config_path)
-    settings.ci_sites += args.ci_site
-    if args.api_version:
-        settings.api_version = parse_version(args.api_version)
-    for item in args.site_id:
-        site_id, name = parse_site_id(item)
-        settings.site_ids[site_id] = name
-    if args.select is not None:
-        settings.select = [s.strip() for s in args.select.split(",") if s.strip()]
-    if args.ignore is not None:
-        settings.ignore += [s.strip() for s in args.ignore.split(",") if s.strip()]
-    settings.validate = settings.validate or args.validate or bool(args.schema_dir)
-    if args.schema_dir:
-        if not Path(args.schema_dir).is_dir():
-            raise ConfigError(f"--schema-dir {args.schema_dir}: not a folder")
-        settings.schema_dir = str(Path(args.schema_dir).resolve())
-    return settings
 
 
 def _load_schemas(schema_dir: str | None) -> None:
@@ -98,7 +64,7 @@ def iter_messages(paths: list[str], errors: list[str]) -> Iterator[CapturedMessa
 
 def run(args: argparse.Namespace) -> int:
     try:
-        settings = _settings(args)
+        settings = settings_from_args(args)
         linter = Linter()
         if settings.validate:
             _load_schemas(settings.schema_dir)

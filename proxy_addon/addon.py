@@ -3,18 +3,22 @@
     mitmdump -s proxy_addon/addon.py [--set webexlint_rewrite=true] ...
     webex-xml-lint proxy --listen-port 8080 [--mode reverse:https://acme.webex.com] ...
 
-One small addon per concern, in hook order: WebexLint lints each serv:message request and response
-with the same engine as `check`; FindingsLog writes one JSON line per finding; SiteLearning learns
-site type and API version from answers; Rewrite (only when asked) applies the safe fixes;
-FlowAnnotations marks and comments the flow; AuditStore feeds the audit database; and
-ReleaseParsedMessages frees the parsed trees. They share one LintSession.
+One small addon per concern. WebexLint hands each serv:message request and response (recognised by
+path or by content) to the lint pipeline (proxy_pipeline.py), which lints it with the same engine as
+`check`, learns site type and API version from the answers, ties failures to their predictions, and
+writes the findings log and the audit store. The pipeline runs in a worker process by default
+(webexlint_offload), so the proxy's event loop only hands bodies over. FindingsLog and AuditStore
+own their options; Rewrite applies the safe fixes when asked (it waits for the pipeline's answer);
+FlowAnnotations marks and comments flows for mitmweb.
 
 Every hook fails open: an internal error is logged as an event and the flow passes untouched.
-Without rewriting, the proxy never assigns a body, so upstream gets exactly the client's bytes.
+Without rewriting, no body is ever assigned, so upstream gets exactly the client's bytes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -32,64 +36,76 @@ if __package__ != "proxy_addon":
         sys.path.append(os.path.dirname(_HERE))
 
 from mitmproxy import ctx, exceptions, http  # noqa: E402
+from mitmproxy.hooks import UpdateHook  # noqa: E402
 from mitmproxy.net.http.headers import parse_content_type  # noqa: E402
 
-from proxy_addon.config import parse_site_id  # noqa: E402
-from proxy_addon.context import LintContext  # noqa: E402
-from proxy_addon.engine import Linter, LintResult  # noqa: E402
-from proxy_addon.fixes import apply_fixes  # noqa: E402
-from proxy_addon.logging_setup import SECRETS_KEY, EventLogFile  # noqa: E402
-from proxy_addon.proxy_audit import BackgroundRecorder, SeenMessage, StoreUnavailable, open_audit_store  # noqa: E402
+from proxy_addon.logging_setup import EventLogFile  # noqa: E402
+from proxy_addon.proxy_audit import StoreUnavailable, open_audit_store  # noqa: E402
+from proxy_addon.proxy_backends import InProcessBackend, PendingRewrite, WorkerBackend  # noqa: E402
 from proxy_addon.proxy_contentview import register as register_contentview  # noqa: E402
-from proxy_addon.proxy_flows import (  # noqa: E402
-    METADATA_KEY, OUR_MARKS, FlowLint, is_service_path, looks_like_serv_message, tie_failure_to_prediction,
-)
-from proxy_addon.proxy_state import LiveContext, SiteKnowledge, learn_from_response  # noqa: E402
-from proxy_addon.redaction import redact  # noqa: E402
-from proxy_addon.versions import LATEST, parse_version  # noqa: E402
+from proxy_addon.proxy_flows import METADATA_KEY, OUR_MARKS, is_service_path, looks_like_serv_message  # noqa: E402
+from proxy_addon.proxy_pipeline import Annotation, PipelineSettings, Seen, SettingsError  # noqa: E402
 
 logger = logging.getLogger(__name__)
-# For the fail-open tests only: "lint-request", "lint-response" or "rewrite" raises there.
-FAULT_ENV = "WEBEXLINT_TEST_FAULT"
+REWRITE_TIMEOUT = 5.0  # seconds a request waits for its rewrite before it goes upstream unchanged
 
 
-class LintSession:
-    """What the addons share: the linter, the lint context with learned state, per-flow records, the log."""
+class ProxySession:
+    """What the addons share: the settings, the pipeline backend, and the flows in flight."""
 
     def __init__(self) -> None:
-        self.linter: Linter | None = None
-        self.knowledge = SiteKnowledge()
-        self.context: LiveContext = LiveContext.around(LintContext(), self.knowledge)
-        # Per-flow records hold secrets and parsed trees: memory only, never flow.metadata.
-        self.flows: weakref.WeakKeyDictionary[http.HTTPFlow, FlowLint] = weakref.WeakKeyDictionary()
-        self.events = None  # a structlog logger while a findings log is configured
-        self.fault = os.environ.get(FAULT_ENV, "")
+        self.settings = PipelineSettings(findings_log="-")  # the options' defaults
+        self.offload = True
+        self.backend: InProcessBackend | WorkerBackend | None = None
+        self.annotation_sink: Callable[[Annotation, bool], None] = lambda annotation, later: None
+        # By flow id, for annotations that arrive from the worker after the hook returned.
+        self.live: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
+        self.linted: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
+        self.pending: weakref.WeakKeyDictionary[http.HTTPFlow, PendingRewrite] = weakref.WeakKeyDictionary()
 
-    def inject_fault(self, point: str) -> None:
-        if self.fault == point:
-            raise RuntimeError(f"fault injected at {point} ({FAULT_ENV})")
+    def update(self, **changes: object) -> None:
+        """New settings from an addon's configure(); a bad value is an OptionsError naming the option."""
+        settings = dataclasses.replace(self.settings, **changes)
+        try:
+            settings.context()
+            if self.backend is not None:
+                self.backend.configure(settings)
+        except SettingsError as error:
+            raise exceptions.OptionsError(str(error)) from None
+        self.settings = settings
 
-    def emit(self, event: str, flow: http.HTTPFlow, record: FlowLint | None, **fields: object) -> None:
-        if self.events is None:
-            return
-        self.events.info(
-            event, flow_id=flow.id, client=client_address(flow),
-            site=record.site if record else None, webex_id=record.webex_id if record else None,
-            operation=record.operation if record else None,
-            **{SECRETS_KEY: record.secrets() if record else frozenset()}, **fields,
-        )
+    def ensure_backend(self) -> InProcessBackend | WorkerBackend:
+        if self.backend is None:
+            self.backend = self._start_backend()
+        return self.backend
+
+    def _start_backend(self) -> InProcessBackend | WorkerBackend:
+        sink = self._deliver
+        if self.offload and not getattr(sys, "frozen", False):
+            try:
+                return WorkerBackend(self.settings, sink, asyncio.get_running_loop())
+            except (RuntimeError, OSError) as error:  # no running loop (tests), or no process to spawn
+                logger.info("webexlint: linting inside mitmdump (%s)", error)
+        return InProcessBackend(self.settings, sink)
+
+    def stop_backend(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+    def _deliver(self, annotation: Annotation, later: bool) -> None:
+        self.annotation_sink(annotation, later)
 
     def internal_error(self, flow: http.HTTPFlow, where: str, error: Exception) -> None:
-        text = redact(f"{type(error).__name__}: {error}", self._secrets_of(flow))
-        logger.warning("webexlint: internal error in %s (flow passed through untouched): %s", where, text)
+        text = f"{type(error).__name__}: {error}"
         try:
-            self.emit("internal_error", flow, None, where=where, error=text)
-        except Exception:  # noqa: BLE001 (the log itself failing must not break the flow either)
-            logger.debug("webexlint: could not log the internal error", exc_info=True)
+            self.ensure_backend().internal_error(flow.id, where, text, client_address(flow))
+        except Exception:  # noqa: BLE001 (reporting must not break the flow either)
+            logger.warning("webexlint: internal error in %s, and it could not be logged", where)
 
-    def _secrets_of(self, flow: http.HTTPFlow) -> frozenset[str]:
-        record = self.flows.get(flow)
-        return record.secrets() if record else frozenset()
+    def inject_fault(self, point: str) -> None:
+        if self.settings.fault == point:
+            raise RuntimeError(f"fault injected at {point}")
 
 
 def fail_open(hook: Callable) -> Callable:
@@ -130,10 +146,15 @@ def _charset(content_type: str) -> str | None:
     return parsed[2].get("charset") if parsed else None
 
 
-class WebexLint:
-    """Lints serv:message requests and responses (by path or by content) with the `check` engine."""
+def seen(flow: http.HTTPFlow, direction: str, message: http.Message, data: bytes) -> Seen:
+    return Seen(flow.id, direction, data, charset_of(message), client_address(flow),
+                flow.request.headers.get("user-agent"), message.timestamp_start)
 
-    def __init__(self, session: LintSession):
+
+class WebexLint:
+    """Hands serv:message requests and responses (by path or by content) to the lint pipeline."""
+
+    def __init__(self, session: ProxySession):
         self.session = session
 
     def load(self, loader) -> None:
@@ -148,30 +169,22 @@ class WebexLint:
                           "siteID; repeat for several.")
         loader.add_option("webexlint_validate", bool, False,
                           "Also validate messages against the bundled XSDs (WX007, WX008).")
-        if self.session.linter is None:
-            self.session.linter = Linter()  # the rule packs are read and compiled once
+        loader.add_option("webexlint_offload", bool, True,
+                          "Lint in a worker process, off mitmproxy's event loop (findings are logged a few "
+                          "milliseconds after the flow passed). Off: lint inside mitmdump, before the flow "
+                          "moves on.")
 
     def configure(self, updated: set[str]) -> None:
-        if not updated & {"webexlint_ci_site", "webexlint_api_version", "webexlint_site_id", "webexlint_validate"}:
-            return
         options = ctx.options
-        try:
-            api_version = parse_version(options.webexlint_api_version) if options.webexlint_api_version else LATEST
-        except ValueError as error:
-            raise exceptions.OptionsError(f"webexlint_api_version: {error}") from None
-        site_ids = {}
-        for item in options.webexlint_site_id:
-            try:
-                site_id, name = parse_site_id(item)
-            except ValueError as error:
-                raise exceptions.OptionsError(f"webexlint_site_id: {error}") from None
-            site_ids[site_id] = name
-        ci_sites = [site.strip() for site in options.webexlint_ci_site]
-        if any(not site for site in ci_sites):
-            raise exceptions.OptionsError("webexlint_ci_site: empty site name")
-        base = LintContext(ci_sites=frozenset(ci_sites), api_version=api_version, site_ids=site_ids,
-                           validate=options.webexlint_validate)
-        self.session.context = LiveContext.around(base, self.session.knowledge)
+        if "webexlint_offload" in updated and options.webexlint_offload != self.session.offload:
+            self.session.offload = options.webexlint_offload
+            self.session.stop_backend()  # the next flow starts the other kind
+        if updated & {"webexlint_ci_site", "webexlint_api_version", "webexlint_site_id", "webexlint_validate"}:
+            self.session.update(ci_sites=tuple(options.webexlint_ci_site), api_version=options.webexlint_api_version,
+                                site_ids=tuple(options.webexlint_site_id), validate=options.webexlint_validate)
+
+    def running(self) -> None:
+        self.session.ensure_backend()  # start the worker now, not on the first flow
 
     @fail_open
     def request(self, flow: http.HTTPFlow) -> None:
@@ -181,60 +194,44 @@ class WebexLint:
         data = body_of(request)
         if data is None:
             return
-        self.session.inject_fault("lint-request")
-        result = self._lint(data, request, "request", None, flow)
-        message = result.message
-        record = FlowLint(request=result, request_findings=result.findings)
-        if message is not None:
-            record.site = self.session.context.site_key(message.site_name, message.site_id)
-            record.webex_id = message.webex_id
-            record.operation = message.operation
-            record.remember(message)
-            self._note_learned_facts(result, record.site)
-        self.session.flows[flow] = record
+        backend = self.session.ensure_backend()
+        self.session.live[flow.id] = flow
+        self.session.linted.add(flow)
+        message = seen(flow, "request", request, data)
+        if self.session.settings.rewriting:
+            self.session.pending[flow] = backend.request_rewrite(message)
+        else:
+            backend.submit(message)
 
     @fail_open
     def response(self, flow: http.HTTPFlow) -> None:
         response = flow.response
-        record = self.session.flows.get(flow)
-        if record is None and not looks_like_serv_message(response.raw_content):
+        linted = flow in self.session.linted
+        if not linted and not looks_like_serv_message(response.raw_content):
             return
         data = body_of(response)
+        backend = self.session.ensure_backend()
         if data is None:
+            if linted:
+                backend.forget(flow.id)
             return
-        self.session.inject_fault("lint-response")
-        record = record or FlowLint()
-        result = self._lint(data, response, "response", record.operation, flow)
-        record.response, record.response_findings = result, result.findings
-        message = result.message
-        if message is not None:
-            record.remember(message)
-            record.operation = record.operation or message.operation
-            if message.is_failure:
-                record.failure = message.exception_id or "(no exceptionID)"
-        tie_failure_to_prediction(record)
-        self.session.flows[flow] = record
+        self.session.live[flow.id] = flow
+        backend.submit(seen(flow, "response", response, data))
 
-    def _note_learned_facts(self, result: LintResult, site: str | None) -> None:
-        rules = self.session.linter.ruleset.by_id
-        for finding in result.findings:
-            rule = rules.get(finding.rule)
-            if rule is not None:
-                finding.notes.extend(self.session.knowledge.notes_for(rule, site))
+    @fail_open
+    def error(self, flow: http.HTTPFlow) -> None:
+        if flow in self.session.linted and self.session.backend is not None:
+            self.session.backend.forget(flow.id)
 
-    def _lint(self, data: bytes, message: http.Message, direction: str, operation: str | None,
-              flow: http.HTTPFlow) -> LintResult:
-        return self.session.linter.lint(data, path=f"flow:{flow.id}/{direction}", http_charset=charset_of(message),
-                                        direction=direction, context=self.session.context,
-                                        operation_hint=operation)
+    def done(self) -> None:
+        self.session.stop_backend()
 
 
 class FindingsLog:
-    """One structlog JSON line per finding (and per rewrite, learned fact, internal error)."""
+    """Where the pipeline writes one JSON line per finding (and per rewrite, learned fact, error)."""
 
-    def __init__(self, session: LintSession):
+    def __init__(self, session: ProxySession):
         self.session = session
-        self.log: EventLogFile | None = None
 
     def load(self, loader) -> None:
         loader.add_option("webexlint_findings_log", str, "-",
@@ -244,64 +241,43 @@ class FindingsLog:
     def configure(self, updated: set[str]) -> None:
         if "webexlint_findings_log" not in updated:
             return
-        self.done()
         target = ctx.options.webexlint_findings_log
-        if not target:
-            return
-        try:
-            self.log = EventLogFile(target)
-        except OSError as error:
-            raise exceptions.OptionsError(f"webexlint_findings_log: cannot open {target}: {error.strerror}") from None
-        self.session.events = self.log.logger
-
-    @fail_open
-    def request(self, flow: http.HTTPFlow) -> None:
-        self._log_findings(flow, "request")
-
-    @fail_open
-    def response(self, flow: http.HTTPFlow) -> None:
-        self._log_findings(flow, "response")
-
-    def _log_findings(self, flow: http.HTTPFlow, direction: str) -> None:
-        record = self.session.flows.get(flow)
-        if record is None:
-            return
-        for finding in record.findings(direction):
-            self.session.emit("finding", flow, record, direction=direction, rule=finding.rule, name=finding.name,
-                              severity=str(finding.severity), message=finding.message, line=finding.line,
-                              predicts=finding.predicts, notes=list(finding.notes))
-
-    def done(self) -> None:
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-        self.session.events = None
+        if target not in ("", "-"):
+            try:
+                EventLogFile(target).close()  # it must open here, not only later in the worker
+            except OSError as error:
+                raise exceptions.OptionsError(f"webexlint_findings_log: cannot open {target}: {error.strerror}") from None
+        self.session.update(findings_log=target)
 
 
-class SiteLearning:
-    """Learns each site's type and API version from the service's answers."""
+class AuditStore:
+    """With webexlint_db, the pipeline records every message, its findings and the CI sites in the store."""
 
-    def __init__(self, session: LintSession):
+    def __init__(self, session: ProxySession):
         self.session = session
 
-    @fail_open
-    def response(self, flow: http.HTTPFlow) -> None:
-        record = self.session.flows.get(flow)
-        if record is None or record.response is None or record.response.message is None:
+    def load(self, loader) -> None:
+        loader.add_option("webexlint_db", str, "",
+                          "Also record every message and finding in this audit store (a SQLite path or a "
+                          "postgresql:// URL), the one `webex-xml-lint audit` and `inventory` read.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "webexlint_db" not in updated:
             return
-        for note in learn_from_response(self.session.knowledge, record.site, record.operation,
-                                        record.response.message):
-            record.learned.append(note)
-            self.session.emit("learned", flow, record, note=note)
+        url = ctx.options.webexlint_db
+        if url:
+            try:
+                open_audit_store(url).close()  # create and migrate it now: a bad URL is a start-up error
+            except StoreUnavailable as error:
+                raise exceptions.OptionsError(f"webexlint_db: {error}") from None
+        self.session.update(db=url)
 
 
 class Rewrite:
-    """With webexlint_rewrite, applies the safe fixes to requests (and the unsafe ones if asked)."""
+    """With webexlint_rewrite, sends requests upstream with the safe fixes applied (unsafe ones if asked)."""
 
-    def __init__(self, session: LintSession):
+    def __init__(self, session: ProxySession):
         self.session = session
-        self.enabled = False
-        self.unsafe = False
 
     def load(self, loader) -> None:
         loader.add_option("webexlint_rewrite", bool, False,
@@ -311,129 +287,50 @@ class Rewrite:
                           "Also apply the unsafe fixes (truncate over-long descriptions); implies webexlint_rewrite.")
 
     def configure(self, updated: set[str]) -> None:
-        self.unsafe = ctx.options.webexlint_rewrite_unsafe
-        self.enabled = ctx.options.webexlint_rewrite or self.unsafe
+        if updated & {"webexlint_rewrite", "webexlint_rewrite_unsafe"}:
+            self.session.update(rewrite=ctx.options.webexlint_rewrite,
+                                rewrite_unsafe=ctx.options.webexlint_rewrite_unsafe)
 
-    @fail_open
-    def request(self, flow: http.HTTPFlow) -> None:
-        record = self.session.flows.get(flow)
-        if not self.enabled or record is None or record.request is None:
+    async def request(self, flow: http.HTTPFlow) -> None:
+        pending = self.session.pending.pop(flow, None)
+        if pending is None:
             return
-        outcome = apply_fixes(record.request, unsafe=self.unsafe)
-        if not outcome.changed:
-            return
-        self.session.inject_fault("rewrite")
-        flow.request.content = outcome.data  # the one place the proxy changes traffic
-        record.rewritten = list(outcome.applied)
-        self.session.emit(
-            "rewrite", flow, record, direction="request",
-            changes=[f"{finding.rule}: {finding.fix.description}" for finding in outcome.applied],
-            skipped=[f"{finding.rule}: {reason}" for finding, reason in outcome.skipped],
-            bytes_before=len(record.request.document.raw), bytes_after=len(outcome.data),
-        )
+        try:
+            rewritten = await pending.result(REWRITE_TIMEOUT)
+            if rewritten is None:
+                return
+            self.session.inject_fault("rewrite")
+            flow.request.content = rewritten.data  # the one place the proxy changes traffic
+            self.session.backend.rewrite_applied(flow.id)
+        except Exception as error:  # noqa: BLE001 (fail open: the original goes upstream)
+            if isinstance(error, TimeoutError):
+                error = TimeoutError(f"no rewrite within {REWRITE_TIMEOUT:.0f}s; the original was sent")
+            self.session.internal_error(flow, "Rewrite.request", error)
 
 
 class FlowAnnotations:
     """Marks flows with findings (error vs warning) and writes a one-line comment, for mitmweb filters."""
 
-    def __init__(self, session: LintSession):
+    def __init__(self, session: ProxySession):
         self.session = session
+        session.annotation_sink = self.apply
 
-    @fail_open
-    def request(self, flow: http.HTTPFlow) -> None:
-        self._annotate(flow)
-
-    @fail_open
-    def response(self, flow: http.HTTPFlow) -> None:
-        self._annotate(flow)
-
-    def _annotate(self, flow: http.HTTPFlow) -> None:
-        record = self.session.flows.get(flow)
-        if record is None or not (record.request_findings or record.response_findings or record.learned):
-            return  # nothing to show; the contentview lints such flows itself when they are opened
-        flow.metadata[METADATA_KEY] = record.summary()
-        if flow.marked in OUR_MARKS:  # never overwrite a mark the user set
-            flow.marked = record.mark()
-        comment = record.comment()
-        if comment and (not flow.comment or flow.comment.startswith("webexlint ")):
-            flow.comment = comment
-
-
-class AuditStore:
-    """With webexlint_db, records every message, its findings and the learned CI sites in the audit store."""
-
-    def __init__(self, session: LintSession):
-        self.session = session
-        self.recorder: BackgroundRecorder | None = None
-
-    def load(self, loader) -> None:
-        loader.add_option("webexlint_db", str, "",
-                          "Also record every message and finding in this audit store (a SQLite path or a "
-                          "postgresql:// URL), the one `webex-xml-lint audit` and `inventory` read.")
-
-    def configure(self, updated: set[str]) -> None:
-        if "webexlint_db" in updated:
-            self.done()
-            url = ctx.options.webexlint_db
-            if url:
-                try:
-                    self.recorder = BackgroundRecorder(open_audit_store(url))
-                except StoreUnavailable as error:
-                    raise exceptions.OptionsError(f"webexlint_db: {error}") from None
-        if self.recorder is not None and updated & {"webexlint_db", "webexlint_ci_site"}:
-            for site in ctx.options.webexlint_ci_site:
-                self.recorder.ci_site(site, "configured (webexlint_ci_site)")
-
-    @fail_open
-    def request(self, flow: http.HTTPFlow) -> None:
-        record = self.session.flows.get(flow)
-        if self.recorder is not None and record is not None and record.request is not None:
-            self._submit(flow, record, record.request, flow.request)
-
-    @fail_open
-    def response(self, flow: http.HTTPFlow) -> None:
-        record = self.session.flows.get(flow)
-        if self.recorder is None or record is None or record.response is None:
+    def apply(self, annotation: Annotation, later: bool) -> None:
+        flow = self.session.live.get(annotation.flow_id)
+        if flow is None:
             return
-        self._submit(flow, record, record.response, flow.response)
-        if record.learned and self.session.knowledge.is_ci(record.site):
-            self.recorder.ci_site(record.site, record.learned[-1])
-
-    def _submit(self, flow: http.HTTPFlow, record: FlowLint, result: LintResult, message: http.Message) -> None:
-        self.recorder.message(SeenMessage(
-            result=result, data=result.document.raw, flow_id=flow.id, time=message.timestamp_start,
-            client_address=client_address(flow), user_agent=flow.request.headers.get("user-agent"),
-            site=record.site, webex_id=record.webex_id))
-
-    def done(self) -> None:
-        if self.recorder is not None:
-            self.recorder.close()
-            self.recorder = None
-
-
-class ReleaseParsedMessages:
-    """Frees each flow's parsed trees once every addon has seen them (mitmweb keeps flows for long)."""
-
-    def __init__(self, session: LintSession):
-        self.session = session
-
-    def request(self, flow: http.HTTPFlow) -> None:
-        record = self.session.flows.get(flow)
-        if record is not None:
-            record.request = None  # the request's secrets stay findable until the response
-
-    def response(self, flow: http.HTTPFlow) -> None:
-        record = self.session.flows.get(flow)
-        if record is not None:
-            record.release()
-
-    error = response  # no answer is coming: release now
+        flow.metadata[METADATA_KEY] = annotation.summary
+        if flow.marked in OUR_MARKS:  # never overwrite a mark the user set
+            flow.marked = annotation.mark
+        if annotation.comment and (not flow.comment or flow.comment.startswith("webexlint ")):
+            flow.comment = annotation.comment
+        if later:  # the hook has returned: tell mitmweb's views the flow changed
+            ctx.master.addons.trigger(UpdateHook([flow]))
 
 
 def make_addons() -> list:
-    session = LintSession()
-    return [WebexLint(session), FindingsLog(session), SiteLearning(session), Rewrite(session),
-            FlowAnnotations(session), AuditStore(session), ReleaseParsedMessages(session)]
+    session = ProxySession()
+    return [WebexLint(session), FindingsLog(session), AuditStore(session), Rewrite(session), FlowAnnotations(session)]
 
 
 register_contentview()

@@ -47,6 +47,7 @@ class FlowLint:
     rewritten: list[Finding] = field(default_factory=list)  # request findings fixed by the rewrite
     learned: list[str] = field(default_factory=list)
     failure: str | None = None  # the response's exceptionID when it was a FAILURE
+    rewrite_plan: Any = None  # (Rewritten, the findings it fixes, original size) until the proxy applies it
     # The parsed messages, kept while the flow is in flight so that their secrets can be found when
     # (and only when) something is logged: most flows log nothing and never pay for the search.
     _messages: list[Message] = field(default_factory=list, repr=False)

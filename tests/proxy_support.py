@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import json
 import socket
 import ssl
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from mitmproxy import hooks, http
 from mitmproxy.certs import CertStore
+from mitmproxy.proxy.layers.http import HttpRequestHook, HttpResponseHook
+from mitmproxy.test import taddons, tflow, tutils
+
+PATH = "/WBXService/XMLService"
 
 
 def make_server_context(confdir: Path) -> tuple[ssl.SSLContext, Path]:
@@ -61,3 +69,50 @@ def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
     process.wait()
+
+
+class Harness:
+    """The addon chain inside a mitmproxy test master, with its findings log in a temporary file."""
+
+    def __init__(self, tctx: taddons.context, chain: list, log_path: Path):
+        self.tctx, self.chain, self.log_path = tctx, chain, log_path
+        self.session = chain[0].session
+
+    def set(self, **options) -> None:
+        self.tctx.options.update(**options)
+
+    def _trigger(self, hook: hooks.Hook) -> None:
+        loop = self.tctx.master.event_loop
+        loop.run_until_complete(self.tctx.master.addons.handle_lifecycle(hook))
+
+    def request(self, body: bytes, *, path: str = PATH, headers: dict[str, str] | None = None) -> http.HTTPFlow:
+        request = tutils.treq(method=b"POST", path=path.encode(), content=b"",
+                              headers=http.Headers(**(headers or {"content_type": "text/xml; charset=UTF-8"})))
+        request.raw_content = body  # as received: never re-encoded by the test
+        flow = tflow.tflow(req=request)
+        self._trigger(HttpRequestHook(flow))
+        return flow
+
+    def respond(self, flow: http.HTTPFlow, body: bytes) -> http.HTTPFlow:
+        flow.response = tutils.tresp(content=body, headers=http.Headers(content_type="text/xml;charset=UTF-8"))
+        self._trigger(HttpResponseHook(flow))
+        return flow
+
+    def exchange(self, request: bytes, response: bytes) -> http.HTTPFlow:
+        return self.respond(self.request(request), response)
+
+    def events(self, kind: str | None = None) -> list[dict]:
+        lines = self.log_path.read_text(encoding="utf-8").splitlines() if self.log_path.exists() else []
+        events = [json.loads(line) for line in lines]
+        return [e for e in events if kind is None or e["event"] == kind]
+
+    def findings(self, flow: http.HTTPFlow | None = None) -> list[dict]:
+        return [e for e in self.events("finding") if flow is None or e["flow_id"] == flow.id]
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 15.0) -> bool:
+        """Run the event loop (the worker's answers arrive through it) until `condition` holds."""
+        loop = self.tctx.master.event_loop
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline:
+            loop.run_until_complete(asyncio.sleep(0.02))
+        return condition()

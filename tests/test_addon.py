@@ -8,58 +8,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from mitmproxy import contentviews, exceptions, hooks, http
-from mitmproxy.proxy.layers.http import HttpRequestHook, HttpResponseHook
+from mitmproxy import contentviews, exceptions
 from mitmproxy.test import taddons, tflow, tutils
 
 from proxy_addon import addon as addon_module
 from proxy_addon.proxy_flows import ERROR_MARK, METADATA_KEY, WARNING_MARK
 from tests.builders import request_xml, response_xml
+from tests.proxy_support import PATH, Harness
 
 REPO = Path(__file__).resolve().parent.parent
-PATH = "/WBXService/XMLService"
 PASSWORD = "Pa55-word-never-logged"
 TICKET = "AAABTVl7rcMAAUijMSZHsecretticket"
 ACME = f"<siteName>acme</siteName><webExID>admin@acme.com</webExID><password>{PASSWORD}</password>"
-
-
-class Harness:
-    """The addon chain inside a mitmproxy test master, with its findings log in a temporary file."""
-
-    def __init__(self, tctx: taddons.context, chain: list, log_path: Path):
-        self.tctx, self.chain, self.log_path = tctx, chain, log_path
-        self.session = chain[0].session
-
-    def set(self, **options) -> None:
-        self.tctx.options.update(**options)
-
-    def _trigger(self, hook: hooks.Hook) -> None:
-        loop = self.tctx.master.event_loop
-        loop.run_until_complete(self.tctx.master.addons.handle_lifecycle(hook))
-
-    def request(self, body: bytes, *, path: str = PATH, headers: dict[str, str] | None = None) -> http.HTTPFlow:
-        request = tutils.treq(method=b"POST", path=path.encode(), content=b"",
-                              headers=http.Headers(**(headers or {"content_type": "text/xml; charset=UTF-8"})))
-        request.raw_content = body  # as received: never re-encoded by the test
-        flow = tflow.tflow(req=request)
-        self._trigger(HttpRequestHook(flow))
-        return flow
-
-    def respond(self, flow: http.HTTPFlow, body: bytes) -> http.HTTPFlow:
-        flow.response = tutils.tresp(content=body, headers=http.Headers(content_type="text/xml;charset=UTF-8"))
-        self._trigger(HttpResponseHook(flow))
-        return flow
-
-    def exchange(self, request: bytes, response: bytes) -> http.HTTPFlow:
-        return self.respond(self.request(request), response)
-
-    def events(self, kind: str | None = None) -> list[dict]:
-        lines = self.log_path.read_text(encoding="utf-8").splitlines() if self.log_path.exists() else []
-        events = [json.loads(line) for line in lines]
-        return [e for e in events if kind is None or e["event"] == kind]
-
-    def findings(self, flow: http.HTTPFlow | None = None) -> list[dict]:
-        return [e for e in self.events("finding") if flow is None or e["flow_id"] == flow.id]
 
 
 @pytest.fixture
@@ -67,9 +27,10 @@ def proxy(tmp_path):
     chain = addon_module.make_addons()
     with taddons.context(*chain) as tctx:
         log_path = tmp_path / "findings.jsonl"
-        tctx.options.update(webexlint_findings_log=str(log_path))
+        # In-process: each hook has logged its findings when it returns (the worker is tested apart).
+        tctx.options.update(webexlint_offload=False, webexlint_findings_log=str(log_path))
         yield Harness(tctx, chain, log_path)
-        tctx.options.update(webexlint_findings_log="")
+        chain[0].done()
 
 
 def create_user(site_security: str = ACME) -> bytes:
@@ -282,7 +243,7 @@ def test_an_internal_error_is_logged_and_the_flow_passes_untouched(proxy, monkey
     def broken(*args, **kwargs):
         raise RuntimeError(f"boom near <password>{PASSWORD}</password>")
 
-    monkeypatch.setattr(proxy.session.linter, "lint", broken)
+    monkeypatch.setattr(proxy.session.ensure_backend().pipeline.linter, "lint", broken)
     flow = proxy.request(MEETING, headers=LATIN1)
     proxy.respond(flow, FAILURE_030098)
     assert flow.request.raw_content is MEETING
@@ -291,8 +252,8 @@ def test_an_internal_error_is_logged_and_the_flow_passes_untouched(proxy, monkey
     assert PASSWORD not in proxy.log_path.read_text()
 
 
-def test_a_fault_during_rewrite_leaves_the_body_as_sent(proxy, monkeypatch):
-    monkeypatch.setattr(proxy.session, "fault", "rewrite")
+def test_a_fault_during_rewrite_leaves_the_body_as_sent(proxy):
+    proxy.session.update(fault="rewrite")
     proxy.set(webexlint_rewrite=True, webexlint_site_id=["5941234567=acme"])
     flow = proxy.request(MEETING, headers=LATIN1)
     assert flow.request.raw_content is MEETING

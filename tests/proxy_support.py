@@ -8,8 +8,10 @@ import json
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -20,6 +22,8 @@ from mitmproxy.proxy.layers.http import HttpRequestHook, HttpResponseHook
 from mitmproxy.test import taddons, tflow, tutils
 
 PATH = "/WBXService/XMLService"
+REPO = Path(__file__).resolve().parent.parent
+MITMDUMP = Path(sys.executable).parent / "mitmdump"
 
 
 def make_server_context(confdir: Path) -> tuple[ssl.SSLContext, Path]:
@@ -116,3 +120,29 @@ class Harness:
         while not condition() and time.monotonic() < deadline:
             loop.run_until_complete(asyncio.sleep(0.02))
         return condition()
+
+
+@dataclass
+class RunningProxy:
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def events(self, kind: str | None = None) -> list[dict]:
+        if not self.log.exists():
+            return []
+        events = [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines() if line]
+        return [e for e in events if kind is None or e["event"] == kind]
+
+    def wait_for(self, kind: str, count: int, timeout: float = 15.0) -> list[dict]:
+        """The lint worker logs a few milliseconds after a flow passed: wait (bounded) for `count`
+        events of `kind`, then a moment more, so that an unexpected extra event is seen too."""
+        deadline = time.monotonic() + timeout
+        while len(self.events(kind)) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        return self.events(kind)

@@ -7,25 +7,18 @@ exact bytes it receives, so passthrough and rewrites are checked on what really 
 from __future__ import annotations
 
 import http.client
-import json
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
 from proxy_addon.simulator import SERVICE_PATH, WebexSimulator
 from tests.builders import request_xml
-from tests.proxy_support import free_port, make_server_context, stop_process, wait_for_port
+from tests.proxy_support import MITMDUMP, REPO, free_port, make_server_context
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parent.parent
-MITMDUMP = Path(sys.executable).parent / "mitmdump"
 PASSWORD = "Tr0ub4dor-e2e-secret"
 ACCESS_TOKEN = "YWM3MTBlN2QtMDNlZi00NThiLWJhYTItE2E"
 ACME = f"<siteName>acme</siteName><webExID>admin@acme.com</webExID><password>{PASSWORD}</password>"
@@ -55,72 +48,10 @@ CREATE_USER = request_xml("CreateUser", "<firstName>Jane</firstName><webExId>jan
 AUTHENTICATE = request_xml("AuthenticateUser", f"<accessToken>{ACCESS_TOKEN}</accessToken>", security=ACME)
 
 
-@dataclass
-class RunningProxy:
-    process: subprocess.Popen
-    port: int
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def events(self, kind: str | None = None) -> list[dict]:
-        if not self.log.exists():
-            return []
-        events = [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines() if line]
-        return [e for e in events if kind is None or e["event"] == kind]
-
-    def wait_for(self, kind: str, count: int, timeout: float = 15.0) -> list[dict]:
-        """The lint worker logs a few milliseconds after a flow passed: wait (bounded) for `count`
-        events of `kind`, then a moment more, so that an unexpected extra event is seen too."""
-        deadline = time.monotonic() + timeout
-        while len(self.events(kind)) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
-        return self.events(kind)
-
-
-@pytest.fixture(scope="module")
-def confdir(tmp_path_factory) -> Path:
-    """One mitmproxy configuration folder (its CA) for the module: clients and upstreams trust it."""
-    return tmp_path_factory.mktemp("mitmproxy-conf")
-
-
 @pytest.fixture
 def simulator() -> Iterator[WebexSimulator]:
     with WebexSimulator(ci_sites=["acme"], record=True) as sim:
         yield sim
-
-
-@pytest.fixture
-def start_proxy(tmp_path, confdir):
-    """Start `webex-xml-lint proxy` (or, with direct=True, `mitmdump -s addon.py`); always stopped."""
-    started: list[subprocess.Popen] = []
-
-    def start(*flags: str, env: dict[str, str] | None = None, direct: bool = False, mode: str | None = None) -> RunningProxy:
-        port = free_port()
-        log = tmp_path / f"findings-{port}.jsonl"
-        mitm_options = ["--set", f"confdir={confdir}",
-                        "--set", f"ssl_verify_upstream_trusted_ca={confdir / 'mitmproxy-ca-cert.pem'}"]
-        if direct:
-            command = [str(MITMDUMP), "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
-                       "-s", str(REPO / "proxy_addon" / "addon.py"), "--set", f"webexlint_findings_log={log}",
-                       *(["--mode", mode] if mode else []), *flags, *mitm_options]
-        else:
-            command = [sys.executable, "-m", "proxy_addon.cli", "proxy", "--listen-port", str(port),
-                       "--findings-log", str(log), *(["--mode", mode] if mode else []), *flags, "--", *mitm_options]
-        process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **(env or {})},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        started.append(process)
-        wait_for_port(port, process, timeout=60)
-        return RunningProxy(process, port, log)
-
-    yield start
-    for process in started:
-        stop_process(process)
-        if process.stderr:
-            process.stderr.close()
 
 
 def post_all(port: int, bodies: list[bytes], *, chunked_last: bool = False) -> list[bytes]:

@@ -151,6 +151,19 @@ def seen(flow: http.HTTPFlow, direction: str, message: http.Message, data: bytes
                 flow.request.headers.get("user-agent"), message.timestamp_start)
 
 
+def load_schemas(validate: bool, schema_dir: str) -> None:
+    """With validation on, load the XSD bundle now: a broken or missing one is a start-up error."""
+    if not (validate or schema_dir):
+        return
+    from proxy_addon.validation import SchemaValidator  # noqa: PLC0415 (the schemas cost only when asked for)
+
+    try:
+        SchemaValidator(schema_dir or None).load()
+    except ValueError as error:  # SchemaLoadError names the file and the problem
+        option = "webexlint_schema_dir" if schema_dir else "webexlint_validate"
+        raise exceptions.OptionsError(f"{option}: {error}") from None
+
+
 class WebexLint:
     """Hands serv:message requests and responses (by path or by content) to the lint pipeline."""
 
@@ -169,6 +182,9 @@ class WebexLint:
                           "siteID; repeat for several.")
         loader.add_option("webexlint_validate", bool, False,
                           "Also validate messages against the bundled XSDs (WX007, WX008).")
+        loader.add_option("webexlint_schema_dir", str, "",
+                          "Validate against the XSD bundle in this folder instead of the bundled one "
+                          "(implies webexlint_validate).")
         loader.add_option("webexlint_offload", bool, True,
                           "Lint in a worker process, off mitmproxy's event loop (findings are logged a few "
                           "milliseconds after the flow passed). Off: lint inside mitmdump, before the flow "
@@ -179,9 +195,13 @@ class WebexLint:
         if "webexlint_offload" in updated and options.webexlint_offload != self.session.offload:
             self.session.offload = options.webexlint_offload
             self.session.stop_backend()  # the next flow starts the other kind
-        if updated & {"webexlint_ci_site", "webexlint_api_version", "webexlint_site_id", "webexlint_validate"}:
+        if updated & {"webexlint_validate", "webexlint_schema_dir"}:
+            load_schemas(options.webexlint_validate, options.webexlint_schema_dir)
+        if updated & {"webexlint_ci_site", "webexlint_api_version", "webexlint_site_id", "webexlint_validate",
+                      "webexlint_schema_dir"}:
             self.session.update(ci_sites=tuple(options.webexlint_ci_site), api_version=options.webexlint_api_version,
-                                site_ids=tuple(options.webexlint_site_id), validate=options.webexlint_validate)
+                                site_ids=tuple(options.webexlint_site_id), validate=options.webexlint_validate,
+                                schema_dir=options.webexlint_schema_dir)
 
     def running(self) -> None:
         self.session.ensure_backend()  # start the worker now, not on the first flow

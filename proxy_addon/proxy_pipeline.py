@@ -41,6 +41,7 @@ class PipelineSettings:
     api_version: str = ""
     site_ids: tuple[str, ...] = ()  # "ID=NAME"
     validate: bool = False
+    schema_dir: str = ""  # another XSD bundle; implies validate
     findings_log: str = ""  # a path, "-" for standard output, "" for none
     db: str = ""
     rewrite: bool = False
@@ -67,7 +68,8 @@ class PipelineSettings:
         if any(not site.strip() for site in self.ci_sites):
             raise SettingsError("webexlint_ci_site: empty site name")
         return LintContext(ci_sites=frozenset(site.strip() for site in self.ci_sites), api_version=api_version,
-                           site_ids=site_ids, validate=self.validate)
+                           site_ids=site_ids, validate=self.validate or bool(self.schema_dir),
+                           schema_dir=self.schema_dir or None)
 
 
 @dataclass(frozen=True)

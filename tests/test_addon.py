@@ -46,7 +46,8 @@ FAILURE_030098 = response_xml(None, result="FAILURE", reason="User management is
 def test_options_are_declared_with_help(proxy):
     options = proxy.tctx.options
     for name in ("webexlint_rewrite", "webexlint_rewrite_unsafe", "webexlint_findings_log", "webexlint_ci_site",
-                 "webexlint_api_version", "webexlint_site_id", "webexlint_validate", "webexlint_db"):
+                 "webexlint_api_version", "webexlint_site_id", "webexlint_validate", "webexlint_schema_dir",
+                 "webexlint_db", "webexlint_offload"):
         assert name in options
         assert len(options._options[name].help) > 30
     assert options.webexlint_rewrite is False and options.webexlint_findings_log
@@ -57,10 +58,27 @@ def test_options_are_declared_with_help(proxy):
     ("webexlint_site_id", ["5941234567"], "expected ID=NAME"),
     ("webexlint_ci_site", [" "], "empty site name"),
     ("webexlint_findings_log", "/nonexistent-folder/findings.jsonl", "cannot open"),
+    ("webexlint_schema_dir", "/nonexistent-schemas", "webexlint_schema_dir: .*nonexistent-schemas: schema directory not found"),
 ])
 def test_bad_option_values_are_rejected_in_configure(proxy, option, value, complaint):
     with pytest.raises(exceptions.OptionsError, match=complaint):
         proxy.tctx.options.update(**{option: value})
+
+
+def test_a_broken_schema_bundle_is_rejected_before_any_traffic(proxy, tmp_path):
+    (tmp_path / "service.xsd").write_text("<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>\n<xs:element",
+                                          encoding="utf-8")
+    with pytest.raises(exceptions.OptionsError, match=r"webexlint_schema_dir: .*service\.xsd: .*line"):
+        proxy.set(webexlint_schema_dir=str(tmp_path))
+
+
+def test_validation_findings_come_from_the_bundle(proxy):
+    proxy.set(webexlint_validate=True)
+    misspelled = "<siteName>acme</siteName><webExId>admin@acme.com</webExId><password>pw-1-never</password>"
+    flow = proxy.request(request_xml("GetUser", "<webExId>jane@acme.com</webExId>", security=misspelled))
+    assert [(f["rule"], f["line"]) for f in proxy.findings(flow)] == [("WX008", 4)]
+    proxy.set(webexlint_validate=False)
+    assert proxy.findings(proxy.request(request_xml("GetUser", security=misspelled))) == []
 
 
 def test_db_option_without_the_store_module_is_a_clear_error(proxy, monkeypatch):

@@ -169,3 +169,8 @@ def test_a_bad_option_is_a_clear_startup_error(tmp_path):
                              "--set", f"confdir={tmp_path}"], capture_output=True, text=True, timeout=60)
     assert direct.returncode != 0
     assert "webexlint_api_version: not an XML API version: 'banana'" in direct.stdout + direct.stderr
+    missing = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "proxy", "--listen-port", str(free_port()),
+                              "--schema-dir", str(tmp_path / "no-such-bundle")],
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2
+    assert f"--schema-dir: {tmp_path / 'no-such-bundle'}: schema directory not found" in missing.stderr

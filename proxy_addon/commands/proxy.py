@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..config import parse_site_id
 from ..versions import parse_version
+from .options import add_site_arguments
 
 EXIT_ERROR = 2
 
@@ -32,13 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also apply unsafe fixes (truncate over-long descriptions); implies --rewrite")
     parser.add_argument("--findings-log", default="-", metavar="FILE",
                         help="append one JSON line per finding and event to FILE (- for standard output, the default)")
-    parser.add_argument("--ci-site", action="append", default=[], metavar="NAME",
-                        help="a site that is CI-enabled (repeatable; also learned from traffic)")
-    parser.add_argument("--api-version", default=None, metavar="X.Y",
-                        help="XML API version of the service (default 39.11; also learned from GetAPIVersion)")
-    parser.add_argument("--site-id", action="append", default=[], metavar="ID=NAME",
-                        help="map a siteID to its siteName, for rewriting the deprecated siteID (repeatable)")
+    add_site_arguments(parser)
     parser.add_argument("--validate", action="store_true", help="also validate against the XSDs (WX007, WX008)")
+    parser.add_argument("--schema-dir", default=None, metavar="DIR",
+                        help="validate against this XSD bundle instead of the bundled one (implies --validate)")
     parser.add_argument("--db", default=None, metavar="URL",
                         help="also record messages and findings in the audit store (SQLite path or postgresql:// URL)")
     parser.add_argument("mitmdump_args", nargs=argparse.REMAINDER, metavar="-- MITMDUMP_ARGS",
@@ -76,7 +74,8 @@ def build_command(args: argparse.Namespace) -> list[str]:
         "webexlint_rewrite_unsafe": "true" if args.rewrite_unsafe else None,
         "webexlint_findings_log": args.findings_log,
         "webexlint_api_version": args.api_version,
-        "webexlint_validate": "true" if args.validate else None,
+        "webexlint_validate": "true" if args.validate or args.schema_dir else None,
+        "webexlint_schema_dir": str(Path(args.schema_dir).resolve()) if args.schema_dir else None,
         "webexlint_db": args.db,
     }
     for name, value in settings.items():
@@ -133,6 +132,13 @@ def _check_values(args: argparse.Namespace) -> None:
     from ..engine import Linter  # noqa: PLC0415 (a broken rule pack is a start-up error, with file and line)
 
     Linter()
+    if args.validate or args.schema_dir:
+        from ..validation import SchemaValidator  # noqa: PLC0415 (a broken XSD is a start-up error too)
+
+        try:
+            SchemaValidator(args.schema_dir).load()
+        except ValueError as error:  # SchemaLoadError: names the file and the problem
+            raise UsageError(f"--schema-dir: {error}" if args.schema_dir else f"bundled schemas: {error}") from None
 
 
 def run(args: argparse.Namespace) -> int:

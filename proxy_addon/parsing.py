@@ -20,8 +20,9 @@ from .positions import SourceMap
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
-_DECLARATION = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml\s[^>]*?\?>")
-_DECLARED_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
+# Read from the document's first characters (bytes as Latin-1 for 8-bit documents, so one pattern serves all).
+_DECLARATION = re.compile(r"^\s*<\?xml\s[^>]*?\?>")
+_DECLARED_ENCODING = re.compile(r"""encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
 _DTD_OR_ENTITY = re.compile(r"<!(DOCTYPE|ENTITY)\b")
 # Prefixes on element names (cheap to find: each match starts at "<"). Prefixed attributes other than
 # the ubiquitous xsi: are rare; the parser's own "prefix not defined" error catches them.
@@ -33,8 +34,25 @@ _ROOT_START_TAG = re.compile(
 _UNDEFINED_PREFIX_ERROR = re.compile(r"Namespace prefix (\S+) (?:on|for) ")
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# XML 1.0 Appendix F: without a byte-order mark, the first bytes still tell a 16- or 32-bit document
+# (an 8-bit one never holds NUL bytes). Python's "utf-16" would guess the byte order; these do not.
+_UNMARKED = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+             (b"\x00<", "utf-16-be"), (b"<\x00", "utf-16-le"))
+_FAMILIES = {"utf-16-le": "utf-16", "utf-16-be": "utf-16", "utf-32-le": "utf-32", "utf-32-be": "utf-32"}
 
 _local = threading.local()
+
+
+class _RefuseExternalResources(etree.Resolver):
+    """Answer every external DTD or entity with nothing, so that no file is ever opened.
+
+    load_dtd=False and resolve_entities=False are not enough: libxml2 still reads a local file named
+    as the external subset (<!DOCTYPE m SYSTEM "/etc/passwd">) or as a parameter entity that is
+    referenced (%p;), and no_network only stops http/ftp. A resolver is asked before any I/O.
+    """
+
+    def resolve(self, url, pubid, context):
+        return self.resolve_string("", context)
 
 
 def _parser() -> etree.XMLParser:
@@ -43,8 +61,9 @@ def _parser() -> etree.XMLParser:
     if parser is None:
         parser = etree.XMLParser(
             resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-            huge_tree=False, collect_ids=False, remove_blank_text=False,
+            attribute_defaults=False, huge_tree=False, collect_ids=False, remove_blank_text=False,
         )
+        parser.resolvers.add(_RefuseExternalResources())
         _local.parser = parser
     return parser
 
@@ -56,6 +75,38 @@ def canonical_encoding(name: str | None) -> str | None:
         return codecs.lookup(name).name
     except LookupError:
         return None
+
+
+def _family(encoding: str | None) -> str | None:
+    """UTF-16LE and UTF-16 are one family here: the byte order is the BOM's or the bytes' business."""
+    canonical = canonical_encoding(encoding)
+    return _FAMILIES.get(canonical, canonical) if canonical else None
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    """Whether a declaration written in this encoding reads as ASCII (false for UTF-16/32, EBCDIC)."""
+    try:
+        return "<?xml".encode(encoding) == b"<?xml"
+    except (UnicodeError, LookupError):
+        return False
+
+
+def _sniff(raw: bytes) -> tuple[str | None, str | None]:
+    """(encoding, how it shows) from the first bytes: "bom", "unmarked" (16/32-bit), or (None, None)."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return encoding, "bom"
+    for start, encoding in _UNMARKED:
+        if raw.startswith(start):
+            return encoding, "unmarked"
+    return None, None
+
+
+def _declaration_text(raw: bytes, sniffed: str | None) -> str:
+    """The first characters, enough for the XML declaration, as text."""
+    if sniffed in (None, "utf-8"):
+        return raw[:512].removeprefix(codecs.BOM_UTF8).decode("latin-1")
+    return raw[:2048].decode(sniffed, "ignore").lstrip("\ufeff")
 
 
 @dataclass
@@ -108,30 +159,45 @@ def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = No
 
 def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
     raw = doc.raw
-    declaration = _DECLARATION.match(raw[:512])
+    sniffed, shown_by = _sniff(raw)
+    declaration = _DECLARATION.match(_declaration_text(raw, sniffed))
     doc.has_declaration = declaration is not None
     if declaration:
         found = _DECLARED_ENCODING.search(declaration.group(0))
-        doc.declared_encoding = found.group(1).decode("ascii") if found else None
-    bom_encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), None)
+        doc.declared_encoding = found.group(1) if found else None
     declared = canonical_encoding(doc.declared_encoding)
     if doc.declared_encoding and declared is None:
         doc.add("WX005", "encoding-mismatch", Severity.ERROR,
                 f"declared encoding {doc.declared_encoding!r} is not an encoding this tool or the service knows")
         return False
-    doc.encoding = bom_encoding or declared or "utf-8"
+    if sniffed is None and declared and not _ascii_compatible(declared):
+        # The declaration was readable as ASCII, so the bytes cannot be in UTF-16/32 or EBCDIC.
+        doc.add("WX005", "encoding-mismatch", Severity.ERROR,
+                f"message declares {doc.declared_encoding} but is written in an 8-bit encoding (its "
+                "declaration reads as plain ASCII); the service will reject or garble it")
+        return False
+    if sniffed and declared and _family(declared) != _family(sniffed):
+        evidence = "a byte-order mark" if shown_by == "bom" else "its first bytes"
+        doc.add("WX005", "encoding-mismatch", Severity.ERROR,
+                f"message is {sniffed.upper()} by {evidence} but declares {doc.declared_encoding}: XML "
+                "makes this a fatal error and parsers disagree on which one wins; declare what is sent")
+    doc.encoding = sniffed or declared or "utf-8"
     try:
         text = raw.decode(doc.encoding)
     except UnicodeDecodeError as error:
         doc.text = raw.decode(doc.encoding, "replace")
-        label = doc.declared_encoding or "UTF-8 (the default)"
+        if doc.declared_encoding:
+            label = f"declares {doc.declared_encoding}"
+        elif sniffed:
+            label = f"is {sniffed.upper()} by {'its byte-order mark' if shown_by == 'bom' else 'its first bytes'}"
+        else:
+            label = "declares UTF-8 (the default)"
         doc.add("WX005", "encoding-mismatch", Severity.ERROR,
-                f"message declares {label} but byte {error.start} ({raw[error.start:error.start + 1]!r}) "
+                f"message {label} but byte {error.start} ({raw[error.start:error.start + 1]!r}) "
                 f"is not valid {doc.encoding}; the service will reject or garble it",
                 offset=len(raw[:error.start].decode(doc.encoding, "replace")))
         return False
-    if bom_encoding == "utf-8" or (bom_encoding is None and text.startswith("\ufeff")):
-        text = text.lstrip("\ufeff")
+    text = text.removeprefix("\ufeff")  # a UTF-8 BOM (Python's utf-16/32 codecs drop theirs)
     doc.text = text
     if doc.encoding in {"latin-1", "iso8859-1", "cp1252", "iso8859-15"} and not raw.isascii():
         try:
@@ -144,8 +210,8 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
                     f"message declares {doc.declared_encoding} but its non-ASCII bytes are UTF-8: the "
                     "service will read them as mojibake (declare UTF-8, or encode as declared)",
                     offset=len(raw[:first].decode(doc.encoding)))
-    charset = canonical_encoding(http_charset)
-    if http_charset and charset != canonical_encoding(doc.encoding) and not (
+    charset = _family(http_charset)
+    if http_charset and charset != _family(doc.encoding) and not (
         charset in {"ascii", "utf-8"} and raw.isascii()
     ):
         doc.add("WX005", "encoding-mismatch", Severity.WARNING,
@@ -219,4 +285,4 @@ def _parse(doc: ParsedDocument) -> None:
 
 def _describe(error: etree.XMLSyntaxError) -> str:
     message = str(error.msg or error)
-    return re.sub(r", line \d+, column \d+$", "", message)
+    return re.sub(r", line \d+, column \d+$", "", message).strip()

@@ -64,7 +64,10 @@ def read_file(path: Path) -> Iterator[Exchange | CaptureError]:
             if kind == "flows":
                 yield from read_flow_dump(source, stream)
                 return
-            data = stream.read()
+            # Not stream.read(): after peek() it joins the buffered head and the rest, two copies of
+            # the file at once. Reading from the start in one go sizes one buffer from fstat.
+            stream.raw.seek(0)
+            data = stream.raw.readall()
     except OSError as error:
         yield CaptureError(source, f"cannot read: {error.strerror or error}")
         return

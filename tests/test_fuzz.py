@@ -1,0 +1,239 @@
+"""Fuzzing parse -> lint -> fix and redaction with hypothesis (issue 6).
+
+Generated serv:message documents (tests/strategies.py) and mutations of the 94 corpus messages go
+through the whole pipeline; the properties are in tests/fuzz_properties.py. Redaction is fuzzed
+with secrets of any text in every position it must cover.
+
+Deterministic and bounded for CI (derandomized, a few hundred examples per test). For a long run:
+
+    HYPOTHESIS_PROFILE=fuzz-long .venv/bin/pytest tests/test_fuzz.py
+
+(`fuzz-long`: 50x the examples, random seeds, failures saved in .hypothesis/ and replayed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from xml.sax.saxutils import escape
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from proxy_addon.context import LintContext
+from proxy_addon.logging_setup import SECRETS_KEY, event_logger
+from proxy_addon.output import format_json, format_sarif, format_text
+from proxy_addon.redaction import MASK, redact
+
+from . import fuzz_atheris
+from .builders import CORPUS, REPO, request_xml, response_xml
+from .fuzz_properties import fixes_are_sound, survives
+from .strategies import (
+    CI_CONTEXTS,
+    CORPUS_FILES,
+    SECRET_ELEMENTS,
+    SECRETS,
+    XML_CHARS,
+    contexts,
+    corpus_mutations,
+    in_attribute,
+    in_json,
+    in_query_string,
+    in_xml_element,
+    messages,
+)
+
+_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                                      HealthCheck.data_too_large, HealthCheck.filter_too_much]}
+settings.register_profile("fuzz-ci", derandomize=True, database=None, max_examples=100, **_COMMON)
+settings.register_profile("fuzz-long", derandomize=False, max_examples=5000, **_COMMON)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "fuzz-ci")
+if PROFILE not in ("fuzz-ci", "fuzz-long"):
+    PROFILE = "fuzz-ci"
+
+
+def fuzz(examples: int):
+    """Settings for one test: `examples` in CI, scaled up 50x by the fuzz-long profile."""
+    profile = settings.get_profile(PROFILE)
+    scale = 50 if PROFILE == "fuzz-long" else 1
+    return settings(profile, max_examples=examples * scale)
+
+
+# -- no input crashes the pipeline ----------------------------------------------------------------
+
+
+@fuzz(300)
+@given(data=st.binary(max_size=3000), context=contexts())
+def test_any_bytes_survive_parse_lint_fix(linter, data, context):
+    survives(linter, data, context)
+
+
+@fuzz(200)
+@given(text=st.text(XML_CHARS | st.sampled_from("<>/=\"'&;:![]?-"), max_size=400), context=contexts())
+def test_any_markup_like_text_survives(linter, text, context):
+    for encoding in ("utf-8", "utf-16"):
+        survives(linter, text.encode(encoding), context)
+
+
+@fuzz(250)
+@given(data=corpus_mutations(), context=contexts())
+def test_mutated_corpus_survives_and_fixes_soundly(linter, data, context):
+    survives(linter, data, context)
+    fixes_are_sound(linter, data, context)
+
+
+# -- fixes are sound on generated messages ----------------------------------------------------------
+
+
+@fuzz(400)
+@given(data=messages(), context=contexts(), unsafe=st.booleans())
+def test_generated_messages_fix_soundly(linter, data, context, unsafe):
+    survives(linter, data, context)
+    fixes_are_sound(linter, data, context, unsafe=unsafe)
+
+
+def test_every_corpus_message_fixes_soundly(linter):
+    fixed = 0
+    for context in CI_CONTEXTS:
+        for path in CORPUS_FILES:
+            fixed += fixes_are_sound(linter, path.read_bytes(), context).changed
+    assert fixed >= 3  # the corpus has siteID requests (WX101): the properties were exercised
+
+
+def test_the_fix_properties_catch_a_broken_fix(linter, monkeypatch):
+    """The checker is not vacuous: a fix that touches a byte outside its element is caught."""
+    from proxy_addon import fixes
+
+    real = fixes._encode
+    monkeypatch.setattr(fixes, "_encode", lambda text, original, encoding: real(text.replace("acme", "acmf"), original, encoding))
+    data = request_xml("CreateMeeting", "<enableOptions>\n<HQvideo>true</HQvideo>\n</enableOptions>", package="meeting")
+    with pytest.raises(AssertionError, match="outside the fixed elements"):
+        fixes_are_sound(linter, data, LintContext())
+
+
+# -- redaction: every secret, in every position ------------------------------------------------------
+
+
+@fuzz(400)
+@given(secret=SECRETS, name=st.sampled_from(SECRET_ELEMENTS), prefix=st.sampled_from(["", "serv:", "use:"]),
+       attrs=st.sampled_from(["", ' a="1"', " x:y='a > b'", '\n   z="q"']), cdata=st.booleans(),
+       multiline=st.booleans(), upper=st.booleans())
+def test_secret_elements_are_masked(secret, name, prefix, attrs, cdata, multiline, upper):
+    if cdata and "]]>" in secret:
+        cdata = False
+    name = name.upper() if upper else name
+    element = in_xml_element(secret, name, prefix, attrs, cdata, multiline)
+    text = f"<webExID>admin</webExID>{element}<siteName>acme</siteName>"
+    assert redact(text) == f"<webExID>admin</webExID><{prefix}{name}{attrs}>{MASK}</{prefix}{name}><siteName>acme</siteName>"
+
+
+@fuzz(400)
+@given(secret=SECRETS, name=st.sampled_from(SECRET_ELEMENTS + ("Authorization", "Cookie", "clientSecret")),
+       position=st.sampled_from(["query", "json", "json-ascii", "attribute", "mapping"]))
+def test_secret_values_in_key_value_positions_are_masked(secret, name, position):
+    if position == "query":
+        text = in_query_string(secret, name)
+        assert redact(text) == f"https://acme.webex.com/x?user=admin&{name}={MASK}&n=1"
+    elif position.startswith("json"):
+        text = in_json(secret, name, ascii_only=position == "json-ascii")
+        assert json.loads(redact(text)) == {"site": "acme", name: MASK, "n": 1}
+    elif position == "attribute":
+        assert redact(in_attribute(secret, name)) in (f'<credential site="acme" {name}="{MASK}"/>',
+                                                      f"<credential site=\"acme\" {name}='{MASK}'/>")
+    else:
+        assert redact({"site": "acme", name: secret, "nested": [{name: secret}]}) == \
+            {"site": "acme", name: MASK, "nested": [{name: MASK}]}
+
+
+@fuzz(300)
+@given(secret=SECRETS.filter(lambda s: len(s) >= 3), before=st.text(max_size=20), after=st.text(max_size=20))
+def test_known_secrets_are_masked_anywhere(secret, before, after):
+    text = f"{before}{secret}{after} and again: {secret}"
+    assert secret not in redact(text, frozenset({secret}))
+
+
+# -- redaction through lint, the reporters, the findings log and the CLI ----------------------------
+
+# A secret between markers: a leak of its start or its end shows as a marker in the output.
+MARKED = st.builds(lambda s: f"Kq7{s}7qK", SECRETS)
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The ways a secret can be written in output: raw, XML-escaped, JSON-escaped, repr-escaped."""
+    return {secret, escape(secret), json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+            repr(secret)[1:-1], "Kq7", "7qK"}
+
+
+def quoting_messages(secret: str) -> list[bytes]:
+    """Messages whose credential also sits where findings quote values (webExID, dates, FAILURE reason)."""
+    xml_secret = escape(secret)
+    security = f"<siteName>acme</siteName><webExID>{xml_secret}</webExID><password>{xml_secret}</password>"
+    return [
+        request_xml("SetUser", f"<webExId>j@acme.com</webExId>\n<password>\n{xml_secret}\n</password>\n"
+                    f"<email>j@acme.com</email>\n<expirationDate>{xml_secret}</expirationDate>", security=security),
+        request_xml("AuthenticateUser", f"<accessToken>{xml_secret}</accessToken>", security=security),
+        response_xml("GetUser", f"<use:sessionTicket>{xml_secret}</use:sessionTicket>", prefix="use",
+                     area="user", result="FAILURE", reason=xml_secret, exception_id="030047"),
+    ]
+
+
+def assert_hidden(secret: str, output: str) -> None:
+    leaked = [form for form in secret_forms(secret) if form and form in output]
+    assert not leaked, f"secret leaked as {leaked!r}"
+
+
+@fuzz(150)
+@given(secret=MARKED)
+def test_secrets_never_reach_findings_or_reports(linter, secret):
+    context = LintContext(ci_sites=frozenset({"acme"}))
+    for data in quoting_messages(secret):
+        result = linter.lint(data, context=context)
+        assert result.findings, "the message was meant to produce findings that quote values"
+        for reporter in (format_text, format_json, format_sarif):
+            assert_hidden(secret, reporter(result.findings, linter.ruleset))
+
+
+@fuzz(100)
+@given(secret=MARKED)
+def test_secrets_never_reach_the_findings_log(linter, secret):
+    """The proxy's event log pipeline (structlog processors, one redaction step) with real findings."""
+    stream = StringIO()
+    log = event_logger(stream)
+    for data in quoting_messages(secret):
+        result = linter.lint(data, context=LintContext(ci_sites=frozenset({"acme"})))
+        for finding in result.findings:
+            log.info("finding", rule=finding.rule, message=finding.message, webex_id=result.message.webex_id,
+                     notes=[secret], **{SECRETS_KEY: result.message.secrets})
+    assert stream.getvalue().count("\n") >= 3
+    assert_hidden(secret, stream.getvalue())
+
+
+@fuzz(6)
+@given(secrets=st.lists(MARKED, min_size=4, max_size=4))
+def test_secrets_never_reach_check_output_or_diff(tmp_path_factory, secrets):
+    """The real CLI: `check --format json --diff` on files holding the secrets (a few runs: processes)."""
+    folder = tmp_path_factory.mktemp("secrets")
+    for number, secret in enumerate(secrets):
+        for kind, data in enumerate(quoting_messages(secret)):
+            (folder / f"m{number}-{kind}.xml").write_bytes(data)
+    done = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "--format", "json", "--diff",
+                           "--ci-site", "acme", str(folder)], check=False, cwd=REPO, capture_output=True, timeout=120)
+    assert done.returncode == 1, done.stderr.decode("utf-8", "replace")
+    stdout, stderr = done.stdout.decode("utf-8"), done.stderr.decode("utf-8", "replace")
+    assert json.loads(stdout)["findings"] and "+++ b/" in stderr  # findings and a diff were written
+    for secret in secrets:
+        assert_hidden(secret, stdout)
+        assert_hidden(secret, stderr)
+
+
+# -- the atheris harness stays runnable --------------------------------------------------------------
+
+
+def test_atheris_harness_runs_on_the_seeds():
+    seeds = [path.read_bytes() for path in sorted(CORPUS.glob("*/*.xml"))]
+    for data in seeds + [b"", b"<", b"\xff\xfe<\x00", bytes(range(256))]:
+        fuzz_atheris.one_input(data)

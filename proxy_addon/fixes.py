@@ -84,8 +84,17 @@ def _removal(text: str, start: int, end: int) -> Edit:
     return Edit(before, end, "")
 
 
+# Byte order marks and the codec that writes what follows them; UTF-32 first (its LE mark starts
+# with UTF-16's).
+_BYTE_ORDER_MARKS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+                     (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
 def _encode(text: str, original: bytes, encoding: str) -> bytes:
-    bom = b""
-    if original.startswith(codecs.BOM_UTF8) and encoding == "utf-8":
-        bom = codecs.BOM_UTF8
-    return bom + text.encode(encoding, errors="xmlcharrefreplace")
+    """Encode as the original was: same BOM, same byte order (Python's utf-16/32 would write its own)."""
+    for bom, codec in _BYTE_ORDER_MARKS:
+        if original.startswith(bom) and codec.startswith(encoding):
+            return bom + text.encode(codec, errors="xmlcharrefreplace")
+    if encoding in ("utf-16", "utf-32"):  # no BOM: it was read as little-endian
+        encoding += "-le"
+    return text.encode(encoding, errors="xmlcharrefreplace")

@@ -5,6 +5,7 @@ Everything that leaves the tool (findings, logs, stores, reports, errors) passes
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -31,7 +32,7 @@ def is_secret_name(name: str) -> bool:
 # <prefix:name attrs>value</prefix:name> for secret names; the value may span lines and hold
 # CDATA. Non-greedy up to the matching close tag of the same qualified name.
 _XML_ELEMENT = re.compile(
-    r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>[A-Za-z_][\w.-]*))(?P<attrs>(?:\s[^<>]*?)?)>"
+    r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>[A-Za-z_][\w.-]*))(?P<attrs>(?:\s(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*?)?)>"
     r"(?P<value>.*?)</(?P=qname)\s*>",
     re.DOTALL,
 )
@@ -39,7 +40,9 @@ _XML_ELEMENT = re.compile(
 # not a key, or every sentence about tickets would be masked; header lines are matched apart.
 _KEY_VALUE = re.compile(
     r"""(?P<key>(?:(?P<quote>["'])(?P<qname>[A-Za-z_][\w.-]*)(?P=quote)\s*[:=]|(?P<name>[A-Za-z_][\w.-]*)\s*=)\s*)"""
-    r"""(?P<value>"[^"]*"|'[^']*'|[^\s&,;"'<>}]+)"""
+    # Quoted values: JSON-style with backslash escapes first, else plain (XML attributes, where a
+    # backslash is only a character).
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|"[^"]*"|'(?:[^'\\]|\\.)*'|'[^']*'|[^\s&,;"'<>}]+)"""
 )
 _HEADER_LINE = re.compile(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>[^\r\n]+)", re.MULTILINE)
 
@@ -68,10 +71,26 @@ def redact_text(text: str, known_secrets: frozenset[str] | set[str] = frozenset(
         text = _KEY_VALUE.sub(_mask_key_value, text)
     if ":" in text:
         text = _HEADER_LINE.sub(_mask_key_value, text)
-    for secret in known_secrets:
-        if secret and len(secret) >= 3 and secret in text:
-            text = text.replace(secret, MASK)
+    # Longest first, so a secret that contains another is masked whole.
+    for secret in sorted(known_secrets, key=len, reverse=True):
+        if secret and len(secret) >= 3:
+            for form in _written_forms(secret):
+                if form in text:
+                    text = text.replace(form, MASK)
     return text
+
+
+def _written_forms(secret: str) -> set[str]:
+    """The secret as it appears in text: as is, quoted by repr() (findings quote values with !r) or
+    JSON, which escape quotes, backslashes, control and non-printable characters, and XML-escaped
+    (a diff of the message)."""
+    forms = {secret}
+    if not secret.isprintable() or "\\" in secret or "'" in secret or '"' in secret:
+        forms |= {repr(secret)[1:-1], repr(secret + '"')[1:-2], json.dumps(secret)[1:-1],
+                  json.dumps(secret, ensure_ascii=False)[1:-1]}
+    if "&" in secret or "<" in secret or ">" in secret:
+        forms.add(secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    return forms
 
 
 def redact(value: Any, known_secrets: frozenset[str] | set[str] = frozenset()) -> Any:

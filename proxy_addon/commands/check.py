@@ -104,8 +104,8 @@ def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: l
         return result
     secrets = result.message.secrets if result.message else frozenset()
     if args.diff:
-        before = result.document.raw.decode(result.document.encoding, "replace").splitlines(keepends=True)
-        after = outcome.data.decode(result.document.encoding, "replace").splitlines(keepends=True)
+        before = _lines(result.document.raw.decode(result.document.encoding, "replace"))
+        after = _lines(outcome.data.decode(result.document.encoding, "replace"))
         diff = "".join(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
         sys.stderr.write(redact(diff, secrets) + ("\n" if diff and not diff.endswith("\n") else ""))
     if not args.fix:
@@ -125,3 +125,11 @@ def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: l
         return result
     # Report what is left after fixing, as ruff does.
     return linter.lint(outcome.data, path=result.path, direction=args.direction, context=result.context)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines ending at "\n" only: str.splitlines also breaks at \x85, \u2028... inside values,
+    which mangles the diff and splits a credential where redaction can no longer see it whole."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]

@@ -9,11 +9,18 @@ from lxml import etree
 from .checks import CheckEnv
 from .context import LintContext
 from .findings import Finding, Fix, Severity
-from .message import Message, build_message, local_name, operation_from_request_type, text_of
+from .message import (
+    Message,
+    build_message,
+    local_name,
+    operation_from_request_type,
+    text_of,
+)
 from .namespaces import SERVICE_NS
 from .parsing import DEFAULT_MAX_BYTES, ParsedDocument, parse_document
 from .redaction import redact
 from .ruleset import Rule, RuleSet
+from .versions import Version
 
 
 @dataclass
@@ -34,6 +41,7 @@ class Linter:
         self.ruleset = ruleset or RuleSet.load()
         self.max_bytes = max_bytes
         self._validator = None
+        self._plans: dict[tuple, list[Rule]] = {}
 
     def lint(self, data: bytes, *, path: str = "-", http_charset: str | None = None,
              direction: str | None = None, context: LintContext | None = None,
@@ -95,17 +103,16 @@ class Linter:
         site = context.site_key(message.site_name, message.site_id)
         is_ci = context.is_ci(site)
         version = context.version_for(site)
-        env = CheckEnv(message, version, is_ci, self.ruleset.exceptions)
-        for rule in self.ruleset.candidates(message.direction, message.operation):
-            if not context.is_selected(rule.id) or not rule.applies_to_version(version):
+        env = None
+        for rule in self._runnable(message.direction, message.operation, version, is_ci is True, context):
+            if rule.unless and any(select(message) for select in rule.unless):
                 continue
-            if rule.site == "ci" and not is_ci:
-                continue
-            if any(select(message) for select in rule.unless):
-                continue
-            matches = [el for select in rule.selectors for el in select(message)]
+            selectors = rule.selectors
+            matches = selectors[0](message) if len(selectors) == 1 else [
+                el for select in selectors for el in select(message)]
             if not matches:
                 continue
+            env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions)
             for hit in rule.check(matches, rule.options, env):
                 finding = self._emit(result, rule.id, hit.element, _format(rule, {"operation": message.operation, **hit.values}))
                 if finding is None:
@@ -114,6 +121,21 @@ class Linter:
                 if rule.site == "ci" or site in context.site_api_versions:
                     if site and site in context.learned:
                         finding.notes.append(context.learned[site])
+
+    def _runnable(self, direction: str, operation: str | None, version: Version, is_ci: bool,
+                  context: LintContext) -> list[Rule]:
+        """The rules that can fire on such a message in this context, worked out once per kind of message."""
+        key = (direction, operation and operation.lower(), version, is_ci, context.select, context.ignore)
+        rules = self._plans.get(key)
+        if rules is None:
+            if len(self._plans) > 4096:  # operation names come from traffic: keep the memo bounded
+                self._plans.clear()
+            rules = self._plans[key] = [
+                rule for rule in self.ruleset.candidates(direction, operation)
+                if context.is_selected(rule.id) and rule.applies_to_version(version)
+                and (rule.site != "ci" or is_ci)
+            ]
+        return rules
 
     def _fix_for(self, rule: Rule, element: etree._Element, values: dict, result: LintResult) -> Fix | None:
         if rule.fix is None or result.document.text is None:
@@ -189,12 +211,15 @@ def _position(result: LintResult, element: etree._Element, index: int | None) ->
     source_map = result.document.source_map
     line = element.sourceline
     if line:
-        qname = f"{element.prefix}:{etree.QName(element).localname}" if element.prefix else etree.QName(element).localname
+        tag, prefix = element.tag, element.prefix
+        name = tag.rsplit("}", 1)[-1]
+        qname = f"{prefix}:{name}" if prefix else name
         occurrence = 0  # same-named start tags earlier on the same line (one-line messages)
-        for other in element.getroottree().getroot().iter(element.tag):
+        root = result.message.root if result.message is not None else element.getroottree().getroot()
+        for other in root.iter(tag):
             if other is element:
                 break
-            if other.sourceline == line and other.prefix == element.prefix:
+            if other.sourceline == line and other.prefix == prefix:
                 occurrence += 1
         column = source_map.start_tag_column(line, qname, occurrence)
         if column is not None:

@@ -40,16 +40,38 @@ def child(element: etree._Element | None, name: str) -> etree._Element | None:
 def text_of(element: etree._Element | None) -> str | None:
     if element is None:
         return None
+    if not len(element):  # a leaf (most values): its text is all there is, without an iterator
+        return (element.text or "").strip()
     return "".join(element.itertext()).strip()
 
 
-def children_by_name(element: etree._Element | None) -> dict[str, etree._Element]:
-    """The first child of each local name: one pass instead of one search per name."""
-    found: dict[str, etree._Element] = {}
-    if element is not None:
-        for item in element.iterchildren(etree.Element):
-            found.setdefault(local_name(item), item)
-    return found
+class ChildIndex:
+    """An element's child elements in document order, with their local names, and grouped by name."""
+
+    __slots__ = ("by_name", "element", "ordered")
+
+    def __init__(self, element: etree._Element):
+        self.element = element  # held so that id(element) stays this node's while the index lives
+        self.ordered: list[tuple[str, etree._Element]] = []
+        self.by_name: dict[str, list[etree._Element]] = {}
+        for item in element:
+            tag = item.tag
+            if isinstance(tag, str):  # comments and processing instructions have no name
+                name = tag.rsplit("}", 1)[-1]
+                self.ordered.append((name, item))
+                self.by_name.setdefault(name, []).append(item)
+
+    def first(self, name: str) -> etree._Element | None:
+        found = self.by_name.get(name)
+        return found[0] if found else None
+
+    def named(self, names: frozenset[str] | None) -> list[etree._Element]:
+        """Children whose local name is one of `names` (every child element when None), in order."""
+        if names is None:
+            return [item for _, item in self.ordered]
+        if len(names) == 1:
+            return list(self.by_name.get(next(iter(names)), ()))
+        return [item for name, item in self.ordered if name in names]
 
 
 @dataclass
@@ -77,11 +99,8 @@ class Message:
         """
         cached = self.__dict__.get("_secrets")
         if cached is None:
-            cached = frozenset(
-                value for el in self.root.iter(etree.Element)
-                if is_secret_name(local_name(el)) and (value := (el.text or "").strip())
-            )
-            self.__dict__["_secrets"] = cached
+            self._walk()
+            cached = self.__dict__["_secrets"]
         return cached
 
     @property
@@ -104,13 +123,49 @@ class Message:
         """Position of `element` in document order, elements only (root = 0)."""
         index_map = self.__dict__.get("_index_map")
         if index_map is None:
-            # lxml hands out the same proxy object for a node only while one is alive, so the
-            # element list is kept with the map to keep the ids stable.
-            elements = list(self.root.iter(etree.Element))
-            index_map = {id(el): i for i, el in enumerate(elements)}
-            self.__dict__["_elements"] = elements
-            self.__dict__["_index_map"] = index_map
+            self._walk()
+            index_map = self.__dict__["_index_map"]
         return index_map[id(element)]
+
+    def children(self, element: etree._Element) -> ChildIndex:
+        """The children of `element` by local name, indexed once per message (selectors share it)."""
+        memo = self.__dict__.setdefault("_children", {})
+        index = memo.get(id(element))
+        if index is None:
+            index = memo[id(element)] = ChildIndex(element)
+        return index
+
+    def _walk(self) -> None:
+        """One pass over every element for what findings need: positions and the secrets to mask.
+
+        lxml hands out the same proxy object for a node only while one is alive, so the element
+        list is kept with the map to keep the ids stable.
+        """
+        elements = list(self.root.iter(etree.Element))
+        secrets = set()
+        for element in elements:
+            tag = element.tag
+            secret = _SECRET_TAGS.get(tag)
+            if secret is None:
+                secret = _is_secret_tag(tag)
+            if secret and (value := (element.text or "").strip()):
+                secrets.add(value)
+        self.__dict__["_elements"] = elements
+        self.__dict__["_index_map"] = dict(zip(map(id, elements), range(len(elements))))
+        self.__dict__["_secrets"] = frozenset(secrets)
+
+
+_SECRET_TAGS: dict[str, bool] = {}
+
+
+def _is_secret_tag(tag: str) -> bool:
+    """is_secret_name for a full lxml tag, remembered: the same few tags recur in every message."""
+    known = _SECRET_TAGS.get(tag)
+    if known is None:
+        if len(_SECRET_TAGS) > 4096:  # hostile input may invent names without end
+            _SECRET_TAGS.clear()
+        known = _SECRET_TAGS[tag] = is_secret_name(tag.rsplit("}", 1)[-1])
+    return known
 
 
 def operation_from_request_type(body_type: str) -> tuple[str | None, str | None, bool]:
@@ -126,13 +181,20 @@ def operation_from_request_type(body_type: str) -> tuple[str | None, str | None,
 
 
 def build_message(root: etree._Element, direction_hint: str | None = None) -> Message:
-    top = children_by_name(root)
-    header = top.get("header")
-    header_parts = children_by_name(header)
-    security_el = header_parts.get("securityContext")
-    response_el = header_parts.get("response")
+    indexes = [top_index := ChildIndex(root)]
+    header = top_index.first("header")
+    header_index = security_el = response_el = None
+    if header is not None:
+        indexes.append(header_index := ChildIndex(header))
+        security_el = header_index.first("securityContext")
+        response_el = header_index.first("response")
     # Some clients (and one release-note example) put bodyContent straight under the root.
-    body_content = child(top.get("body"), "bodyContent") if "body" in top else top.get("bodyContent")
+    body = top_index.first("body")
+    if body is not None:
+        indexes.append(body_index := ChildIndex(body))
+        body_content = body_index.first("bodyContent")
+    else:
+        body_content = top_index.first("bodyContent")
     body_type = body_content.get(f"{{{XSI_NS}}}type") if body_content is not None else None
 
     if response_el is not None:
@@ -152,10 +214,17 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
         else:
             package, operation, _ = operation_from_request_type(body_type)
 
-    security = {local_name(el): (el.text or "").strip() for el in (security_el if security_el is not None else ()) if isinstance(el.tag, str)}
-    namespace = etree.QName(root).namespace if isinstance(root.tag, str) else None
-    outcome = children_by_name(response_el)
-    return Message(
+    security: dict[str, str] = {}
+    if security_el is not None:
+        indexes.append(security_index := ChildIndex(security_el))
+        security = {name: (el.text or "").strip() for name, el in security_index.ordered}
+    tag = root.tag
+    namespace = (tag[1:tag.index("}")] if tag[:1] == "{" else None) if isinstance(tag, str) else None
+    result = reason = exception_id = None
+    if response_el is not None:
+        indexes.append(outcome := ChildIndex(response_el))
+        result, reason, exception_id = (text_of(outcome.first(name)) for name in ("result", "reason", "exceptionID"))
+    message = Message(
         root=root,
         direction=direction,
         root_namespace=namespace,
@@ -164,13 +233,16 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
         operation=operation,
         package=package,
         security=security,
-        result=text_of(outcome.get("result")),
-        reason=text_of(outcome.get("reason")),
-        exception_id=text_of(outcome.get("exceptionID")),
+        result=result,
+        reason=reason,
+        exception_id=exception_id,
         header=header,
         security_context=security_el,
         response=response_el,
     )
+    # The selectors of the rules start from these elements: they reuse the indexes built here.
+    message.__dict__["_children"] = {id(index.element): index for index in indexes}
+    return message
 
 
 def is_service_namespace(namespace: str | None) -> bool:

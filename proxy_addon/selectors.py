@@ -42,7 +42,8 @@ def compile_selector(expression: str) -> Selector:
     if anchor_name not in ANCHORS:
         raise SelectorError(f"selector {expression!r} must start with one of {', '.join(ANCHORS)}")
     anchor = ANCHORS[anchor_name]
-    steps: list[tuple[bool, tuple]] = []  # (any depth, lxml tag filters matching any namespace)
+    # Each step: (any depth, local names or None for any element, the same as lxml tag filters).
+    steps: list[tuple[bool, frozenset[str] | None, tuple]] = []
     descend = False
     for segment in filter(None, rest.split("/")):
         if not _SEGMENT.match(segment):
@@ -51,10 +52,11 @@ def compile_selector(expression: str) -> Selector:
             descend = True
             continue
         if segment == "*":
-            tags: tuple = (etree.Element,)
+            names, tags = None, (etree.Element,)
         else:
-            tags = tuple("{*}" + n.strip() for n in segment.strip("{}").split(","))
-        steps.append((descend, tags))
+            names = frozenset(n.strip() for n in segment.strip("{}").split(","))
+            tags = tuple("{*}" + n for n in sorted(names))
+        steps.append((descend, names, tags))
         descend = False
 
     def select(message: Message) -> list[Element]:
@@ -62,10 +64,13 @@ def compile_selector(expression: str) -> Selector:
         if start is None:
             return []
         current = [start]
-        for any_depth, tags in steps:
+        for any_depth, names, tags in steps:
             found: list[Element] = []
             for node in current:
-                found.extend(node.iterdescendants(*tags) if any_depth else node.iterchildren(*tags))
+                if any_depth:  # lxml walks the subtree in C, making objects only for matches
+                    found.extend(node.iterdescendants(*tags))
+                else:  # children come from the message's per-element index, shared by all rules
+                    found.extend(message.children(node).named(names))
             current = found
             if not current:
                 break

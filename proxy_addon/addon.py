@@ -42,6 +42,7 @@ from mitmproxy.net.http.headers import parse_content_type  # noqa: E402
 from proxy_addon.logging_setup import EventLogFile  # noqa: E402
 from proxy_addon.proxy_audit import StoreUnavailable, open_audit_store  # noqa: E402
 from proxy_addon.proxy_backends import InProcessBackend, PendingRewrite, WorkerBackend  # noqa: E402
+from proxy_addon.proxy_bodies import UndecodableBody, decoded_body  # noqa: E402
 from proxy_addon.proxy_contentview import register as register_contentview  # noqa: E402
 from proxy_addon.proxy_flows import METADATA_KEY, OUR_MARKS, is_service_path, looks_like_serv_message  # noqa: E402
 from proxy_addon.proxy_pipeline import Annotation, PipelineSettings, Seen, SettingsError  # noqa: E402
@@ -127,13 +128,17 @@ def client_address(flow: http.HTTPFlow) -> str | None:
 
 
 def body_of(message: http.Message) -> bytes | None:
-    """The decoded body, or None when there is none or its content-encoding cannot be decoded."""
-    if not message.raw_content:
+    """The decoded body, at most the linter's bound and a byte; None when there is no body at all.
+
+    Raises UndecodableBody (the hook's fail-open guard logs it as an internal_error event).
+    """
+    raw = message.raw_content
+    if raw is None:
         return None
-    try:
-        return message.get_content(strict=True)
-    except ValueError:
-        return None
+    if not raw:
+        return b""
+    return decoded_body(raw, message.headers.get("content-encoding", ""),
+                        lambda: message.get_content(strict=True))
 
 
 def charset_of(message: http.Message) -> str | None:
@@ -212,8 +217,8 @@ class WebexLint:
         if not is_service_path(request.path) and not looks_like_serv_message(request.raw_content):
             return
         data = body_of(request)
-        if data is None:
-            return
+        if data is None or (not data and request.method != "POST"):
+            return  # an empty POST is linted: WX001 says there is no message
         backend = self.session.ensure_backend()
         self.session.live[flow.id] = flow
         self.session.linted.add(flow)
@@ -229,9 +234,14 @@ class WebexLint:
         linted = flow in self.session.linted
         if not linted and not looks_like_serv_message(response.raw_content):
             return
-        data = body_of(response)
         backend = self.session.ensure_backend()
-        if data is None:
+        try:
+            data = body_of(response)
+        except UndecodableBody:
+            if linted:
+                backend.forget(flow.id)
+            raise  # fail_open logs it; the flow passes as it is
+        if not data:
             if linted:
                 backend.forget(flow.id)
             return

@@ -140,7 +140,7 @@ def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = No
     doc = ParsedDocument(raw=raw, path=path)
     if len(raw) > max_bytes:
         doc.add("WX009", "oversized-message", Severity.ERROR,
-                f"message is {len(raw):,} bytes, over the {max_bytes:,}-byte limit; not parsed")
+                f"message is over the {max_bytes:,}-byte limit ({len(raw):,} bytes read); not parsed")
         return doc
     if not raw or raw.isspace():
         doc.add("WX001", "malformed-xml", Severity.ERROR, "empty message: no XML document")

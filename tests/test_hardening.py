@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from mitmproxy import http
+from mitmproxy import http as mitmproxy_http
 from mitmproxy.proxy.layers.http import HttpResponseHook
 from mitmproxy.test import taddons, tutils
 
@@ -460,7 +460,7 @@ def addon_chain(tmp_path):
 def test_a_corrupt_gzip_response_is_a_clear_error_and_the_flow_is_untouched(addon_chain):
     answer = gzip.compress(b'<?xml version="1.0"?><serv:message xmlns:serv="x"/>')[:-12]
     flow = addon_chain.request(request_xml("GetUser"))
-    flow.response = tutils.tresp(content=b"", headers=http.Headers(content_type="text/xml", content_encoding="gzip"))
+    flow.response = tutils.tresp(content=b"", headers=mitmproxy_http.Headers(content_type="text/xml", content_encoding="gzip"))
     flow.response.raw_content = answer
     addon_chain._trigger(HttpResponseHook(flow))
     assert flow.response.raw_content == answer

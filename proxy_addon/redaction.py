@@ -29,10 +29,14 @@ def is_secret_name(name: str) -> bool:
     return local in _EXACT_SECRET_NAMES or local.endswith(_SECRET_SUFFIXES)
 
 
+# The local names is_secret_name accepts, as a pattern: only secret elements may match below, or a
+# matched parent (<securityContext>...</securityContext>) would hide the credentials inside it.
+_SECRET_LOCAL_NAME = (r"(?i:(?:[A-Za-z_][\w.-]*)?(?:" + "|".join(_SECRET_SUFFIXES) + ")|"
+                      + "|".join(re.escape(name) for name in sorted(_EXACT_SECRET_NAMES)) + ")")
 # <prefix:name attrs>value</prefix:name> for secret names; the value may span lines and hold
 # CDATA. Non-greedy up to the matching close tag of the same qualified name.
 _XML_ELEMENT = re.compile(
-    r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>[A-Za-z_][\w.-]*))(?P<attrs>(?:\s(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*?)?)>"
+    r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>" + _SECRET_LOCAL_NAME + r"))(?P<attrs>(?:\s(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*?)?)>"
     r"(?P<value>.*?)</(?P=qname)\s*>",
     re.DOTALL,
 )

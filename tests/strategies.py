@@ -360,6 +360,17 @@ def corpus_mutations(draw, secrets: st.SearchStrategy[str] = PLAIN_TEXT) -> byte
     return bytes(data)
 
 
+@st.composite
+def corpus_with_secret(draw, secrets: st.SearchStrategy[str]) -> tuple[bytes, str]:
+    """A corpus message (maybe mutated) with a credential element inserted at any byte: (bytes, secret)."""
+    data = draw(corpus_mutations() | corpus_files())
+    secret = draw(secrets)
+    name = draw(st.sampled_from(SECRET_ELEMENTS)).encode()
+    element = b"<%s>%s</%s>" % (name, escape(secret).encode("utf-8"), name)
+    position = draw(st.integers(0, len(data)))
+    return data[:position] + element + data[position:], secret
+
+
 # -- secrets in every position redaction must cover ---------------------------------------------
 
 # Secrets as users choose them: any text, with the characters that need escaping, quoting or

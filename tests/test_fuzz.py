@@ -13,6 +13,7 @@ Deterministic and bounded for CI (derandomized, a few hundred examples per test)
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ from io import StringIO
 from xml.sax.saxutils import escape
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from proxy_addon.context import LintContext
@@ -40,6 +41,7 @@ from .strategies import (
     XML_CHARS,
     contexts,
     corpus_mutations,
+    corpus_with_secret,
     in_attribute,
     in_json,
     in_query_string,
@@ -104,6 +106,15 @@ def test_every_corpus_message_fixes_soundly(linter):
     assert fixed >= 3  # the corpus has siteID requests (WX101): the properties were exercised
 
 
+def test_a_big_endian_utf16_message_stays_big_endian(linter):
+    """Found by the fuzzer: fixes wrote UTF-16 with Python's own (little-endian) BOM."""
+    text = request_xml("CreateMeeting", "<enableOptions>\n<HQvideo>true</HQvideo>\n</enableOptions>",
+                       package="meeting", encoding="UTF-16").decode("utf-16")
+    data = codecs.BOM_UTF16_BE + text.encode("utf-16-be")
+    outcome = fixes_are_sound(linter, data, LintContext())
+    assert outcome.changed and outcome.data.startswith(codecs.BOM_UTF16_BE + "<?xml".encode("utf-16-be"))
+
+
 def test_the_fix_properties_catch_a_broken_fix(linter, monkeypatch):
     """The checker is not vacuous: a fix that touches a byte outside its element is caught."""
     from proxy_addon import fixes
@@ -119,6 +130,7 @@ def test_the_fix_properties_catch_a_broken_fix(linter, monkeypatch):
 
 
 @fuzz(400)
+@example(secret="0", name="password", prefix="", attrs=" x:y='a > b'", cdata=False, multiline=False, upper=False)
 @given(secret=SECRETS, name=st.sampled_from(SECRET_ELEMENTS), prefix=st.sampled_from(["", "serv:", "use:"]),
        attrs=st.sampled_from(["", ' a="1"', " x:y='a > b'", '\n   z="q"']), cdata=st.booleans(),
        multiline=st.booleans(), upper=st.booleans())
@@ -132,6 +144,8 @@ def test_secret_elements_are_masked(secret, name, prefix, attrs, cdata, multilin
 
 
 @fuzz(400)
+@example(secret='ab"cdef', name="password", position="json")  # found: the value ended at the escaped quote
+@example(secret="\\", name="password", position="attribute")
 @given(secret=SECRETS, name=st.sampled_from(SECRET_ELEMENTS + ("Authorization", "Cookie", "clientSecret")),
        position=st.sampled_from(["query", "json", "json-ascii", "attribute", "mapping"]))
 def test_secret_values_in_key_value_positions_are_masked(secret, name, position):
@@ -154,6 +168,14 @@ def test_secret_values_in_key_value_positions_are_masked(secret, name, position)
 def test_known_secrets_are_masked_anywhere(secret, before, after):
     text = f"{before}{secret}{after} and again: {secret}"
     assert secret not in redact(text, frozenset({secret}))
+
+
+@fuzz(200)
+@given(case=corpus_with_secret(st.builds(lambda s: f"Kq7{s}7qK", SECRETS)))
+def test_secret_elements_inserted_anywhere_in_real_messages_are_masked(case):
+    """Wherever a credential element lands in a real message (inside tags, comments, other values)."""
+    data, secret = case
+    assert_hidden(secret, redact(data))
 
 
 # -- redaction through lint, the reporters, the findings log and the CLI ----------------------------
@@ -187,6 +209,8 @@ def assert_hidden(secret: str, output: str) -> None:
 
 
 @fuzz(150)
+@example(secret="Kq7\ud7fc7qK")  # found: findings quote values with repr(), which escaped the secret
+@example(secret="Kq7it's \\ \"q\"7qK")
 @given(secret=MARKED)
 def test_secrets_never_reach_findings_or_reports(linter, secret):
     context = LintContext(ci_sites=frozenset({"acme"}))
@@ -198,6 +222,7 @@ def test_secrets_never_reach_findings_or_reports(linter, secret):
 
 
 @fuzz(100)
+@example(secret="Kq7\r7qK")
 @given(secret=MARKED)
 def test_secrets_never_reach_the_findings_log(linter, secret):
     """The proxy's event log pipeline (structlog processors, one redaction step) with real findings."""
@@ -206,13 +231,16 @@ def test_secrets_never_reach_the_findings_log(linter, secret):
     for data in quoting_messages(secret):
         result = linter.lint(data, context=LintContext(ci_sites=frozenset({"acme"})))
         for finding in result.findings:
+            # notes: the credential as the parsed message holds it (XML turns CR into LF), anywhere in a field.
             log.info("finding", rule=finding.rule, message=finding.message, webex_id=result.message.webex_id,
-                     notes=[secret], **{SECRETS_KEY: result.message.secrets})
+                     notes=[f"seen {value} here" for value in result.message.secrets],
+                     **{SECRETS_KEY: result.message.secrets})
     assert stream.getvalue().count("\n") >= 3
     assert_hidden(secret, stream.getvalue())
 
 
 @fuzz(6)
+@example(secrets=["Kq7\x857qK", "Kq7a&lt;b7qK", "Kq7\u20287qK", "Kq7 x 7qK"])  # found: \x85 split a diff line
 @given(secrets=st.lists(MARKED, min_size=4, max_size=4))
 def test_secrets_never_reach_check_output_or_diff(tmp_path_factory, secrets):
     """The real CLI: `check --format json --diff` on files holding the secrets (a few runs: processes)."""

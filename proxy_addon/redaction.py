@@ -33,12 +33,11 @@ def is_secret_name(name: str) -> bool:
 # matched parent (<securityContext>...</securityContext>) would hide the credentials inside it.
 _SECRET_LOCAL_NAME = (r"(?i:(?:[A-Za-z_][\w.-]*)?(?:" + "|".join(_SECRET_SUFFIXES) + ")|"
                       + "|".join(re.escape(name) for name in sorted(_EXACT_SECRET_NAMES)) + ")")
-# <prefix:name attrs>value</prefix:name> for secret names; the value may span lines and hold
-# CDATA. Non-greedy up to the matching close tag of the same qualified name.
-_XML_ELEMENT = re.compile(
-    r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>" + _SECRET_LOCAL_NAME + r"))(?P<attrs>(?:\s(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*?)?)>"
-    r"(?P<value>.*?)</(?P=qname)\s*>",
-    re.DOTALL,
+# <prefix:name attrs> start tags of secret elements; the value (which may span lines and hold
+# CDATA) runs to the first matching end tag, found by _mask_xml_elements.
+_SECRET_START_TAG = re.compile(
+    r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>" + _SECRET_LOCAL_NAME + r"))"
+    r"(?P<attrs>(?:\s(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*?)?)>"
 )
 # key=value (query strings, log lines) and "key": "value" (JSON). A bare "word: text" in prose is
 # not a key, or every sentence about tickets would be masked; header lines are matched apart.
@@ -51,10 +50,28 @@ _KEY_VALUE = re.compile(
 _HEADER_LINE = re.compile(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>[^\r\n]+)", re.MULTILINE)
 
 
-def _mask_xml(match: re.Match[str]) -> str:
-    if not is_secret_name(match.group("local")) or not match.group("value"):
-        return match.group(0)
-    return f"<{match.group('qname')}{match.group('attrs')}>{MASK}</{match.group('qname')}>"
+def _mask_xml_elements(text: str) -> str:
+    """Mask the value of every secret element, up to its first end tag.
+
+    One pass: each name's next end tag is searched for again only once a start tag lies past it,
+    so thousands of unclosed <password> tags (hostile or truncated input) stay linear, not quadratic.
+    """
+    parts: list[str] = []
+    done = 0
+    next_end: dict[str, re.Match[str] | None] = {}
+    for start in _SECRET_START_TAG.finditer(text):
+        if start.start() < done:  # inside a value already masked
+            continue
+        qname = start.group("qname")
+        end = next_end.get(qname, False)
+        if end is False or (end is not None and end.start() < start.end()):
+            end = re.compile(rf"</{re.escape(qname)}\s*>").search(text, start.end())
+            next_end[qname] = end
+        if end is None or end.start() == start.end() or not is_secret_name(start.group("local")):
+            continue
+        parts += [text[done:start.end()], MASK, f"</{qname}>"]
+        done = end.end()
+    return "".join(parts) + text[done:] if parts else text
 
 
 def _mask_key_value(match: re.Match[str]) -> str:
@@ -69,7 +86,7 @@ def _mask_key_value(match: re.Match[str]) -> str:
 
 def redact_text(text: str, known_secrets: frozenset[str] | set[str] = frozenset()) -> str:
     if "<" in text:
-        text = _XML_ELEMENT.sub(_mask_xml, text)
+        text = _mask_xml_elements(text)
     # _KEY_VALUE needs an "=" or a quoted key; skipping it otherwise saves a slow scan of prose.
     if "=" in text or '"' in text or "'" in text:
         text = _KEY_VALUE.sub(_mask_key_value, text)

@@ -2,7 +2,8 @@
 
 Each check raises AssertionError (with what broke) when a property does not hold:
 
-- `survives`: parse -> lint -> fix -> relint -> every reporter, for any bytes, without an exception.
+- `survives`: parse -> lint -> fix -> relint -> every reporter, for any bytes, without an exception;
+  no finding quotes a credential of the message.
 - `fixes_are_sound`: for a document with fixes, the fixed bytes decode with the original encoding
   (BOM and XML declaration kept byte for byte), every byte outside the fixed elements (and the
   line they stood alone on) is unchanged, the result parses without WX001, fixing it again changes
@@ -42,8 +43,11 @@ def survives(linter: Linter, data: bytes, context: LintContext) -> LintResult:
             assert outcome.data == data, "a fix that applied nothing changed the bytes"
     for reporter in (format_text, format_json, format_sarif, format_github):
         assert isinstance(reporter(result.findings, linter.ruleset), str)
-    redact([finding.as_dict() for finding in result.findings],
-           result.message.secrets if result.message else frozenset())
+    secrets = result.message.secrets if result.message else frozenset()
+    redact([finding.as_dict() for finding in result.findings], secrets)
+    for finding in result.findings:  # findings quote values: never a credential of the message
+        leaked = [secret for secret in secrets if len(secret) >= 3 and secret in finding.message]
+        assert not leaked, f"{finding.rule} quotes a credential of the message"
     return result
 
 

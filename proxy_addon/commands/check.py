@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..captures.model import CapturedMessage
 from ..config import ConfigError
 from ..engine import Linter, LintResult
 from ..output import FORMATTERS
 from ..redaction import redact
 from ..ruleset import RuleError
 from .options import add_rule_arguments, settings_from_args
+
+if TYPE_CHECKING:
+    from ..captures.model import CapturedMessage
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -104,6 +106,8 @@ def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: l
         return result
     secrets = result.message.secrets if result.message else frozenset()
     if args.diff:
+        import difflib  # noqa: PLC0415 (only --diff needs it)
+
         before = _lines(result.document.raw.decode(result.document.encoding, "replace"))
         after = _lines(outcome.data.decode(result.document.encoding, "replace"))
         diff = "".join(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))

@@ -129,14 +129,18 @@ def request_body(draw, operation: str, secrets: st.SearchStrategy[str] = PLAIN_T
     meeting_like = operation in ("CreateMeeting", "SetMeeting", "CreateTrainingSession", "SetTrainingSession",
                                  "CreateEvent", "SetEvent", "GetMeeting")
     if meeting_like or draw(st.booleans()):
+        # HQVideo, confname, timezoneID: misspellings (WX008 and its rename fix under --validate).
         options = [leaf(name, draw(st.sampled_from(["true", "false", " TRUE "])))
-                   for name in draw(st.lists(st.sampled_from(["HQvideo", "HDvideo", "chat", "poll", "HQvideo"]),
+                   for name in draw(st.lists(st.sampled_from(["HQvideo", "HDvideo", "chat", "poll", "HQvideo", "HQVideo"]),
                                              max_size=4))]
         pool.append(Node("enableOptions", options))
-        meta = [leaf("confName", draw(PLAIN_TEXT | st.just("x" * 129)))]
+        meta = [leaf(draw(st.sampled_from(["confName", "confName", "confname"])), draw(PLAIN_TEXT | st.just("x" * 129)))]
         if operation in ("CreateEvent", "SetEvent", "CreateTrainingSession", "SetTrainingSession") or draw(st.booleans()):
             meta.append(leaf("description", draw(long_texts())))
         pool.append(Node("metaData", meta))
+        if draw(st.booleans()):
+            pool.append(Node("schedule", [leaf("startDate", "11/30/2026 10:00:00"),
+                                          leaf(draw(st.sampled_from(["timeZoneID", "timezoneID"])), "4")]))
         if draw(st.booleans()):
             pool.append(leaf("autoRecord", "true"))
         if draw(st.booleans()):

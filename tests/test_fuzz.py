@@ -99,6 +99,15 @@ def test_generated_messages_fix_soundly(linter, data, context, unsafe):
     fixes_are_sound(linter, data, context, unsafe=unsafe)
 
 
+@fuzz(80)
+@given(data=messages(kind="request"), ci=st.booleans())
+def test_schema_rename_fixes_are_sound(linter, data, ci):
+    """--validate adds WX008 and its unsafe rename fix (siteId -> siteID, HQVideo -> HQvideo...)."""
+    context = LintContext(validate=True, ci_sites=frozenset({"acme"} if ci else ()))
+    survives(linter, data, context)
+    fixes_are_sound(linter, data, context, unsafe=True)
+
+
 def test_every_corpus_message_fixes_soundly(linter):
     fixed = 0
     for context in CI_CONTEXTS:

@@ -19,24 +19,22 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+import _common  # noqa: F401 (puts the repository on sys.path)
 
-from proxy_addon.captures import Exchange, read_inputs  # noqa: E402
-from proxy_addon.captures.pipeline import run_audit  # noqa: E402
-from proxy_addon.context import LintContext  # noqa: E402
-from proxy_addon.engine import Linter  # noqa: E402
-from proxy_addon.message import build_message  # noqa: E402
-from proxy_addon.parsing import parse_document  # noqa: E402
-from proxy_addon.store import open_store  # noqa: E402
-from tests.audit_support import har_entry, untyped_response, write_har  # noqa: E402
-from tests.builders import request_xml, response_xml  # noqa: E402
+from proxy_addon.captures import Exchange, read_inputs
+from proxy_addon.captures.pipeline import run_audit
+from proxy_addon.context import LintContext
+from proxy_addon.engine import Linter
+from proxy_addon.message import build_message
+from proxy_addon.parsing import parse_document
+from proxy_addon.store import open_store
+from tests.audit_support import har_entry, untyped_response, write_har
+from tests.builders import request_xml, response_xml
 
 ENTRIES_PER_FILE = 5000
 START = datetime(2024, 4, 1, tzinfo=UTC)
@@ -86,7 +84,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--db", default=None, help="store URL (default: SQLite in the temporary folder)")
+    parser.add_argument("--quick", action="store_true", help="2,000 messages")
     args = parser.parse_args()
+    if args.quick:
+        args.messages = 2000
     context = LintContext(ci_sites=frozenset({"acme", "globex"}))
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as temp:
         folder = Path(temp)
@@ -117,12 +118,13 @@ def main() -> None:
         del captured
 
         url = args.db or str(folder / "audit.sqlite")
+        shares = {}
         with open_store(url) as store:
             for label in ("audit", "re-audit"):
                 started = time.perf_counter()
                 stats = run_audit([str(folder / "capture")], store, context, jobs=args.jobs)
                 seconds = time.perf_counter() - started
-                share = (stats.messages / seconds) / (count / parse_seconds)
+                share = shares[label] = (stats.messages / seconds) / (count / parse_seconds)
                 print(f"{label:<11} {rate(stats.messages, seconds)}   {args.jobs} workers, {share:.0%} of bare parse "
                       f"speed, {stats.findings:,} findings")
             summary = store.summary()
@@ -130,6 +132,8 @@ def main() -> None:
         print(f"store       {summary['messages']:,} messages, {summary['findings']:,} findings, "
               f"{stored / 1e6:,.1f} MB: {stored / max(summary['messages'], 1):,.0f} bytes per message "
               f"({store.url})")
+    print(f"\nRATIO audit lint/parse (1 process): {lint_seconds / parse_seconds:.2f}")
+    print(f"RATIO audit speed/parse speed ({args.jobs} workers): {shares['audit']:.2f}")
 
 
 if __name__ == "__main__":

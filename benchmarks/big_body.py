@@ -126,8 +126,9 @@ def main() -> int:
                       f"{timed[mode] / base_time:>6.2f} | {rss / 1024:>8.1f} {rss / base_rss:>6.2f} | "
                       f"{memory[mode]['python_peak_bytes'] / 1048576:>15.1f}")
             for mode in MODES[1:]:
-                summary.append(f"RATIO big {kind} {mode}/bare: time {timed[mode] / base_time:.2f}, "
-                               f"RSS growth {memory[mode]['rss_growth_kib'] / base_rss:.2f}")
+                summary.append(f"RATIO big {kind} {mode}/bare time: {timed[mode] / base_time:.2f}")
+                summary.append(f"RATIO big {kind} {mode}/bare RSS growth: "
+                               f"{memory[mode]['rss_growth_kib'] / base_rss:.2f}")
     print()
     print("\n".join(summary))
     return 0

@@ -19,7 +19,6 @@ import asyncio
 import http.client
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,10 +27,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _common import REPO, free_port, stop, wait_for_port
 
-from proxy_addon.simulator_answers import success_envelope  # noqa: E402
+from proxy_addon.simulator_answers import success_envelope
 
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
 PATH = "/WBXService/XMLService"
@@ -93,35 +91,6 @@ def serve_upstream(port: int) -> None:
 
 
 # -- processes -----------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {port}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait()
-
 
 def start_mitmdump(upstream_port: int, confdir: Path, addon_options: list[str] | None) -> tuple[subprocess.Popen, int]:
     port = free_port()
@@ -204,7 +173,10 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per set-up (median reported)")
     parser.add_argument("--upstream-server", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="1,000 + 300 requests, 2 rounds")
     args = parser.parse_args()
+    if args.quick:
+        args.requests, args.latency_requests, args.rounds = 1000, 300, 2
     if args.upstream_server is not None:
         serve_upstream(args.upstream_server)
         return 0
@@ -250,6 +222,8 @@ def main() -> int:
     print(f"  addon/plain throughput ratio {ratio:.3f} ({(1 - ratio) * 100:+.1f}% cost; target <= 5%)")
     print(f"  added p50 latency, one at a time: {added_p50:.3f} ms (target < 0.5 ms)")
     print(f"  findings log lines written by the addon runs: {findings_logged}")
+    print(f"\nRATIO proxy addon/plain throughput: {ratio:.3f}")
+    print(f"RATIO proxy added p50 ms: {added_p50:.3f}")
     return 0
 
 

@@ -17,16 +17,13 @@ import argparse
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from _common import CORPUS, REPO
 
-from proxy_addon.message import build_message  # noqa: E402
-from proxy_addon.parsing import parse_document  # noqa: E402
-from proxy_addon.validation import SchemaValidator  # noqa: E402
+from proxy_addon.message import build_message
+from proxy_addon.parsing import parse_document
+from proxy_addon.validation import SchemaValidator
 
-CORPUS = REPO.parent / "shared" / "corpus"
 SERVICE = "http://www.webex.com/schemas/2002/06/service"
 CRAFTED_INVALID = [
     (f'<serv:message xmlns:serv="{SERVICE}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
@@ -67,7 +64,9 @@ def per_message_us(function, items, rounds: int) -> float:
 def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--rounds", type=int, default=20, help="passes over the messages (default 20)")
-    rounds = options.parse_args().rounds
+    options.add_argument("--quick", action="store_true", help="5 rounds")
+    args = options.parse_args()
+    rounds = 5 if args.quick else args.rounds
 
     out = subprocess.run([sys.executable, "-c", COLD_LOAD], cwd=REPO, capture_output=True, text=True, check=True)
     imported, loaded = (float(x) for x in out.stdout.split())
@@ -85,6 +84,7 @@ def main() -> int:
           f"+ {len(CRAFTED_INVALID)} crafted); {rounds} rounds; mean microseconds per message\n")
 
     print(f"{'':10} {'parse':>9} {'lxml':>9} {'xmlschema':>10} {'lxml/parse':>11} {'xmlschema/lxml':>15}")
+    ratios = []
     for label, items in (("valid", valid), ("findings", invalid)):
         if not items:
             continue
@@ -92,6 +92,8 @@ def main() -> int:
         gated = per_message_us(lambda item: fast.validate(item[1], item[2]), items, rounds)
         full = per_message_us(lambda item: slow.validate(item[1], item[2]), items, rounds)
         print(f"{label:10} {bare:9.0f} {gated:9.0f} {full:10.0f} {gated / bare:11.2f} {full / gated:15.2f}")
+        ratios.append(f"RATIO validation/parse {label}: {gated / bare:.2f}")
+    print("\n" + "\n".join(ratios))
     return 0
 
 

@@ -19,6 +19,8 @@ _EXACT_SECRET_NAMES = {
     "password", "samlresponse", "hostkey", "hostpin", "passwordhintanswer", "captchaword",
     "sessionticket", "accesstoken", "secret", "clientsecret", "authorization", "cookie",
     "set-cookie", "proxy-authorization",
+    # The partner's shared credential in securityContext, and a user's telephony PIN (SetUser phones/PIN).
+    "partnerid", "pin",
 }
 _SECRET_SUFFIXES = ("password", "token", "ticket", "passwd", "secret")
 

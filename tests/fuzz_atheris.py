@@ -8,8 +8,8 @@ Standalone, not a pytest module (pytest only checks that `one_input` runs on the
 
 libFuzzer options pass through (-runs, -max_total_time, -max_len, -jobs...). Without a corpus
 folder the corpus messages are copied into a fresh one under /tmp, which libFuzzer grows with
-the inputs that reach new code; crashes are written as ./fuzz-crash-<sha1> (replay one with
-`python -m tests.fuzz_atheris fuzz-crash-...`). The properties are the hypothesis suite's
+the inputs that reach new code; crashes are written as artifacts/fuzz-crash-<sha1> (replay one
+with `python -m tests.fuzz_atheris artifacts/fuzz-crash-...`). The properties are the hypothesis suite's
 (tests/fuzz_properties.py): no exception escapes, and fixes are sound.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from proxy_addon.engine import Linter
 
-from .builders import CORPUS
+from .builders import CORPUS, REPO
 from .fuzz_properties import fixes_are_sound, survives
 from .strategies import CI_CONTEXTS
 
@@ -43,8 +43,9 @@ def one_input(data: bytes) -> None:
 def _seed_folder() -> str:
     folder = Path(tempfile.mkdtemp(prefix="webex-fuzz-corpus-"))
     for number, path in enumerate(sorted(CORPUS.glob("*/*.xml"))):
-        # The first byte is the selector one_input strips: seed with context 0, safe fixes.
-        (folder / f"{number:03d}-{path.name}").write_bytes(b"\x00" + path.read_bytes())
+        # The first byte is the selector one_input strips: each message under every context.
+        for selector in range(len(CI_CONTEXTS)):
+            (folder / f"{number:03d}-{selector}-{path.name}").write_bytes(bytes([selector | 0x80]) + path.read_bytes())
     return str(folder)
 
 
@@ -55,7 +56,8 @@ def main(argv: list[str]) -> None:
     if not any(not arg.startswith("-") for arg in arguments[1:]):
         arguments.append(_seed_folder())
     if not any(arg.startswith("-artifact_prefix=") for arg in arguments):
-        arguments.insert(1, "-artifact_prefix=./fuzz-crash-")
+        (REPO / "artifacts").mkdir(exist_ok=True)
+        arguments.insert(1, f"-artifact_prefix={REPO / 'artifacts' / 'fuzz-crash-'}")
     atheris.instrument_all()
     atheris.Setup(arguments, one_input)
     try:

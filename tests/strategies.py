@@ -53,7 +53,8 @@ DATE_FIELDS = ("startDate", "endDate", "createTimeStart", "createTimeEnd", "modi
 # Elements whose values are credentials (proxy_addon/redaction.py knows them by name).
 SECRET_ELEMENTS = ("password", "sessionTicket", "accessToken", "webExAccessToken", "samlResponse",
                    "meetingPassword", "sessionPassword", "audioPassword", "attendeePassword", "hostKey",
-                   "hostPIN", "guestToken", "passwordHintAnswer", "CAPTCHAWord", "panelistNumericPassword")
+                   "hostPIN", "guestToken", "passwordHintAnswer", "CAPTCHAWord", "panelistNumericPassword",
+                   "partnerID", "PIN")
 SITE_ID = "5941234567"
 CI_CONTEXTS = (
     LintContext(),

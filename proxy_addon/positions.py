@@ -39,7 +39,7 @@ class SourceMap:
 
     def line_column(self, offset: int) -> tuple[int, int]:
         if self._newlines is None:
-            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+            self._newlines = _newline_offsets(self.text)
         line_index = bisect.bisect_left(self._newlines, offset)
         line_start = self._newlines[line_index - 1] + 1 if line_index else 0
         return line_index + 1, offset - line_start + 1
@@ -52,7 +52,7 @@ class SourceMap:
 
     def line_text(self, line: int) -> str:
         if self._newlines is None:
-            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+            self._newlines = _newline_offsets(self.text)
         if line < 1 or line > len(self._newlines) + 1:
             return ""
         start = self._newlines[line - 2] + 1 if line > 1 else 0
@@ -61,10 +61,15 @@ class SourceMap:
 
     def start_tag_column(self, line: int, qname: str, occurrence: int) -> int | None:
         """Column of the `occurrence`-th (0-based) start tag <qname ...> on `line`, without a full scan."""
-        pattern = re.compile(rf"<{re.escape(qname)}(?=[\s/>])")
-        for number, match in enumerate(pattern.finditer(self.line_text(line))):
-            if number == occurrence:
-                return match.start() + 1
+        text, needle = self.line_text(line), "<" + qname
+        seen, start = 0, text.find(needle)
+        while start >= 0:  # str.find, not a regex: compiled per name, a regex cost more than the scan
+            after = text[start + len(needle):start + len(needle) + 1]
+            if after in ("/", ">") or after.isspace():  # "" (end of line) is neither
+                if seen == occurrence:
+                    return start + 1
+                seen += 1
+            start = text.find(needle, start + 1)
         return None
 
     def element_position(self, index: int) -> tuple[int, int] | None:
@@ -72,6 +77,16 @@ class SourceMap:
         if 0 <= index < len(spans):
             return self.line_column(spans[index].start)
         return None
+
+
+def _newline_offsets(text: str) -> list[int]:
+    """Offsets of every "\n" (str.find runs at memchr speed; a regex scan of 5 MB took ~15 ms)."""
+    offsets = []
+    found = text.find("\n")
+    while found >= 0:
+        offsets.append(found)
+        found = text.find("\n", found + 1)
+    return offsets
 
 
 def _scan(text: str) -> list[Span]:

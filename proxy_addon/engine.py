@@ -30,6 +30,8 @@ class LintResult:
     message: Message | None
     findings: list[Finding] = field(default_factory=list)
     context: LintContext = field(default_factory=LintContext)
+    # Per tag: each element's count of same-named start tags before it on its line (see _position).
+    _line_occurrences: dict[str, dict[etree._Element, int]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def operation(self) -> str | None:
@@ -214,14 +216,7 @@ def _position(result: LintResult, element: etree._Element, index: int | None) ->
         tag, prefix = element.tag, element.prefix
         name = tag.rsplit("}", 1)[-1]
         qname = f"{prefix}:{name}" if prefix else name
-        occurrence = 0  # same-named start tags earlier on the same line (one-line messages)
-        root = result.message.root if result.message is not None else element.getroottree().getroot()
-        for other in root.iter(tag):
-            if other is element:
-                break
-            if other.sourceline == line and other.prefix == prefix:
-                occurrence += 1
-        column = source_map.start_tag_column(line, qname, occurrence)
+        column = source_map.start_tag_column(line, qname, _occurrence_on_line(result, element))
         if column is not None:
             return line, column
     if index is not None:
@@ -229,6 +224,25 @@ def _position(result: LintResult, element: etree._Element, index: int | None) ->
         if position:
             return position
     return line or 1, 1
+
+
+def _occurrence_on_line(result: LintResult, element: etree._Element) -> int:
+    """How many start tags of the same name come before `element` on its line (one-line messages).
+
+    Counted for every element of that name in one walk, then looked up: walking up to each
+    element in turn made a message with thousands of findings of one rule quadratic (a 200 KB
+    message of repeated <HQvideo> took 19 s).
+    """
+    occurrences = result._line_occurrences.get(element.tag)
+    if occurrences is None:
+        occurrences, seen_on_line = {}, {}
+        root = result.message.root if result.message is not None else element.getroottree().getroot()
+        for other in root.iter(element.tag):
+            key = (other.sourceline, other.prefix)
+            occurrences[other] = seen_on_line.get(key, 0)
+            seen_on_line[key] = occurrences[other] + 1
+        result._line_occurrences[element.tag] = occurrences
+    return occurrences.get(element, 0)
 
 
 def _format(rule: Rule, values: dict) -> str:

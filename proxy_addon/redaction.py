@@ -53,27 +53,55 @@ _HEADER_LINE = re.compile(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>
 
 
 def _mask_xml_elements(text: str) -> str:
-    """Mask the value of every secret element, up to its first end tag.
+    """Mask the value of every secret element, up to its end tag (CDATA sections skipped) or, when
+    it has none (a truncated message), up to the next tag.
 
     One pass: each name's next end tag is searched for again only once a start tag lies past it,
     so thousands of unclosed <password> tags (hostile or truncated input) stay linear, not quadratic.
     """
     parts: list[str] = []
     done = 0
-    next_end: dict[str, re.Match[str] | None] = {}
+    next_end: dict[str, tuple[int, int] | None] = {}
     for start in _SECRET_START_TAG.finditer(text):
         if start.start() < done:  # inside a value already masked
             continue
         qname = start.group("qname")
         end = next_end.get(qname, False)
-        if end is False or (end is not None and end.start() < start.end()):
-            end = re.compile(rf"</{re.escape(qname)}\s*>").search(text, start.end())
-            next_end[qname] = end
-        if end is None or end.start() == start.end() or not is_secret_name(start.group("local")):
+        if end is False or (end is not None and end[0] < start.end()):
+            end = next_end[qname] = _end_tag(text, qname, start.end())
+        if end is None:  # no end tag (a truncated message): the value runs to the next tag
+            stop = _next_tag(text, start.end())
+            end, closing = (stop, stop), ""
+        else:
+            closing = f"</{qname}>"
+        if end[0] == start.end() or not is_secret_name(start.group("local")):
             continue
-        parts += [text[done:start.end()], MASK, f"</{qname}>"]
-        done = end.end()
+        parts += [text[done:start.end()], MASK, closing]
+        done = end[1]
     return "".join(parts) + text[done:] if parts else text
+
+
+def _next_tag(text: str, position: int) -> int:
+    """Offset of the next tag after `position`, CDATA sections being part of the text."""
+    while (following := text.find("<", position)) != -1 and text.startswith("<![CDATA[", following):
+        cdata_end = text.find("]]>", following + 9)
+        if cdata_end == -1:
+            return len(text)
+        position = cdata_end + 3
+    return len(text) if following == -1 else following
+
+
+def _end_tag(text: str, qname: str, position: int) -> tuple[int, int] | None:
+    """(start, end) of the first </qname> after `position` outside CDATA sections, or None."""
+    pattern = re.compile(rf"</{re.escape(qname)}\s*>|<!\[CDATA\[")
+    while (found := pattern.search(text, position)) is not None:
+        if not found.group().startswith("<!"):
+            return found.start(), found.end()
+        cdata_end = text.find("]]>", found.end())
+        if cdata_end == -1:
+            return None
+        position = cdata_end + 3
+    return None
 
 
 def _mask_key_value(match: re.Match[str]) -> str:
@@ -96,24 +124,25 @@ def redact_text(text: str, known_secrets: frozenset[str] | set[str] = frozenset(
         text = _HEADER_LINE.sub(_mask_key_value, text)
     # Longest first, so a secret that contains another is masked whole.
     for secret in sorted(known_secrets, key=len, reverse=True):
-        if secret and len(secret) >= 3:
+        if secret and len(secret) >= 3 and secret != MASK:
             for form in _written_forms(secret):
-                if form in text:
+                while form in text:  # again: masking "a***" in "aa***" leaves "a***"
                     text = text.replace(form, MASK)
     return text
 
 
 def _written_forms(secret: str) -> set[str]:
     """The secret as it appears in text: as is, quoted by repr() (findings quote values with !r) or
-    JSON, which escape quotes, backslashes, control and non-printable characters, and XML-escaped
-    (a diff of the message)."""
+    JSON, which escape quotes, backslashes, control and non-printable characters, and as the raw
+    message writes it (XML-escaped, with the CR or CRLF line ends XML parsing turned into LF)."""
     forms = {secret}
     if not secret.isprintable() or "\\" in secret or "'" in secret or '"' in secret:
         forms |= {repr(secret)[1:-1], repr(secret + '"')[1:-2], json.dumps(secret)[1:-1],
                   json.dumps(secret, ensure_ascii=False)[1:-1]}
+    raw = {secret, secret.replace("\n", "\r\n"), secret.replace("\n", "\r")} if "\n" in secret else {secret}
     if "&" in secret or "<" in secret or ">" in secret:
-        forms.add(secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
-    return forms
+        raw |= {form.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for form in raw}
+    return forms | raw
 
 
 def redact(value: Any, known_secrets: frozenset[str] | set[str] = frozenset()) -> Any:

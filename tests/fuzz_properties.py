@@ -149,6 +149,8 @@ def fixes_are_sound(linter: Linter, data: bytes, context: LintContext, *, unsafe
     regions = _regions(old_text, result, outcome)
     expected, done = [], 0
     for region in regions:
+        # Characters the encoding cannot hold are written as character references (&#256;).
+        region.replacement = region.replacement.encode(codec, "xmlcharrefreplace").decode(codec)
         expected += [old_text[done:region.start], region.replacement]
         done = region.end
     expected.append(old_text[done:])

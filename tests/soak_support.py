@@ -29,11 +29,12 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from proxy_addon.simulator_answers import Failure, SimulatedService, failure_envelope
+from tests.builders import request_xml
 
 SERVICE_PATH = "/WBXService/XMLService"
 CI_SITE = "acme"  # the upstream treats it as CI; the proxy learns that from the traffic
@@ -182,8 +183,6 @@ def security(n: int, site: str, *, site_id: str | None = None) -> str:
 
 
 def _build(operation: str, package: str, body: str, n: int, site: str, **security_options: str) -> bytes:
-    from tests.builders import request_xml  # noqa: PLC0415 (the upstream process never needs it)
-
     return request_xml(operation, body, package=package, security=security(n, site, **security_options))
 
 
@@ -205,7 +204,7 @@ class Kind:
     operation: str
     site: str
     weight: int
-    build: object  # (n) -> bytes
+    build: Callable[[int], bytes]  # the request body of flow n
 
     @property
     def learned_dependent(self) -> bool:

@@ -40,12 +40,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 FLOWS = int(os.environ.get("WEBEXLINT_SOAK_FLOWS", "20000"))
 KEEP_ALIVE_CLIENTS, NEW_CONNECTION_CLIENTS = 4, 2
-# Growth allowed from the first to the last quarter (after a 10% warm-up). Between the two medians
-# lie ~68% of the flows (13,600 of 20,000): a leak of 1 KiB per flow shows as ~13 MiB there. The
-# bound is in bytes per flow so a longer soak is held to the same rate, with a floor for the noise
-# of allocator arenas measured on short runs (see docs/soak.md for the series behind the figures).
-MAX_GROWTH_BYTES_PER_FLOW = 400
-GROWTH_FLOOR_KIB = 3 * 1024
+# Growth allowed from the first to the last quarter of the flows after a 10% warm-up (medians).
+# Between the two medians lie ~68% of the flows (13,600 of 20,000), so a leak of 1 KiB per flow adds
+# ~13 MiB there. Without any leak, mitmdump's RSS still creeps up while the allocator reaches its
+# high-water mark: +3.7 MiB with the addon and +6.4 MiB for a plain mitmdump without it over the
+# same span (docs/soak.md). 768 B/flow (10 MiB at 20,000 flows) sits between the two; the bound is
+# per flow so a longer soak is held to the same rate, with a floor for short smoke runs, where the
+# warm-up dominates.
+MAX_GROWTH_BYTES_PER_FLOW = 768
+GROWTH_FLOOR_KIB = 8 * 1024
 WEBEX_ID = re.compile(r"^soak(\d+)@")
 WORD = re.compile(r"[0-9A-Za-z]+")
 
@@ -159,6 +162,11 @@ def test_soak_every_flow_arrives_intact_is_linted_and_memory_stays_flat(upstream
     upstream_port, records_file = upstream
     flows = soak.plan(FLOWS)
     expected = expected_findings(linter, flows)
+    # The plan carries what it claims (else the per-flow comparison below would prove little).
+    assert expected["create-meeting-site-id", "ok", "request"] == [Counter({"WX101": 1, "WX301": 1})]
+    assert expected["undeclared-prefix", "ok", "request"] == [Counter({"WX002": 1})]
+    assert expected["set-user-ci", "ok", "request"] == [Counter(), Counter({"WX201": 1})]
+    assert all(Counter({"WX501": 1}) in expected[kind.name, "failure", "response"] for kind in soak.KINDS)
 
     proxy = start_proxy(mode=f"reverse:http://127.0.0.1:{upstream_port}")
     stderr = StderrDrain(proxy.process.stderr)
@@ -226,6 +234,12 @@ def test_soak_every_flow_arrives_intact_is_linted_and_memory_stays_flat(upstream
     assert not mismatches, f"{len(mismatches)} flows with unexpected findings:\n" + "\n".join(mismatches[:20])
     learned = [e["note"] for e in events if e["event"] == "learned"]
     assert f"site {soak.CI_SITE} learned as CI" in " ".join(learned), learned
+    # Learned early and kept to the end (a restarted worker would forget it): nearly every CI-site
+    # request that has a CI-only finding got it.
+    ci_dependent = [f for f in flows if f.kind.learned_dependent
+                    and len({frozenset(c.items()) for c in expected[f.kind.name, f.fate, "request"]}) == 2]
+    with_ci_finding = [f for f in ci_dependent if observed.get((f.n, "request"))]
+    assert len(with_ci_finding) >= 0.9 * len(ci_dependent), (len(with_ci_finding), len(ci_dependent))
 
     # -- no secret anywhere ------------------------------------------------------------------------
     for text in (log_text, stderr.text):
@@ -235,6 +249,7 @@ def test_soak_every_flow_arrives_intact_is_linted_and_memory_stays_flat(upstream
 
     # -- memory ------------------------------------------------------------------------------------
     report(flows, load, elapsed, samples, kinds_of_events)
+    print(f"soak: proxy stderr {len(stderr.text)} characters")
     for key, name in (("proxy_kib", "mitmdump"), ("worker_kib", "lint worker")):
         rise = soak.growth(samples, len(flows), key)
         allowed_kib = max(GROWTH_FLOOR_KIB, MAX_GROWTH_BYTES_PER_FLOW * rise.flows_between / 1024)

@@ -43,8 +43,12 @@ _SECRET_START_TAG = re.compile(
 )
 # key=value (query strings, log lines) and "key": "value" (JSON). A bare "word: text" in prose is
 # not a key, or every sentence about tickets would be masked; header lines are matched apart.
+# A bare key is at most 128 characters: unbounded, the scan of a long word was tried again from each
+# of its characters, quadratic (a 20 KB entity name in a WX001 message held the proxy's worker 11 s).
+# A longer key still matches by its last 128 characters, which end as its name does (the suffix
+# test of is_secret_name sees the same ending; no exact secret name is that long).
 _KEY_VALUE = re.compile(
-    r"""(?P<key>(?:(?P<quote>["'])(?P<qname>[A-Za-z_][\w.-]*)(?P=quote)\s*[:=]|(?P<name>[A-Za-z_][\w.-]*)\s*=)\s*)"""
+    r"""(?P<key>(?:(?P<quote>["'])(?P<qname>[A-Za-z_][\w.-]*)(?P=quote)\s*[:=]|(?P<name>[A-Za-z_][\w.-]{0,127})\s*=)\s*)"""
     # Quoted values: JSON-style with backslash escapes first, else plain (XML attributes, where a
     # backslash is only a character).
     r"""(?P<value>"(?:[^"\\]|\\.)*"|"[^"]*"|'(?:[^'\\]|\\.)*'|'[^']*'|[^\s&,;"'<>}]+)"""

@@ -130,6 +130,10 @@ def hostile_inputs(canary: str, listener_port: int) -> list[Hostile]:
                 frozenset({"WX001"}), check_error="not a HAR file"),  # check reads {...} as a HAR export
         Hostile("html-body", b"<!DOCTYPE html>\n<html><head><title>Login</title></head><body><p>Sign in<br></body></html>",
                 frozenset({"WX006", "WX001"})),
+        Hostile("undeclared-prefixes-20000", request_xml("SetUser", "".join(f"<p{i}:x/>" for i in range(20_000))),
+                frozenset({"WX002"})),
+        Hostile("entity-name-40000", _get_user("<webExId>&" + "a" * 40_000 + ";</webExId>"), frozenset({"WX001"}),
+                position=(8, 0)),
         Hostile("binary-body", bytes(range(1, 256)) * 64, frozenset({"WX005"})),
         Hostile("utf8-bom-then-garbage", codecs.BOM_UTF8 + b"\x00\x00\x00\x00" + b"\xff" * 64, frozenset({"WX005"})),
     ]

@@ -108,8 +108,9 @@ def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: l
     if args.diff:
         import difflib  # noqa: PLC0415 (only --diff needs it)
 
-        before = _lines(result.document.raw.decode(result.document.encoding, "replace"))
-        after = _lines(outcome.data.decode(result.document.encoding, "replace"))
+        # Redacted before diffing: a diff prefixes every line, which would split a multi-line value.
+        before = _lines(redact(result.document.raw.decode(result.document.encoding, "replace"), secrets))
+        after = _lines(redact(outcome.data.decode(result.document.encoding, "replace"), secrets))
         diff = "".join(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
         sys.stderr.write(redact(diff, secrets) + ("\n" if diff and not diff.endswith("\n") else ""))
     if not args.fix:

@@ -58,7 +58,7 @@ _HEADER_LINE = re.compile(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>
 
 def _mask_xml_elements(text: str) -> str:
     """Mask the value of every secret element, up to its end tag (CDATA sections skipped) or, when
-    it has none (a truncated message), up to the next tag.
+    it has none and stands in markup (a truncated message), up to the next tag.
 
     One pass: each name's next end tag is searched for again only once a start tag lies past it,
     so thousands of unclosed <password> tags (hostile or truncated input) stay linear, not quadratic.
@@ -73,7 +73,11 @@ def _mask_xml_elements(text: str) -> str:
         end = next_end.get(qname, False)
         if end is False or (end is not None and end[0] < start.end()):
             end = next_end[qname] = _end_tag(text, qname, start.end())
-        if end is None:  # no end tag (a truncated message): the value runs to the next tag
+        if end is None:
+            # No end tag. In markup (right after another tag) this is a message cut short: the value
+            # runs to the next tag. In prose ("SetUser ignores <password>: ...") it names an element.
+            if not text[:start.start()].rstrip().endswith(">"):
+                continue
             stop = _next_tag(text, start.end())
             end, closing = (stop, stop), ""
         else:

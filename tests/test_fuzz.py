@@ -200,6 +200,16 @@ def test_secret_elements_inserted_anywhere_in_real_messages_are_masked(case):
     assert_hidden(secret, redact(data))
 
 
+def test_prose_naming_secret_elements_is_left_alone(linter):
+    """Finding messages and rule docs name <password>, <sessionTicket>...: only values are masked."""
+    texts = [rule.message for rule in linter.ruleset.rules]
+    texts += ["the schema's order is <webExID>, <password>, <sessionTicket>, <siteID>",
+              "<password> is out of place in <securityContext>", "SetUser on a CI site ignores <password>"]
+    assert any("<password>" in text for text in texts)
+    for text in texts:
+        assert redact(text) == text
+
+
 def test_redacting_hostile_markup_stays_fast():
     """Found while fuzzing: each unclosed <password> scanned to the end of the text (quadratic: 160 KB
     of them took 90 s, and the audit store redacts whole unparseable messages). A generous bound."""

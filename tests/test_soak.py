@@ -3,8 +3,9 @@
 A real `webex-xml-lint proxy` (reverse mode, default settings: the lint worker on, no rewriting)
 in front of a recording upstream in its own process (tests/soak_support.py). Six client threads
 send a planned mix: eleven kinds of request (clean ones, ones with findings, credentials, a 48 KB
-body, a CI site the proxy learns about), some chunked, four clients on kept-alive connections and
-two opening a new connection per request; the upstream answers most with the simulator's answer
+body, a CI site the proxy learns about), some chunked, five clients on kept-alive connections and
+one opening a new connection per request (each costs mitmdump ~10 ms of CPU: more would not fit the
+suite's time budget); the upstream answers most with the simulator's answer
 and, as planned per flow, some with HTTP 500, a FAILURE envelope, a reset (RST) or a close.
 
 Checked afterwards, by soak id and by digest (no body is kept): every request reached upstream
@@ -39,7 +40,7 @@ from tests.proxy_support import REPO, free_port, stop_process, wait_for_port
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 FLOWS = int(os.environ.get("WEBEXLINT_SOAK_FLOWS", "20000"))
-KEEP_ALIVE_CLIENTS, NEW_CONNECTION_CLIENTS = 4, 2
+KEEP_ALIVE_CLIENTS, NEW_CONNECTION_CLIENTS = 5, 1
 # Growth allowed from the first to the last quarter of the flows after a 10% warm-up (medians).
 # Between the two medians lie ~68% of the flows (13,600 of 20,000), so a leak of 1 KiB per flow adds
 # ~13 MiB there. Without any leak, mitmdump's RSS still creeps up while the allocator reaches its
@@ -55,13 +56,13 @@ WORD = re.compile(r"[0-9A-Za-z]+")
 
 @pytest.fixture
 def upstream(tmp_path):
-    """The recording upstream, in its own process: (port, record file)."""
+    """The recording upstream, in its own process: (port, record file, pid)."""
     port, record = free_port(), tmp_path / "upstream-records.tsv"
     process = subprocess.Popen([sys.executable, "-m", "tests.soak_support", str(port), str(record)], cwd=REPO,
                                stdout=subprocess.DEVNULL)
     try:
         wait_for_port(port, process, timeout=30)
-        yield port, record
+        yield port, record, process.pid
     finally:
         stop_process(process)
 
@@ -159,7 +160,7 @@ def lint_worker_of(proxy_pid: int, timeout: float = 30.0) -> int:
 
 
 def test_soak_every_flow_arrives_intact_is_linted_and_memory_stays_flat(upstream, start_proxy, linter):
-    upstream_port, records_file = upstream
+    upstream_port, records_file, upstream_pid = upstream
     flows = soak.plan(FLOWS)
     expected = expected_findings(linter, flows)
     # The plan carries what it claims (else the per-flow comparison below would prove little).
@@ -173,9 +174,13 @@ def test_soak_every_flow_arrives_intact_is_linted_and_memory_stays_flat(upstream
     stderr.start()
     worker_pid = lint_worker_of(proxy.process.pid)
     sampler = soak.RssSampler(proxy.process.pid, worker_pid, soak.Progress())
+    processes = {"mitmdump": proxy.process.pid, "lint worker": worker_pid, "upstream": upstream_pid,
+                 "clients (test process)": os.getpid()}
+    cpu_before = {name: soak.cpu_seconds(pid) for name, pid in processes.items()}
     sampler.start()
     load, elapsed = run_load(proxy.port, flows, sampler)
     samples = sampler.stop()
+    cpu = {name: soak.cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
 
     # The proxy and its worker lived through it all (no crash, no restart of the worker).
     assert proxy.process.poll() is None, stderr.text[-2000:]
@@ -249,7 +254,8 @@ def test_soak_every_flow_arrives_intact_is_linted_and_memory_stays_flat(upstream
 
     # -- memory ------------------------------------------------------------------------------------
     report(flows, load, elapsed, samples, kinds_of_events)
-    print(f"soak: proxy stderr {len(stderr.text)} characters")
+    print(f"soak: proxy stderr {len(stderr.text)} characters; CPU seconds during the load: "
+          + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
     for key, name in (("proxy_kib", "mitmdump"), ("worker_kib", "lint worker")):
         rise = soak.growth(samples, len(flows), key)
         allowed_kib = max(GROWTH_FLOOR_KIB, MAX_GROWTH_BYTES_PER_FLOW * rise.flows_between / 1024)

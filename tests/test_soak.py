@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -277,3 +278,25 @@ def report(flows, load: soak.LoadResult, elapsed: float, samples: list[soak.RssS
         print(f"soak RSS {name}: first quarter {rise.first_kib / 1024:.1f} MiB, last quarter "
               f"{rise.last_kib / 1024:.1f} MiB, {rise.kib / 1024:+.2f} MiB over {rise.flows_between:.0f} flows "
               f"({rise.bytes_per_flow:+.0f} B/flow)")
+
+
+def test_the_upstream_resets_with_rst_and_closes_with_fin(upstream):
+    """The harness does what the soak's fates claim: 'reset' is an RST, 'close' a FIN, both after the
+    request was read and recorded."""
+    port, records_file, _pid = upstream
+    body = soak.plan(1)[0].body()
+    outcomes = {}
+    for n, fate in enumerate(("reset", "close")):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(f"POST {soak.SERVICE_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+                         f"X-Soak-Id: {n}\r\nX-Soak-Fate: {fate}\r\n\r\n".encode() + body)
+            try:
+                outcomes[fate] = sock.recv(100)
+            except ConnectionResetError as error:
+                outcomes[fate] = error
+    assert isinstance(outcomes["reset"], ConnectionResetError)
+    assert outcomes["close"] == b""
+    assert soak.flush_upstream(port) == 2
+    records = list(soak.read_upstream_records(records_file))
+    assert records == [(0, "reset", soak.digest(body), "-", soak.digest(b"")),
+                       (1, "close", soak.digest(body), "-", soak.digest(b""))]

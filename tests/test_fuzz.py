@@ -24,10 +24,11 @@ from io import StringIO
 from xml.sax.saxutils import escape
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, Phase, example, find, given, settings
 from hypothesis import strategies as st
 
 from proxy_addon.context import LintContext
+from proxy_addon.fixes import apply_fixes
 from proxy_addon.logging_setup import SECRETS_KEY, event_logger
 from proxy_addon.output import format_json, format_sarif, format_text
 from proxy_addon.redaction import MASK, redact
@@ -41,6 +42,7 @@ from .strategies import (
     CORPUS_FILES,
     SECRET_ELEMENTS,
     SECRETS,
+    SITE_ID,
     XML_CHARS,
     contexts,
     corpus_mutations,
@@ -108,6 +110,19 @@ def test_schema_rename_fixes_are_sound(linter, data, ci):
     context = LintContext(validate=True, ci_sites=frozenset({"acme"} if ci else ()))
     survives(linter, data, context)
     fixes_are_sound(linter, data, context, unsafe=True)
+
+
+@pytest.mark.parametrize("rule", ["WX101", "WX201", "WX301", "WX302", "WX401", "WX008"])
+def test_the_generators_reach_every_fix(linter, rule):
+    """The fix properties are only as good as the documents: each fixable rule gets fixed."""
+    context = LintContext(validate=rule == "WX008", ci_sites=frozenset({"acme"}), site_ids={SITE_ID: "acme"})
+
+    def fixed_by_rule(data: bytes) -> bool:
+        return any(f.rule == rule for f in apply_fixes(linter.lint(data, context=context), unsafe=True).applied)
+
+    found = find(messages(kind="request"), fixed_by_rule, settings=settings(
+        max_examples=2000, derandomize=True, database=None, phases=[Phase.generate], deadline=None))
+    assert fixed_by_rule(found)
 
 
 def test_every_corpus_message_fixes_soundly(linter):

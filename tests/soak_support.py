@@ -289,41 +289,75 @@ class Progress:
             self.done += 1
 
 
-def run_client(port: int, flows: list[PlannedFlow], keep_alive: bool, progress: Progress, result: LoadResult) -> None:
-    """Send `flows` in order: on one kept-alive connection (reopened only after the proxy closed it,
-    as it does after a 502), or on a new connection per request."""
-    conn: http.client.HTTPConnection | None = None
-    for flow in flows:
-        if conn is None:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+class Client:
+    """Sends flows in order: on one kept-alive connection (reopened only after the proxy closed it,
+    as it does after a 502), or on a new connection per request. Keeps digests only."""
+
+    def __init__(self, port: int, keep_alive: bool, progress: Progress | None = None):
+        self.port, self.keep_alive, self.progress = port, keep_alive, progress
+        self.result = LoadResult()
+        self.conn: http.client.HTTPConnection | None = None
+
+    def send(self, flows: list[PlannedFlow]) -> None:
+        for flow in flows:
+            self.result.outcomes[flow.n] = self._exchange(flow)
+            if self.progress is not None:
+                self.progress.step()
+
+    def _exchange(self, flow: PlannedFlow) -> Outcome:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            self.result.connections_opened += 1
         body = flow.body()
         outcome = Outcome(digest(body))
         headers = {"Content-Type": REQUEST_CONTENT_TYPE, "X-Soak-Id": str(flow.n), "X-Soak-Fate": flow.fate}
         try:
-            if conn.sock is None:
-                result.connections_opened += 1  # each client thread has its own LoadResult
             if flow.chunked:
                 third = len(body) // 3
-                conn.request("POST", SERVICE_PATH, body=iter([body[:third], body[third:2 * third], body[2 * third:]]),
-                             headers={**headers, "Transfer-Encoding": "chunked"}, encode_chunked=True)
+                self.conn.request("POST", SERVICE_PATH, encode_chunked=True,
+                                  body=iter([body[:third], body[third:2 * third], body[2 * third:]]),
+                                  headers={**headers, "Transfer-Encoding": "chunked"})
             else:
-                conn.request("POST", SERVICE_PATH, body=body, headers=headers)
-            response = conn.getresponse()
+                self.conn.request("POST", SERVICE_PATH, body=body, headers=headers)
+            response = self.conn.getresponse()
             data = response.read()
             outcome.status, outcome.response = response.status, digest(data)
             if flow.kind.operation == "AuthenticateUser" and b"sessionTicket>" in data:
-                result.session_tickets.add(data.split(b"sessionTicket>", 2)[1].split(b"<", 1)[0].decode())
-            if response.will_close or not keep_alive:
-                conn.close()
-                conn = None
+                self.result.session_tickets.add(data.split(b"sessionTicket>", 2)[1].split(b"<", 1)[0].decode())
+            if response.will_close or not self.keep_alive:
+                self.close()
         except (OSError, http.client.HTTPException) as error:
             outcome.error = f"{type(error).__name__}: {error}"
-            conn.close()
-            conn = None
-        result.outcomes[flow.n] = outcome
-        progress.step()
-    if conn is not None:
-        conn.close()
+            self.close()
+        return outcome
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+class LogWatcher:
+    """Reads the findings log as it grows, to see when a given flow's response has been linted."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset, self.pending = path, 0, b""
+
+    def wait_for_response_of(self, webex_id: str, timeout: float) -> bool:
+        needle = f'"webex_id":"{webex_id}"'.encode()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.path.exists():
+                with self.path.open("rb") as log:
+                    log.seek(self.offset)
+                    data = self.pending + log.read()
+                self.offset += len(data) - len(self.pending)
+                lines = data.split(b"\n")
+                self.pending = lines.pop()
+                if any(needle in line and b'"direction":"response"' in line for line in lines):
+                    return True
+            time.sleep(0.02)
+        return False
 
 
 def read_upstream_records(path: Path) -> Iterator[tuple[int, str, str, str, str]]:
@@ -335,17 +369,6 @@ def read_upstream_records(path: Path) -> Iterator[tuple[int, str, str, str, str]
 
 
 # -- memory of the proxy's processes ---------------------------------------------------------------
-
-def rss_kib(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (0 once it is gone)."""
@@ -374,28 +397,16 @@ class RssSample:
     worker_kib: int
 
 
-class RssSampler(threading.Thread):
-    """Samples the proxy's and its lint worker's VmRSS every `interval` seconds, tagged with the
-    number of flows done at that moment."""
-
-    def __init__(self, proxy_pid: int, worker_pid: int, progress: Progress, interval: float = 0.25):
-        super().__init__(name="soak-rss", daemon=True)
-        self.proxy_pid, self.worker_pid, self.progress, self.interval = proxy_pid, worker_pid, progress, interval
-        self.samples: list[RssSample] = []
-        self.stopping = threading.Event()
-        self.started_at = time.monotonic()
-
-    def run(self) -> None:
-        while not self.stopping.wait(self.interval):
-            proxy, worker = rss_kib(self.proxy_pid), rss_kib(self.worker_pid)
-            if proxy is None or worker is None:
-                return  # a process is gone: the test says so
-            self.samples.append(RssSample(self.progress.done, time.monotonic() - self.started_at, proxy, worker))
-
-    def stop(self) -> list[RssSample]:
-        self.stopping.set()
-        self.join()
-        return self.samples
+def vm_field_kib(pid: int, field_name: str) -> int:
+    """A /proc/<pid>/status size in KiB (VmRSS: resident now, VmHWM: the peak); 0 once gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,19 @@ import pytest
 from proxy_addon.context import LintContext
 from proxy_addon.simulator_answers import SimulatedService
 from tests import soak_support as soak
-from tests.proxy_support import REPO, free_port, stop_process, wait_for_port
+from tests.proxy_support import (
+    REPO,
+    RunningProxy,
+    free_port,
+    stop_process,
+    wait_for_port,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 FLOWS = int(os.environ.get("WEBEXLINT_SOAK_FLOWS", "20000"))
 KEEP_ALIVE_CLIENTS, NEW_CONNECTION_CLIENTS = 5, 1
+CHECKPOINTS = 20  # quiescent RSS samples, one every 1,000 flows by default
 # Growth allowed from the first to the last quarter of the flows after a 10% warm-up (medians).
 # Between the two medians lie ~68% of the flows (13,600 of 20,000), so a leak of 1 KiB per flow adds
 # ~13 MiB there. Without any leak, mitmdump's RSS still creeps up while the allocator reaches its
@@ -129,12 +136,49 @@ def wait_for_log_to_settle(log: Path, minimum_lines: int, timeout: float = 120.0
         time.sleep(0.1)
 
 
-def run_load(port: int, flows: list[soak.PlannedFlow], sampler: soak.RssSampler) -> tuple[soak.LoadResult, float]:
-    clients = KEEP_ALIVE_CLIENTS + NEW_CONNECTION_CLIENTS
-    results = [soak.LoadResult() for _ in range(clients)]
-    threads = [threading.Thread(target=soak.run_client, name=f"soak-client-{i}",
-                                args=(port, flows[i::clients], i < KEEP_ALIVE_CLIENTS, sampler.progress, results[i]))
-               for i in range(clients)]
+class Checkpoints:
+    """Every 1/CHECKPOINTS of the flows the clients stop; a sentinel flow goes through, and once its
+    answer is in the findings log the worker has linted everything before it (one FIFO pipe), so
+    mitmdump holds no backlog for it. Only then is RSS sampled: memory retained, not the lint
+    worker's lag (which grows when the machine is busy and is bounded by design)."""
+
+    def __init__(self, port: int, proxy: RunningProxy, worker_pid: int, first_id: int, progress: soak.Progress):
+        self.port, self.proxy_pid, self.worker_pid, self.progress = port, proxy.process.pid, worker_pid, progress
+        self.watcher = soak.LogWatcher(proxy.log)
+        self.sentinel = soak.Client(port, keep_alive=False)
+        self.next_id = first_id
+        self.started = time.monotonic()
+        self.samples: list[soak.RssSample] = []
+        self.failures: list[str] = []
+
+    def __call__(self) -> None:
+        flow = soak.PlannedFlow(self.next_id, SENTINEL_KIND, "failure", False)
+        self.next_id += 1
+        self.sentinel.send([flow])
+        if not self.watcher.wait_for_response_of(soak.webex_id(flow.n, SENTINEL_KIND.site), timeout=120):
+            self.failures.append(f"sentinel {flow.n} after {self.progress.done} flows never logged")
+        self.samples.append(soak.RssSample(self.progress.done, time.monotonic() - self.started,
+                                           soak.vm_field_kib(self.proxy_pid, "VmRSS"),
+                                           soak.vm_field_kib(self.worker_pid, "VmRSS")))
+
+
+SENTINEL_KIND = next(kind for kind in soak.KINDS if kind.name == "create-meeting-site-id")
+
+
+def run_load(port: int, flows: list[soak.PlannedFlow], checkpoints: Checkpoints) -> tuple[soak.LoadResult, float]:
+    count = KEEP_ALIVE_CLIENTS + NEW_CONNECTION_CLIENTS
+    clients = [soak.Client(port, i < KEEP_ALIVE_CLIENTS, checkpoints.progress) for i in range(count)]
+    barrier = threading.Barrier(count, action=checkpoints)
+    size = -(-len(flows) // CHECKPOINTS)
+    segments = [flows[start:start + size] for start in range(0, len(flows), size)]
+
+    def drive(index: int) -> None:
+        for segment in segments:
+            clients[index].send(segment[index::count])
+            barrier.wait()  # the last client to arrive runs the checkpoint
+        clients[index].close()
+
+    threads = [threading.Thread(target=drive, args=(i,), name=f"soak-client-{i}") for i in range(count)]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -142,7 +186,7 @@ def run_load(port: int, flows: list[soak.PlannedFlow], sampler: soak.RssSampler)
         thread.join()
     elapsed = time.monotonic() - started
     merged = soak.LoadResult()
-    for result in results:
+    for result in [client.result for client in clients] + [checkpoints.sentinel.result]:
         merged.outcomes.update(result.outcomes)
         merged.session_tickets |= result.session_tickets
         merged.connections_opened += result.connections_opened
@@ -174,15 +218,15 @@ def test_soak_every_flow_arrives_intact_is_linted_and_memory_stays_flat(upstream
     stderr = StderrDrain(proxy.process.stderr)
     stderr.start()
     worker_pid = lint_worker_of(proxy.process.pid)
-    sampler = soak.RssSampler(proxy.process.pid, worker_pid, soak.Progress())
+    checkpoints = Checkpoints(proxy.port, proxy, worker_pid, len(flows), soak.Progress())
     processes = {"mitmdump": proxy.process.pid, "lint worker": worker_pid, "upstream": upstream_pid,
                  "clients (test process)": os.getpid()}
     cpu_before = {name: soak.cpu_seconds(pid) for name, pid in processes.items()}
-    sampler.start()
-    load, elapsed = run_load(proxy.port, flows, sampler)
-    samples = sampler.stop()
+    load, elapsed = run_load(proxy.port, flows, checkpoints)
+    samples = checkpoints.samples
     cpu = {name: soak.cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
 
+    assert len(samples) == CHECKPOINTS and not checkpoints.failures, checkpoints.failures
     # The proxy and its worker lived through it all (no crash, no restart of the worker).
     assert proxy.process.poll() is None, stderr.text[-2000:]
     assert soak.children_of(proxy.process.pid) == [worker_pid], stderr.text[-2000:]
@@ -255,6 +299,8 @@ def test_soak_every_flow_arrives_intact_is_linted_and_memory_stays_flat(upstream
 
     # -- memory ------------------------------------------------------------------------------------
     report(flows, load, elapsed, samples, kinds_of_events)
+    print(f"soak: peak RSS (VmHWM) mitmdump {soak.vm_field_kib(proxy.process.pid, 'VmHWM') / 1024:.1f} MiB, "
+          f"worker {soak.vm_field_kib(worker_pid, 'VmHWM') / 1024:.1f} MiB")
     print(f"soak: proxy stderr {len(stderr.text)} characters; CPU seconds during the load: "
           + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
     for key, name in (("proxy_kib", "mitmdump"), ("worker_kib", "lint worker")):
@@ -270,9 +316,8 @@ def report(flows, load: soak.LoadResult, elapsed: float, samples: list[soak.RssS
     print(f"\nsoak: {len(flows)} flows in {elapsed:.1f} s = {len(flows) / elapsed:.0f} flows/s; "
           f"{load.connections_opened} client connections; {sum(f.chunked for f in flows)} chunked; "
           f"fates {dict(fates)}; log {dict(events)}")
-    step = max(1, len(samples) // 16)
-    print("soak RSS (flows: mitmdump MiB / worker MiB): " + ", ".join(
-        f"{s.flows}: {s.proxy_kib / 1024:.1f}/{s.worker_kib / 1024:.1f}" for s in samples[::step] + samples[-1:]))
+    print("soak RSS at the checkpoints (flows: mitmdump MiB / worker MiB): " + ", ".join(
+        f"{s.flows}: {s.proxy_kib / 1024:.1f}/{s.worker_kib / 1024:.1f}" for s in samples))
     for key, name in (("proxy_kib", "mitmdump"), ("worker_kib", "lint worker")):
         rise = soak.growth(samples, len(flows), key)
         print(f"soak RSS {name}: first quarter {rise.first_kib / 1024:.1f} MiB, last quarter "

@@ -148,6 +148,13 @@ def test_the_content_hash_does_not_depend_on_the_password(linter):
     assert one.content_hash == other.content_hash and one.key == other.key
 
 
+@pytest.mark.parametrize("written", [b"p&amp;ss&lt;word", b"s3cr&#101;t-pw", b"pass\r\nword"])
+def test_the_content_hash_does_not_depend_on_a_password_however_it_is_written(linter, written):
+    one, _ = record_of(linter, set_user().replace(PASSWORD.encode(), written))
+    other, _ = record_of(linter, set_user().replace(PASSWORD.encode(), b"another-password"))
+    assert one.content_hash == other.content_hash
+
+
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     bogus = tmp_path / "notes.sqlite"
     bogus.write_text("these are my notes, not a database " * 200)

@@ -15,7 +15,7 @@ from lxml import etree
 
 from ..findings import Finding
 from ..message import local_name
-from ..redaction import MASK, redact_text
+from ..redaction import redact_text
 
 
 @dataclass(slots=True)
@@ -99,14 +99,14 @@ def content_digest(data: bytes, secrets: frozenset[str], encoding: str | None) -
     store test password guesses offline; masking first leaves nothing to guess. `encoding` is the
     parsed document's; None for a message that did not parse, whose secrets only a text scan finds.
     """
-    if encoding is None:
-        data = redact_text(data.decode("utf-8", "replace")).encode("utf-8")
-    else:
-        for secret in sorted(secrets, key=len, reverse=True):
-            try:
-                data = data.replace(secret.encode(encoding), MASK.encode(encoding))
-            except (LookupError, UnicodeError):
-                data = data.replace(secret.encode("utf-8"), MASK.encode())
+    if encoding is None or secrets:
+        # Masked as text: the credential elements whole, however their values are written (escaped,
+        # character references, CRLF), and the known values wherever else they appear.
+        try:
+            text = data.decode(encoding or "utf-8", "replace")
+        except LookupError:
+            text = data.decode("utf-8", "replace")
+        data = redact_text(text, secrets).encode("utf-8")
     return hashlib.blake2b(data, digest_size=16).digest()
 
 

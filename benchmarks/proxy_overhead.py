@@ -5,6 +5,9 @@ measured in one run; rounds alternate between the two set-ups and the median rou
 
   throughput: CONCURRENCY keep-alive clients, requests/s and p50/p99 latency
   latency:    one client, one request at a time, p50/p99 (the per-request cost of linting)
+  CPU:        mitmdump's own CPU time per request under load (its one event loop is what limits
+              throughput), and its lint worker's, from /proc: far steadier than wall-clock rates
+              on a shared VM, where identical plain rounds differ by a third
 
 Target (issue 3): the addon costs at most 5% of throughput and under 0.5 ms at p50.
 Prints figures only; no assertion.
@@ -19,6 +22,7 @@ import asyncio
 import http.client
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,6 +114,12 @@ class Measurement:
     requests: int
     seconds: float
     latencies: list[float]
+    cpu_proxy: float = 0.0  # CPU seconds of mitmdump's own process during the load
+    cpu_worker: float = 0.0  # ... and of its children (the lint worker)
+
+    def cpu_per_request(self, which: str) -> float:
+        """Microseconds of CPU per request: 'proxy' (the event loop's process) or 'worker'."""
+        return (self.cpu_proxy if which == "proxy" else self.cpu_worker) / self.requests * 1e6
 
     @property
     def rate(self) -> float:
@@ -155,9 +165,36 @@ def load(port: int, total: int, concurrency: int) -> Measurement:
     return Measurement(per_client * concurrency, elapsed, latencies)
 
 
-def measure(port: int, args: argparse.Namespace) -> tuple[Measurement, Measurement]:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process, from /proc/PID/stat (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def measure(process: subprocess.Popen, port: int, args: argparse.Namespace) -> tuple[Measurement, Measurement]:
     load(port, min(500, args.requests), args.concurrency)  # warm-up: connections, caches, rule packs
+    workers = children_of(process.pid)
+    proxy_before, workers_before = cpu_seconds(process.pid), sum(cpu_seconds(pid) for pid in workers)
     throughput = load(port, args.requests, args.concurrency)
+    time.sleep(0.2)  # the worker finishes the last messages
+    throughput.cpu_proxy = cpu_seconds(process.pid) - proxy_before
+    throughput.cpu_worker = sum(cpu_seconds(pid) for pid in workers) - workers_before
     latency = load(port, args.latency_requests, 1)
     return throughput, latency
 
@@ -197,7 +234,7 @@ def main() -> int:
                 for name, options in setups.items():
                     process, port = start_mitmdump(upstream_port, confdir, options)
                     try:
-                        results[name].append(measure(port, args))
+                        results[name].append(measure(process, port, args))
                     finally:
                         stop(process)
         finally:
@@ -219,11 +256,18 @@ def main() -> int:
     plain, addon = rows["plain"], rows["addon"]
     ratio = addon[0].rate / plain[0].rate
     added_p50 = addon[1].percentile(50) - plain[1].percentile(50)
+    cpu = {name: statistics.median(t.cpu_per_request("proxy") for t, _ in results[name]) for name in results}
+    worker_cpu = statistics.median(t.cpu_per_request("worker") for t, _ in results["addon"])
+    cpu_ratio = cpu["addon"] / cpu["plain"]
     print(f"  addon/plain throughput ratio {ratio:.3f} ({(1 - ratio) * 100:+.1f}% cost; target <= 5%)")
     print(f"  added p50 latency, one at a time: {added_p50:.3f} ms (target < 0.5 ms)")
+    print(f"  mitmdump CPU per request (median of rounds): plain {cpu['plain']:.0f} us, addon {cpu['addon']:.0f} us "
+          f"({(cpu_ratio - 1) * 100:+.1f}%: the event loop's share of the addon); lint worker {worker_cpu:.0f} us "
+          f"per request, on the other core")
     print(f"  findings log lines written by the addon runs: {findings_logged}")
     print(f"\nRATIO proxy addon/plain throughput: {ratio:.3f}")
     print(f"RATIO proxy added p50 ms: {added_p50:.3f}")
+    print(f"RATIO proxy event-loop CPU per request addon/plain: {cpu_ratio:.3f}")
     return 0
 
 

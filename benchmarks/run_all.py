@@ -36,6 +36,7 @@ TARGETS: dict[str, tuple[str, object]] = {
     "lint/parse": ("<= 2", lambda value: value <= 2.0),
     "proxy addon/plain throughput": (">= 0.95 (cost <= 5%)", lambda value: value >= 0.95),
     "proxy added p50 ms": ("< 0.5", lambda value: value < 0.5),
+    "proxy event-loop CPU per request addon/plain": ("<= 1.05", lambda value: value <= 1.05),
 }
 RATIO_LINE = re.compile(r"^RATIO (?P<label>.+?): (?P<value>-?[0-9.]+)(?P<rest>.*)$")
 

@@ -7,6 +7,7 @@ import pickle
 import signal
 
 import pytest
+from mitmproxy.addons import view
 from mitmproxy.test import taddons
 
 from proxy_addon import addon as addon_module
@@ -122,3 +123,25 @@ def test_frames_survive_any_chunking():
             received += reader.feed(stream[start:start + size])
         assert received == jobs, size
     assert pickle.loads(encode_frame(jobs[1])[4:]) == jobs[1]
+
+
+
+@pytest.mark.parametrize("with_view", [True, False])
+def test_late_annotations_refresh_a_view_and_cost_nothing_without_one(tmp_path, with_view):
+    """mitmweb's view hears of a late annotation through an `update` event; mitmdump has no view,
+    and there the event (a pass over every addon) is not sent."""
+    chain = addon_module.make_addons()
+    with taddons.context(*chain, *([view.View()] if with_view else [])) as tctx:
+        log_path = tmp_path / "findings.jsonl"
+        tctx.options.update(webexlint_findings_log=str(log_path), webexlint_ci_site=["acme"])
+        harness = Harness(tctx, chain, log_path)
+        sent: list = []
+        trigger = tctx.master.addons.trigger
+        tctx.master.addons.trigger = lambda event: (sent.append(event), trigger(event))  # our late events only
+        flow = harness.exchange(CREATE_USER, FAILURE_030098)
+        assert harness.wait_until(lambda: "FAILURE 030098" in flow.comment)  # the annotation arrived late
+        if with_view:
+            assert harness.wait_until(lambda: any(flow in event.flows for event in sent))
+        else:
+            assert sent == []
+        chain[0].done()

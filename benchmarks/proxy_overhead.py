@@ -34,6 +34,7 @@ from pathlib import Path
 from _common import REPO, free_port, stop, wait_for_port
 
 from proxy_addon.simulator_answers import success_envelope
+from tests.soak_support import children_of, cpu_seconds
 
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
 PATH = "/WBXService/XMLService"
@@ -163,28 +164,6 @@ def load(port: int, total: int, concurrency: int) -> Measurement:
     if errors:
         raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[0]}")
     return Measurement(per_client * concurrency, elapsed, latencies)
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process, from /proc/PID/stat (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(child) for child in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return found
 
 
 def measure(process: subprocess.Popen, port: int, args: argparse.Namespace) -> tuple[Measurement, Measurement]:

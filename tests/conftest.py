@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from mitmproxy.test import taddons
+
+from proxy_addon import addon as addon_module
 from proxy_addon.engine import Linter
 from tests.proxy_support import (
     MITMDUMP,
     REPO,
+    Harness,
     RunningProxy,
     free_port,
     stop_process,
@@ -59,3 +63,15 @@ def start_proxy(tmp_path, confdir):
         stop_process(process)
         if process.stderr:
             process.stderr.close()
+
+
+@pytest.fixture
+def addon_harness(tmp_path):
+    """The addons in a mitmproxy test master, linting in-process: each hook has logged its findings
+    when it returns (the lint worker has tests of its own)."""
+    chain = addon_module.make_addons()
+    with taddons.context(*chain) as tctx:
+        log_path = tmp_path / "findings.jsonl"
+        tctx.options.update(webexlint_offload=False, webexlint_findings_log=str(log_path))
+        yield Harness(tctx, chain, log_path)
+        chain[0].done()

@@ -10,10 +10,9 @@ import pytest
 from mitmproxy import contentviews, exceptions
 from mitmproxy.test import taddons, tflow, tutils
 
-from proxy_addon import addon as addon_module
 from proxy_addon.proxy_flows import ERROR_MARK, METADATA_KEY, WARNING_MARK
 from tests.builders import request_xml, response_xml
-from tests.proxy_support import PATH, Harness
+from tests.proxy_support import PATH
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "Pa55-word-never-logged"
@@ -22,14 +21,8 @@ ACME = f"<siteName>acme</siteName><webExID>admin@acme.com</webExID><password>{PA
 
 
 @pytest.fixture
-def proxy(tmp_path):
-    chain = addon_module.make_addons()
-    with taddons.context(*chain) as tctx:
-        log_path = tmp_path / "findings.jsonl"
-        # In-process: each hook has logged its findings when it returns (the worker is tested apart).
-        tctx.options.update(webexlint_offload=False, webexlint_findings_log=str(log_path))
-        yield Harness(tctx, chain, log_path)
-        chain[0].done()
+def proxy(addon_harness):
+    return addon_harness
 
 
 def create_user(site_security: str = ACME) -> bytes:

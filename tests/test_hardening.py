@@ -28,9 +28,8 @@ from pathlib import Path
 import pytest
 from mitmproxy import http as mitmproxy_http
 from mitmproxy.proxy.layers.http import HttpResponseHook
-from mitmproxy.test import taddons, tutils
+from mitmproxy.test import tutils
 
-from proxy_addon import addon as addon_module
 from proxy_addon.cli import main as cli_main
 from proxy_addon.proxy_bodies import LINT_BYTES, UndecodableBody, decoded_body
 from proxy_addon.redaction import redact
@@ -38,7 +37,7 @@ from proxy_addon.simulator import SERVICE_PATH, WebexSimulator
 from proxy_addon.simulator_answers import SimulatedService
 from tests.builders import REPO, request_xml
 from tests.hostile import Hostile, gzip_bomb, hostile_inputs, oversized_body
-from tests.proxy_support import Harness, RunningProxy
+from tests.proxy_support import RunningProxy
 
 NAMES = [h.name for h in hostile_inputs("/canary", 1)]
 LINT_BOUND = 1.0  # seconds: the issue's "within a second", for the lint itself
@@ -485,14 +484,8 @@ def test_other_codings_are_left_to_mitmproxy_and_its_errors_are_clear():
 
 
 @pytest.fixture
-def addon_chain(tmp_path):
-    """The addons in a mitmproxy test master, linting in-process (each hook has logged when it returns)."""
-    chain = addon_module.make_addons()
-    with taddons.context(*chain) as tctx:
-        log_path = tmp_path / "findings.jsonl"
-        tctx.options.update(webexlint_offload=False, webexlint_findings_log=str(log_path))
-        yield Harness(tctx, chain, log_path)
-        chain[0].done()
+def addon_chain(addon_harness):
+    return addon_harness
 
 
 def test_a_corrupt_gzip_response_is_a_clear_error_and_the_flow_is_untouched(addon_chain):

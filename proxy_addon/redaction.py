@@ -76,7 +76,7 @@ def _mask_xml_elements(text: str) -> str:
         if end is None:
             # No end tag. In markup (right after another tag) this is a message cut short: the value
             # runs to the next tag. In prose ("SetUser ignores <password>: ...") it names an element.
-            if not text[:start.start()].rstrip().endswith(">"):
+            if not _follows_a_tag(text, start.start()):
                 continue
             stop = _next_tag(text, start.end())
             end, closing = (stop, stop), ""
@@ -87,6 +87,15 @@ def _mask_xml_elements(text: str) -> str:
         parts += [text[done:start.end()], MASK, closing]
         done = end[1]
     return "".join(parts) + text[done:] if parts else text
+
+
+def _follows_a_tag(text: str, position: int) -> bool:
+    """Whether only whitespace separates `position` from the end of a tag before it (no slice of the
+    text before it: that copy, once per unclosed start tag, made hostile input quadratic)."""
+    index = position - 1
+    while index >= 0 and text[index].isspace():
+        index -= 1
+    return index >= 0 and text[index] == ">"
 
 
 def _next_tag(text: str, position: int) -> int:

@@ -31,8 +31,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import REPO, free_port, stop, wait_for_port
+from _common import REPO
 
+from proxy_addon.processes import free_port, stop_process, wait_for_port
 from proxy_addon.simulator_answers import success_envelope
 from tests.soak_support import children_of, cpu_seconds
 
@@ -104,7 +105,7 @@ def start_mitmdump(upstream_port: int, confdir: Path, addon_options: list[str] |
     if addon_options is not None:
         command += ["-s", str(REPO / "proxy_addon" / "addon.py"), *addon_options]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port, process)
+    wait_for_port(port, process, 60.0)
     return process, port
 
 
@@ -208,16 +209,16 @@ def main() -> int:
             "addon": ["--set", f"webexlint_findings_log={log}", "--set", "webexlint_ci_site=acme"],
         }
         try:
-            wait_for_port(upstream_port, upstream)
+            wait_for_port(upstream_port, upstream, 60.0)
             for _round in range(args.rounds):
                 for name, options in setups.items():
                     process, port = start_mitmdump(upstream_port, confdir, options)
                     try:
                         results[name].append(measure(process, port, args))
                     finally:
-                        stop(process)
+                        stop_process(process)
         finally:
-            stop(upstream)
+            stop_process(upstream)
         findings_logged = sum(1 for _ in log.open()) if log.exists() else 0
 
     print(f"proxy overhead: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from .context import LintContext
 from .engine import Linter
 from .message import build_message
 from .parsing import parse_document
+from .processes import free_port, stop_process, wait_for_port
 from .simulator import SERVICE_PATH, WebexSimulator
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,25 +33,6 @@ EXAMPLES = REPO / "examples"
 CI_SITES = ("acme", "globex")
 SITE_IDS = {"5941234567": "acme"}
 START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the proxy exited with status {process.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"the proxy did not listen on 127.0.0.1:{port} within {START_TIMEOUT:.0f}s")
 
 
 class ProxyRun:
@@ -70,7 +50,7 @@ class ProxyRun:
 
     def __enter__(self) -> ProxyRun:
         try:
-            wait_for_port(self.port, self.process)
+            wait_for_port(self.port, self.process, START_TIMEOUT, what="the proxy")
         except (RuntimeError, TimeoutError):
             self.stop()
             raise
@@ -80,13 +60,7 @@ class ProxyRun:
         self.stop()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.process.wait()
+        stop_process(self.process)
         if self.process.stderr:
             errors = self.process.stderr.read().decode(errors="replace").strip()
             self.process.stderr.close()

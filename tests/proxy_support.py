@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import socket
 import ssl
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from mitmproxy import hooks, http
 from mitmproxy.certs import CertStore
 from mitmproxy.proxy.layers.http import HttpRequestHook, HttpResponseHook
 from mitmproxy.test import taddons, tflow, tutils
+
+from proxy_addon.processes import free_port, stop_process, wait_for_port  # noqa: F401 (the tests' helpers)
 
 PATH = "/WBXService/XMLService"
 REPO = Path(__file__).resolve().parent.parent
@@ -42,37 +43,6 @@ def make_server_context(confdir: Path) -> tuple[ssl.SSLContext, Path]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return context, confdir / "mitmproxy-ca-cert.pem"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
-    """Wait until something accepts connections on 127.0.0.1:port (or the process dies)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f}s")
-
-
-def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
-    """Terminate, then kill after `timeout`; always reaps the process."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait()
 
 
 class Harness:

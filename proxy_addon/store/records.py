@@ -102,11 +102,8 @@ def content_digest(data: bytes, secrets: frozenset[str], encoding: str | None) -
     if encoding is None or secrets:
         # Masked as text: the credential elements whole, however their values are written (escaped,
         # character references, CRLF), and the known values wherever else they appear.
-        try:
-            text = data.decode(encoding or "utf-8", "replace")
-        except LookupError:
-            text = data.decode("utf-8", "replace")
-        data = redact_text(text, secrets).encode("utf-8")
+        # A parsed message's encoding is one its bytes were decoded with already.
+        data = redact_text(data.decode(encoding or "utf-8", "replace"), secrets).encode("utf-8")
     return hashlib.blake2b(data, digest_size=16).digest()
 
 

@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 $(VENV): $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m proxy_addon.demo
+	$(BIN)/python examples/demo.py
 
 test: $(STAMP)
 	bash tests/services.sh

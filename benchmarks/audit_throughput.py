@@ -26,13 +26,13 @@ from pathlib import Path
 
 import _common  # noqa: F401 (puts the repository on sys.path)
 
-from proxy_addon.captures import Exchange, read_inputs
-from proxy_addon.captures.pipeline import run_audit
-from proxy_addon.context import LintContext
-from proxy_addon.engine import Linter
-from proxy_addon.message import build_message
-from proxy_addon.parsing import parse_document
-from proxy_addon.store import open_store
+from proxy_addon.audit.pipeline import run_audit
+from proxy_addon.audit.store import open_store
+from proxy_addon.core.message import build_message
+from proxy_addon.core.parsing import parse_document
+from proxy_addon.inputs import Exchange, read_inputs
+from proxy_addon.lint.context import LintContext
+from proxy_addon.lint.engine import Linter
 from tests.audit_support import har_entry, untyped_response, write_har
 from tests.builders import request_xml, response_xml
 

@@ -39,10 +39,10 @@ def _operation(mode: str):
     """The measured operation for `mode`, with everything it needs loaded before the clock starts."""
     from lxml import etree  # noqa: PLC0415 (the parent process never parses)
 
-    from proxy_addon.context import LintContext  # noqa: PLC0415
-    from proxy_addon.engine import Linter  # noqa: PLC0415
-    from proxy_addon.fixes import apply_fixes  # noqa: PLC0415
-    from proxy_addon.parsing import _parser  # noqa: PLC0415
+    from proxy_addon.core.fixes import apply_fixes  # noqa: PLC0415
+    from proxy_addon.core.parsing import _parser  # noqa: PLC0415
+    from proxy_addon.lint.context import LintContext  # noqa: PLC0415
+    from proxy_addon.lint.engine import Linter  # noqa: PLC0415
 
     if mode == "bare":
         parser = _parser()

@@ -30,10 +30,10 @@ from _common import (
 )
 from lxml import etree
 
-from proxy_addon.context import LintContext
-from proxy_addon.engine import Linter
-from proxy_addon.message import build_message
-from proxy_addon.parsing import _parser, parse_document
+from proxy_addon.core.message import build_message
+from proxy_addon.core.parsing import _parser, parse_document
+from proxy_addon.lint.context import LintContext
+from proxy_addon.lint.engine import Linter
 
 TARGET = 2.0
 CONTEXT = LintContext(ci_sites=frozenset({"acme"}))

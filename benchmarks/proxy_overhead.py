@@ -33,8 +33,8 @@ from pathlib import Path
 
 from _common import REPO
 
-from proxy_addon.processes import free_port, stop_process, wait_for_port
-from proxy_addon.simulator_answers import success_envelope
+from proxy_addon.simulator.answers import success_envelope
+from tests.processes import free_port, stop_process, wait_for_port
 from tests.soak_support import children_of, cpu_seconds
 
 MITMDUMP = Path(sys.executable).parent / "mitmdump"

@@ -20,9 +20,9 @@ import time
 
 from _common import CORPUS, REPO
 
-from proxy_addon.message import build_message
-from proxy_addon.parsing import parse_document
-from proxy_addon.validation import SchemaValidator
+from proxy_addon.core.message import build_message
+from proxy_addon.core.parsing import parse_document
+from proxy_addon.schema.validation import SchemaValidator
 
 SERVICE = "http://www.webex.com/schemas/2002/06/service"
 CRAFTED_INVALID = [
@@ -41,7 +41,7 @@ CRAFTED_INVALID = [
 COLD_LOAD = """
 import time
 start = time.perf_counter()
-from proxy_addon.validation import SchemaValidator
+from proxy_addon.schema.validation import SchemaValidator
 imported = time.perf_counter()
 SchemaValidator().load()
 print(imported - start, time.perf_counter() - imported)

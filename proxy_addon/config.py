@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .context import LintContext
-from .findings import Severity
-from .versions import LATEST, Version, parse_version
+from proxy_addon.core.findings import Severity
+from proxy_addon.core.versions import LATEST, Version, parse_version
+from proxy_addon.lint.context import LintContext
 
 KNOWN_KEYS = {"ci-sites", "api-version", "site-ids", "select", "ignore", "severity", "validate", "schema-dir"}
 

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from mitmproxy.test import taddons
 
-from proxy_addon import addon as addon_module
-from proxy_addon.engine import Linter
+from proxy_addon.lint.engine import Linter
+from proxy_addon.mitm import addons as addon_module
 from tests.proxy_support import (
     MITMDUMP,
     REPO,

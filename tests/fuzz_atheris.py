@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from proxy_addon.engine import Linter
+from proxy_addon.lint.engine import Linter
 
 from .builders import CORPUS, REPO
 from .fuzz_properties import fixes_are_sound, survives

@@ -22,11 +22,11 @@ from collections import Counter
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from proxy_addon.context import LintContext
-from proxy_addon.engine import Linter, LintResult
-from proxy_addon.fixes import FixOutcome, apply_fixes
-from proxy_addon.output import format_github, format_json, format_sarif, format_text
-from proxy_addon.redaction import redact
+from proxy_addon.core.fixes import FixOutcome, apply_fixes
+from proxy_addon.core.redaction import redact
+from proxy_addon.lint.context import LintContext
+from proxy_addon.lint.engine import Linter, LintResult
+from proxy_addon.outputs.formats import format_github, format_json, format_sarif, format_text
 
 UNPARSEABLE = {"WX001", "WX005", "WX006", "WX009"}
 _BYTE_ORDER = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),

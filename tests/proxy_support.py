@@ -20,7 +20,7 @@ from mitmproxy.certs import CertStore
 from mitmproxy.proxy.layers.http import HttpRequestHook, HttpResponseHook
 from mitmproxy.test import taddons, tflow, tutils
 
-from proxy_addon.processes import free_port, stop_process, wait_for_port  # noqa: F401 (the tests' helpers)
+from tests.processes import free_port, stop_process, wait_for_port  # noqa: F401 (the tests' helpers)
 
 PATH = "/WBXService/XMLService"
 REPO = Path(__file__).resolve().parent.parent

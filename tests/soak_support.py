@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from proxy_addon.simulator_answers import Failure, SimulatedService, failure_envelope
+from proxy_addon.simulator.answers import Failure, SimulatedService, failure_envelope
 from tests.builders import request_xml
 
 SERVICE_PATH = "/WBXService/XMLService"

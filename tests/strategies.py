@@ -22,8 +22,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from hypothesis import strategies as st
 
-from proxy_addon.context import LintContext
-from proxy_addon.namespaces import SERVICE_NS, XSI_NS
+from proxy_addon.core.namespaces import SERVICE_NS, XSI_NS
+from proxy_addon.lint.context import LintContext
 
 from .builders import CORPUS
 

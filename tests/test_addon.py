@@ -10,7 +10,7 @@ import pytest
 from mitmproxy import contentviews, exceptions
 from mitmproxy.test import taddons, tflow, tutils
 
-from proxy_addon.proxy_flows import ERROR_MARK, METADATA_KEY, WARNING_MARK
+from proxy_addon.exchange.flows import ERROR_MARK, METADATA_KEY, WARNING_MARK
 from tests.builders import request_xml, response_xml
 from tests.proxy_support import PATH
 
@@ -75,7 +75,7 @@ def test_validation_findings_come_from_the_bundle(proxy):
 
 
 def test_db_option_without_the_store_module_is_a_clear_error(proxy, monkeypatch):
-    monkeypatch.setitem(sys.modules, "proxy_addon.store", None)  # an import of it now fails
+    monkeypatch.setitem(sys.modules, "proxy_addon.audit.store", None)  # an import of it now fails
     with pytest.raises(exceptions.OptionsError, match="audit store"):
         proxy.set(webexlint_db=str(proxy.log_path.parent / "audit.sqlite"))
 
@@ -322,7 +322,7 @@ def test_addon_file_loads_as_a_mitmproxy_script():
 # -- audit store hook ------------------------------------------------------------------------------
 
 def test_every_message_is_recorded_in_the_audit_store(proxy, tmp_path):
-    from proxy_addon.store import open_store  # noqa: PLC0415
+    from proxy_addon.audit.store import open_store  # noqa: PLC0415
 
     db = tmp_path / "audit.sqlite"
     proxy.set(webexlint_db=str(db), webexlint_ci_site=["acme"])

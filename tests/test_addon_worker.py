@@ -10,10 +10,10 @@ import pytest
 from mitmproxy.addons import view
 from mitmproxy.test import taddons
 
-from proxy_addon import addon as addon_module
-from proxy_addon import proxy_backends
-from proxy_addon.proxy_flows import ERROR_MARK, METADATA_KEY
-from proxy_addon.proxy_worker import FrameReader, encode_frame
+from proxy_addon.exchange.flows import ERROR_MARK, METADATA_KEY
+from proxy_addon.mitm import addons as addon_module
+from proxy_addon.mitm import backends as proxy_backends
+from proxy_addon.mitm.worker import FrameReader, encode_frame
 from tests.builders import request_xml, response_xml
 from tests.proxy_support import Harness
 

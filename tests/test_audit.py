@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from proxy_addon.store import open_store
+from proxy_addon.audit.store import open_store
 
 from .audit_support import SECRETS, mixed_capture, pg_text_dump, postgres_url  # noqa: F401 (fixture)
 from .builders import REPO

@@ -9,10 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from proxy_addon.captures import CaptureError, Exchange, read_inputs
+from proxy_addon.inputs import CaptureError, Exchange, read_inputs
 
 from .audit_support import (
-    ACCESS_TOKEN, PASSWORD, URL, day, har_entry, http_flow, set_user, untyped_response, write_flows, write_har,
+    ACCESS_TOKEN,
+    PASSWORD,
+    URL,
+    day,
+    har_entry,
+    http_flow,
+    set_user,
+    untyped_response,
+    write_flows,
+    write_har,
 )
 from .builders import REPO, response_xml
 
@@ -163,7 +172,7 @@ def test_a_file_that_is_no_capture_at_all_is_reported(tmp_path):
 def test_xml_and_har_inputs_do_not_import_mitmproxy(tmp_path):
     (tmp_path / "m.xml").write_bytes(set_user())
     write_har(tmp_path / "t.har", [har_entry(set_user(), None, when=day(1))])
-    code = (f"import sys; from proxy_addon.captures import read_inputs; items = list(read_inputs([{str(tmp_path)!r}]));"
+    code = (f"import sys; from proxy_addon.inputs import read_inputs; items = list(read_inputs([{str(tmp_path)!r}]));"
             "assert len(items) == 2, items; print(sorted(m for m in sys.modules if m.startswith('mitmproxy')))")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert output.stdout.strip() == "[]"

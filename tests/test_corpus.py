@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy_addon.context import LintContext
+from proxy_addon.lint.context import LintContext
 
 from .builders import CORPUS
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from proxy_addon.context import LintContext
-from proxy_addon.fixes import apply_fixes
+from proxy_addon.core.fixes import apply_fixes
+from proxy_addon.lint.context import LintContext
 
 from .builders import CI, request_xml, rules_of
 

@@ -27,12 +27,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, find, given, settings
 from hypothesis import strategies as st
 
-from proxy_addon.context import LintContext
-from proxy_addon.fixes import apply_fixes
-from proxy_addon.logging_setup import SECRETS_KEY, event_logger
-from proxy_addon.output import format_json, format_sarif, format_text
-from proxy_addon.redaction import MASK, redact
-from proxy_addon.simulator import SERVICE_PATH, WebexSimulator
+from proxy_addon.core.fixes import apply_fixes
+from proxy_addon.core.redaction import MASK, redact
+from proxy_addon.lint.context import LintContext
+from proxy_addon.outputs.event_log import SECRETS_KEY, event_logger
+from proxy_addon.outputs.formats import format_json, format_sarif, format_text
+from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator
 
 from . import fuzz_atheris
 from .builders import CORPUS, REPO, request_xml, response_xml
@@ -144,7 +144,7 @@ def test_a_big_endian_utf16_message_stays_big_endian(linter):
 
 def test_the_fix_properties_catch_a_broken_fix(linter, monkeypatch):
     """The checker is not vacuous: a fix that touches a byte outside its element is caught."""
-    from proxy_addon import fixes
+    from proxy_addon.core import fixes
 
     real = fixes._encode
     monkeypatch.setattr(fixes, "_encode", lambda text, original, encoding: real(text.replace("acme", "acmf"), original, encoding))

@@ -31,10 +31,10 @@ from mitmproxy.proxy.layers.http import HttpResponseHook
 from mitmproxy.test import tutils
 
 from proxy_addon.cli import main as cli_main
-from proxy_addon.proxy_bodies import LINT_BYTES, UndecodableBody, decoded_body
-from proxy_addon.redaction import redact
-from proxy_addon.simulator import SERVICE_PATH, WebexSimulator
-from proxy_addon.simulator_answers import SimulatedService
+from proxy_addon.core.redaction import redact
+from proxy_addon.mitm.bodies import LINT_BYTES, UndecodableBody, decoded_body
+from proxy_addon.simulator.answers import SimulatedService
+from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator
 from tests.builders import REPO, request_xml
 from tests.hostile import Hostile, gzip_bomb, hostile_inputs, oversized_body
 from tests.proxy_support import RunningProxy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from proxy_addon.parsing import parse_document
+from proxy_addon.core.parsing import parse_document
 
 from .builders import request_xml
 

@@ -1,4 +1,4 @@
-"""`make demo` runs `python -m proxy_addon.demo`: real simulator, real mitmdump, the examples/ traffic."""
+"""`make demo` runs `python examples/demo.py`: real simulator, real mitmdump, the examples/ traffic."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_demo_sends_the_examples_and_summarises_findings(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "proxy_addon.demo", "--log-dir", str(tmp_path)], cwd=REPO,
+    result = subprocess.run([sys.executable, str(REPO / "examples" / "demo.py"), "--log-dir", str(tmp_path)], cwd=REPO,
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     out = result.stdout

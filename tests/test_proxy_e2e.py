@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from proxy_addon.simulator import SERVICE_PATH, WebexSimulator
+from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator
 from tests.builders import request_xml
 from tests.proxy_support import MITMDUMP, REPO, free_port, make_server_context
 

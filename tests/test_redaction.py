@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy_addon.redaction import MASK, is_secret_name, redact
+from proxy_addon.core.redaction import MASK, is_secret_name, redact
 
 
 @pytest.mark.parametrize("name", ["password", "sessionTicket", "accessToken", "samlResponse", "meetingPassword",

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from proxy_addon.captures.pipeline import run_audit
-from proxy_addon.context import LintContext
-from proxy_addon.report import collect, render_html
-from proxy_addon.store import open_store
+from proxy_addon.audit.pipeline import run_audit
+from proxy_addon.audit.report import collect, render_html
+from proxy_addon.audit.store import open_store
+from proxy_addon.lint.context import LintContext
 
 from .audit_support import mixed_capture
 from .builders import REPO

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from proxy_addon.context import LintContext
-from proxy_addon.versions import parse_version
+from proxy_addon.core.versions import parse_version
+from proxy_addon.lint.context import LintContext
 
 from .builders import CI, request_xml, response_xml, rules_of
 
@@ -281,7 +281,7 @@ def test_select_ignore_and_severity_overrides(linter):
     assert sorted(set(rules_of(lint(linter, raw)))) == ["WX101", "WX301"]
     assert set(rules_of(lint(linter, raw, LintContext(select=("WX3",))))) == {"WX301"}
     assert set(rules_of(lint(linter, raw, LintContext(ignore=("WX301",))))) == {"WX101"}
-    from proxy_addon.findings import Severity
+    from proxy_addon.core.findings import Severity
     overridden = lint(linter, raw, LintContext(severity_overrides={"WX101": Severity.ERROR}))
     assert {f.severity for f in overridden.findings if f.rule == "WX101"} == {"error"}
 

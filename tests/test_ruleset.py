@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy_addon.ruleset import RuleError, RuleSet, data_dir
+from proxy_addon.lint.ruleset import RuleError, RuleSet, data_dir
 
 GOOD_RULE = """rules:
   - id: WX900
@@ -39,7 +39,7 @@ def test_shipped_packs_load_and_every_rule_is_documented():
 
 
 def test_a_new_rule_needs_no_python(tmp_path, linter):
-    from proxy_addon.engine import Linter
+    from proxy_addon.lint.engine import Linter
 
     from .builders import request_xml
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from proxy_addon.context import LintContext
-from proxy_addon.schema_bundle import SchemaLoadError, bundle_for
-from proxy_addon.validation import SchemaValidator
+from proxy_addon.lint.context import LintContext
+from proxy_addon.schema.bundle import SchemaLoadError, bundle_for
+from proxy_addon.schema.validation import SchemaValidator
 
 from .builders import REPO, request_xml, response_xml
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy_addon.schema_spelling import suggest
+from proxy_addon.schema.spelling import suggest
 
 KNOWN = ["siteID", "siteName", "webExID", "timeZoneID", "timeZone", "host", "email", "email2",
          "trackingCode1", "url", "meetingKey", "PMRAutoLockWaitTime"]

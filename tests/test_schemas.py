@@ -21,13 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from proxy_addon.context import LintContext
-from proxy_addon.fixes import apply_fixes
-from proxy_addon.message import build_message
-from proxy_addon.parsing import parse_document
-from proxy_addon.schema_bundle import ENVELOPE_TAG, bundled_schema_dir
-from proxy_addon.schema_normalize import normalized_copy
-from proxy_addon.validation import SchemaValidator, _body_type, _is_body_content
+from proxy_addon.core.fixes import apply_fixes
+from proxy_addon.core.message import build_message
+from proxy_addon.core.parsing import parse_document
+from proxy_addon.lint.context import LintContext
+from proxy_addon.schema.bundle import ENVELOPE_TAG, bundled_schema_dir
+from proxy_addon.schema.normalize import normalized_copy
+from proxy_addon.schema.validation import SchemaValidator, _body_type, _is_body_content
 
 from .builders import CORPUS, REPO, SERVICE_NS, request_xml, response_xml
 

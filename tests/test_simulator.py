@@ -12,9 +12,9 @@ import sys
 import pytest
 from lxml import etree
 
-from proxy_addon.message import build_message, child, text_of
-from proxy_addon.parsing import parse_document
-from proxy_addon.simulator import SERVICE_PATH, WebexSimulator
+from proxy_addon.core.message import build_message, child, text_of
+from proxy_addon.core.parsing import parse_document
+from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator
 from tests.builders import request_xml
 from tests.proxy_support import make_server_context, stop_process
 

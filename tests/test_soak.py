@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy_addon.context import LintContext
-from proxy_addon.simulator_answers import SimulatedService
+from proxy_addon.lint.context import LintContext
+from proxy_addon.simulator.answers import SimulatedService
 from tests import soak_support as soak
 from tests.proxy_support import (
     REPO,

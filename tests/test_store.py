@@ -7,10 +7,10 @@ import sqlite3
 
 import pytest
 
-from proxy_addon.context import LintContext
-from proxy_addon.store import MessageRecord, StoredFinding, StoreError, open_store
-from proxy_addon.store.backends import open_backend
-from proxy_addon.store.schema import MIGRATIONS, Migration, migrate
+from proxy_addon.audit.store import MessageRecord, StoredFinding, StoreError, open_store
+from proxy_addon.audit.store.backends import open_backend
+from proxy_addon.audit.store.schema import MIGRATIONS, Migration, migrate
+from proxy_addon.lint.context import LintContext
 
 from .audit_support import PASSWORD, TICKET, postgres_url, set_user  # noqa: F401 (fixture)
 from .builders import request_xml

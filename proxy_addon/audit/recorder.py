@@ -1,0 +1,124 @@
+"""Feeding the audit store (proxy_addon.audit.store) from the live proxy, off the traffic path.
+
+The proxy hands over each linted message; one background thread builds the store's
+MessageRecord (content digest, element names) and writes batches with `record_many`, one
+transaction per batch. A slow or failing database never delays or breaks traffic: when the
+bounded queue is full, records are dropped and counted, and write errors are logged.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from proxy_addon.core.redaction import redact
+from proxy_addon.lint.engine import LintResult
+
+logger = logging.getLogger(__name__)
+QUEUE_LIMIT = 10_000
+BATCH_LIMIT = 256
+_STOP = object()
+
+
+class StoreUnavailable(RuntimeError):
+    """The store module is missing or refused the URL; the text says which."""
+
+
+def _store_module() -> Any:
+    try:
+        return importlib.import_module("proxy_addon.audit.store")
+    except ModuleNotFoundError as error:
+        if error.name not in ("proxy_addon.audit.store", "proxy_addon"):
+            raise
+        raise StoreUnavailable("the audit store (proxy_addon.audit.store) is not part of this installation") from None
+
+
+def open_audit_store(url: str) -> Any:
+    module = _store_module()
+    try:
+        return module.open_store(url)
+    except Exception as error:  # noqa: BLE001 (any failure to open is reported as a startup error)
+        raise StoreUnavailable(f"cannot open the audit store {redact(url)}: {redact(str(error))}") from None
+
+
+@dataclass(frozen=True)
+class SeenMessage:
+    """One linted message as the proxy saw it; turned into a store record on the writer thread."""
+
+    result: LintResult
+    data: bytes
+    flow_id: str
+    time: float | None
+    client_address: str | None
+    user_agent: str | None
+    site: str | None
+    webex_id: str | None
+
+
+class BackgroundRecorder:
+    """Writes to the store on one worker thread; `close()` drains the queue, then closes the store."""
+
+    def __init__(self, store: Any):
+        self.store = store
+        self.record_class = _store_module().MessageRecord
+        self.dropped = 0
+        self.failed = 0
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_LIMIT)
+        self._thread = threading.Thread(target=self._work, name="webexlint-audit-store", daemon=True)
+        self._thread.start()
+
+    def message(self, seen: SeenMessage) -> None:
+        self._submit(seen)
+
+    def ci_site(self, site: str, learned_from: str) -> None:
+        self._submit(lambda store: store.record_sites([site], learned_from))
+
+    def _submit(self, job: SeenMessage | Callable[[Any], None]) -> None:
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            self.dropped += 1
+
+    def _work(self) -> None:
+        while True:
+            jobs = [self._queue.get()]
+            while len(jobs) < BATCH_LIMIT:
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(job is _STOP for job in jobs)
+            self._write([job for job in jobs if job is not _STOP])
+            if stop:
+                return
+
+    def _write(self, jobs: list) -> None:
+        messages = [job for job in jobs if isinstance(job, SeenMessage)]
+        try:
+            if messages:
+                self.store.record_many([(self._record(seen), seen.result.findings) for seen in messages])
+            for job in jobs:
+                if not isinstance(job, SeenMessage):
+                    job(self.store)
+        except Exception as error:  # noqa: BLE001 (the store must never take the proxy down)
+            self.failed += len(jobs)
+            logger.warning("webexlint: audit store write failed (%d records lost so far): %s", self.failed,
+                           redact(str(error)))
+
+    def _record(self, seen: SeenMessage) -> Any:
+        return self.record_class.from_result(
+            seen.result, seen.data, source="proxy", locator=seen.flow_id, time=seen.time,
+            client_address=seen.client_address, user_agent=seen.user_agent, site=seen.site,
+            webex_id=seen.webex_id)
+
+    def close(self, timeout: float = 30.0) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self.store.close()
+        if self.dropped:
+            logger.warning("webexlint: %d audit records dropped (the store could not keep up)", self.dropped)

@@ -1,0 +1,67 @@
+"""The inventory in the terminal: the report's summary as rich tables."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from proxy_addon.audit.report.data import ReportData, client_label, top, when
+from proxy_addon.audit.store import SEVERITIES, Breakdown
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
+
+
+def _breakdown_table(title: str, heading: str, rows: list[Breakdown]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(heading)
+    for severity in SEVERITIES:
+        table.add_column(severity, justify="right", style=_STYLE[severity])
+    table.add_column("total", justify="right")
+    for row in rows:
+        table.add_row(str(row.key), *(f"{row.counts.get(s, 0):,}" for s in SEVERITIES), f"{row.total:,}")
+    return table
+
+
+def print_inventory(data: ReportData, console: Console) -> None:
+    s = data.summary
+    console.print(f"[bold]Inventory[/bold] {data.store_url}: {s['messages']:,} messages "
+                  f"({s['requests']:,} requests, {s['responses']:,} responses), {s['findings']:,} findings "
+                  f"({', '.join(f'{s['by_severity'][k]:,} {k}' for k in SEVERITIES)}), {s['sites']:,} sites, "
+                  f"{s['clients']:,} clients, {when(s['first_seen'])} to {when(s['last_seen'])}", soft_wrap=True)
+    checklist = Table(title="Migration checklist (by impact)", title_justify="left")
+    for name, justify in (("#", "right"), ("rule", "left"), ("severity", "left"), ("clients", "right"),
+                          ("messages", "right"), ("sites", "right"), ("predicts", "left")):
+        checklist.add_column(name, justify=justify)
+    for number, item in enumerate(data.checklist, 1):
+        rule = data.rule(item.rule)
+        checklist.add_row(str(number), f"{item.rule} {rule.name if rule else ''}",
+                          f"[{_STYLE.get(item.severity, '')}]{item.severity}[/]", f"{item.clients:,}",
+                          f"{item.messages:,}", f"{item.sites:,}", item.predicts or "")
+    console.print(checklist)
+    console.print(_breakdown_table("Findings by rule", "rule", data.by_rule))
+    console.print(_breakdown_table("Findings by site", "site", top(data.by_site, unknown="(no site)")))
+    console.print(_breakdown_table("Findings by operation", "operation",
+                                   top(data.by_operation, unknown="(no operation)")))
+    console.print(_breakdown_table("Findings per day (UTC)", "day", data.by_day))
+    clients = Table(title="Clients still sending the deprecated siteID (WX101)", title_justify="left")
+    for name in ("client", "webExID", "site", "siteID", "messages", "last seen"):
+        clients.add_column(name, justify="right" if name == "messages" else "left")
+    for row in data.site_id_clients:
+        clients.add_row(client_label(row), row["webex_id"] or "-", row["site"] or "-", row["site_id"] or "-",
+                        f"{row['messages']:,}", when(row["last_seen"]))
+    console.print(clients)
+    fields = Table(title="CI sites and the SetUser fields they still send (WX201)", title_justify="left")
+    for name in ("site", "ignored field", "messages", "clients"):
+        fields.add_column(name, justify="right" if name in ("messages", "clients") else "left")
+    for site, items in data.ci_fields.items():
+        for item in items or [{"field": None, "messages": 0, "clients": 0}]:
+            fields.add_row(site, f"<{item['field']}>" if item["field"] else "(none seen)",
+                           f"{item['messages']:,}", f"{item['clients']:,}")
+    console.print(fields)
+    if data.input_errors:
+        errors = Table(title="Inputs that could not be read", title_justify="left")
+        for name in ("input", "where", "problem"):
+            errors.add_column(name)
+        for row in data.input_errors:
+            errors.add_row(row["source"], row["locator"] or "-", row["problem"])
+        console.print(errors)

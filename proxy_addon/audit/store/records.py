@@ -1,0 +1,123 @@
+"""What the store keeps about one message and its findings, built from a lint result.
+
+Nothing here holds a secret once `MessageRecord.from_result` has run... except `secrets`, the
+message's own credential values, kept (never stored) so the store can mask them wherever they
+turn up in a field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from proxy_addon.core.findings import Finding
+from proxy_addon.core.message import local_name
+from proxy_addon.core.redaction import redact_text
+
+
+@dataclass(slots=True)
+class StoredFinding:
+    rule: str
+    severity: str
+    message: str
+    line: int
+    column: int
+    predicts: str | None = None
+    element: str | None = None  # local name of the element the finding points at (WX201's field)
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    source: str  # a capture file, or the proxy's name
+    locator: str  # where in the source: "entry 3", "flow 7", a flow id; "" for a whole file
+    direction: str  # "request" | "response" | "unknown"
+    content_hash: bytes  # digest of the message with its secrets masked
+    size: int
+    operation: str | None = None
+    site: str | None = None
+    site_id: str | None = None
+    webex_id: str | None = None
+    client_address: str | None = None
+    user_agent: str | None = None
+    time: float | None = None
+    result: str | None = None
+    exception_id: str | None = None
+    secrets: frozenset[str] = field(default_factory=frozenset)
+    # element index -> local name, for the elements the message's findings point at (never stored
+    # as such: each finding keeps its element's name, e.g. the field WX201 reports).
+    elements: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> bytes:
+        """The natural key: where the message was seen and what it said. Same capture, same key."""
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (self.source, self.locator, self.direction):
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        digest.update(self.content_hash)
+        return digest.digest()
+
+    @property
+    def day(self) -> str | None:
+        return datetime.fromtimestamp(self.time, UTC).strftime("%Y-%m-%d") if self.time is not None else None
+
+    @classmethod
+    def from_result(cls, result, data: bytes, *, source: str, locator: str = "", time: float | None = None,
+                    client_address: str | None = None, user_agent: str | None = None,
+                    site: str | None = None, webex_id: str | None = None) -> MessageRecord:
+        """A record of one linted message (`result` is the engine's LintResult).
+
+        `site` and `webex_id` are for a response, which does not name them: pass its request's.
+        """
+        message = result.message
+        secrets = message.secrets if message is not None else frozenset()
+        context = result.context
+        own_site = context.site_key(message.site_name, message.site_id) if message is not None else None
+        return cls(
+            source=source, locator=locator,
+            direction=(message.direction if message is not None else None) or "unknown",
+            content_hash=content_digest(data, secrets, result.document.encoding if message is not None else None),
+            size=len(data),
+            operation=result.operation,
+            site=own_site or site,
+            site_id=message.site_id if message is not None else None,
+            webex_id=(message.webex_id if message is not None else None) or webex_id,
+            client_address=client_address, user_agent=user_agent, time=time,
+            result=message.result if message is not None else None,
+            exception_id=message.exception_id if message is not None else None,
+            secrets=secrets,
+            elements=_element_names(result),
+        )
+
+
+def content_digest(data: bytes, secrets: frozenset[str], encoding: str | None) -> bytes:
+    """A digest of the message with its credentials masked first.
+
+    An unsalted hash of a message whose only unknown is a password would let anyone holding the
+    store test password guesses offline; masking first leaves nothing to guess. `encoding` is the
+    parsed document's; None for a message that did not parse, whose secrets only a text scan finds.
+    """
+    if encoding is None or secrets:
+        # Masked as text: the credential elements whole, however their values are written (escaped,
+        # character references, CRLF), and the known values wherever else they appear.
+        # A parsed message's encoding is one its bytes were decoded with already.
+        data = redact_text(data.decode(encoding or "utf-8", "replace"), secrets).encode("utf-8")
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _element_names(result) -> dict[int, str]:
+    wanted = {f.element_index for f in result.findings if f.element_index is not None}
+    if not wanted or result.message is None:
+        return {}
+    return {index: local_name(element) for index, element in enumerate(result.message.root.iter(etree.Element))
+            if index in wanted}
+
+
+def as_stored(finding: Finding | StoredFinding, elements: dict[int, str] | None = None) -> StoredFinding:
+    if isinstance(finding, StoredFinding):
+        return finding
+    element = (elements or {}).get(finding.element_index) if finding.element_index is not None else None
+    return StoredFinding(finding.rule, str(finding.severity), finding.message, finding.line, finding.column,
+                         finding.predicts, element)

@@ -1,0 +1,272 @@
+"""The inventory: every message seen and every finding, in SQLite or PostgreSQL.
+
+Writes are upserts on the message's natural key, and a message's findings are replaced as a
+whole, so reading the same capture twice (or a proxy retrying) never counts anything twice; the
+latest lint of a message wins. Every text field is masked with the shared redaction first.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from proxy_addon.audit.store.backends import Backend, StoreError, open_backend
+from proxy_addon.audit.store.records import MessageRecord, StoredFinding, as_stored
+from proxy_addon.audit.store.schema import migrate
+from proxy_addon.core.findings import Finding
+from proxy_addon.core.redaction import redact
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
+# A client is who sent the message: the address, the program and the user it acts for.
+_CLIENT = "COALESCE(m.client_address, '') || '|' || COALESCE(m.user_agent, '') || '|' || COALESCE(m.webex_id, '')"
+_RANK = "CASE f.severity WHEN 'error' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END"
+_SEVERITY_OF_RANK = {rank: name for name, rank in SEVERITY_RANK.items()}
+_MESSAGE_COLUMNS = ("key", "content_hash", "source", "locator", "direction", "operation", "site", "site_id",
+                    "webex_id", "client_address", "user_agent", "time", "day", "size", "result", "exception_id")
+_UPSERT_MESSAGE = (
+    f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(_MESSAGE_COLUMNS))}) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _MESSAGE_COLUMNS if c != "key")
+)
+_INSERT_FINDING = ("INSERT INTO findings (message_key, ordinal, rule, severity, element, message, line, col, predicts) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+@dataclass
+class Breakdown:
+    """Finding counts for one value of a dimension (a rule, a site, an operation, a day)."""
+
+    key: str | None
+    counts: dict[str, int]
+    messages: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class ChecklistItem:
+    rule: str
+    severity: str
+    findings: int
+    messages: int
+    sites: int
+    clients: int
+    predicts: str | None
+
+    @property
+    def impact(self) -> tuple[int, int, int]:
+        """Order of the migration checklist: severity first, then how many clients, then messages."""
+        return (SEVERITY_RANK.get(self.severity, 0), self.clients, self.messages)
+
+
+class Store:
+    """Open with `open_store(url)`; `record(...)` one message, query for the report and inventory."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        self.url = backend.display
+        self.schema_version = self._guard(migrate, backend)
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def record(self, message: MessageRecord, findings: Iterable[Finding | StoredFinding]) -> None:
+        """Add or update one message and replace its findings (one transaction)."""
+        self.record_many([(message, findings)])
+
+    def record_many(self, items: Sequence[tuple[MessageRecord, Iterable[Finding | StoredFinding]]]) -> int:
+        """Record a batch in one transaction; returns how many messages."""
+        return self.write(prepare(items))
+
+    def write(self, batch: PreparedBatch) -> int:
+        """Write a batch made by `prepare` (which may run in another process)."""
+        if not batch.messages:
+            return 0
+
+        def write() -> None:
+            with self.backend.transaction():
+                self.backend.executemany(_UPSERT_MESSAGE, batch.messages)
+                self.backend.executemany("DELETE FROM findings WHERE message_key = ?", [(row[0],) for row in batch.messages])
+                if batch.findings:
+                    self.backend.executemany(_INSERT_FINDING, batch.findings)
+
+        self._guard(write)
+        return len(batch.messages)
+
+    def record_input_error(self, source: str, problem: str, locator: str = "") -> None:
+        """Remember an input that could not be read, for the report."""
+        self._guard(self._write, "INSERT INTO input_errors (source, locator, problem, seen) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (source, locator, problem) DO UPDATE SET seen = excluded.seen",
+                    (redact(source), redact(locator), redact(problem), time.time()))
+
+    def record_sites(self, ci_sites: Iterable[str], learned_from: str) -> None:
+        """Remember sites known to be CI (from --ci-site, or learned by the proxy)."""
+        rows = [(redact(site), 1, redact(learned_from)) for site in ci_sites]
+        if rows:
+            self._guard(self._write_many, "INSERT INTO sites (site, ci, learned_from) VALUES (?, ?, ?) "
+                        "ON CONFLICT (site) DO UPDATE SET ci = excluded.ci, learned_from = excluded.learned_from",
+                        rows)
+
+    def _write(self, sql: str, params: Sequence[Any]) -> None:
+        with self.backend.transaction():
+            self.backend.execute(sql, params)
+
+    def _write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.backend.transaction():
+            self.backend.executemany(sql, rows)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._guard(self.backend.query, sql, params)
+
+    def summary(self) -> dict[str, Any]:
+        (messages, requests, responses, first, last, sites, clients, size), = self._query(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN direction = 'request' THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN direction = 'response' THEN 1 ELSE 0 END), 0), MIN(time), MAX(time), "
+            f"COUNT(DISTINCT site), COUNT(DISTINCT CASE WHEN direction = 'request' THEN {_CLIENT} END), "
+            "COALESCE(SUM(size), 0) FROM messages m")
+        (findings, flagged), = self._query("SELECT COUNT(*), COUNT(DISTINCT message_key) FROM findings")
+        by_severity = dict(self._query("SELECT severity, COUNT(*) FROM findings GROUP BY severity"))
+        (errors,), = self._query("SELECT COUNT(*) FROM input_errors")
+        return {"messages": messages, "requests": requests, "responses": responses, "first_seen": first,
+                "last_seen": last, "sites": sites, "clients": clients, "bytes": size, "findings": findings,
+                "messages_with_findings": flagged, "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
+                "input_errors": errors, "schema_version": self.schema_version}
+
+    def breakdown(self, dimension: str) -> list[Breakdown]:
+        """Findings by rule, site, operation or day, split by severity, largest first (days in order)."""
+        column = {"rule": "f.rule", "site": "m.site", "operation": "m.operation", "day": "m.day"}[dimension]
+        rows = self._query(
+            f"SELECT {column}, f.severity, COUNT(*), COUNT(DISTINCT f.message_key) FROM findings f "
+            f"JOIN messages m ON m.key = f.message_key GROUP BY {column}, f.severity")
+        grouped: dict[str | None, Breakdown] = {}
+        for key, severity, count, messages in rows:
+            item = grouped.setdefault(key, Breakdown(key, dict.fromkeys(SEVERITIES, 0)))
+            item.counts[severity] = item.counts.get(severity, 0) + count
+            item.messages += messages  # an upper bound across severities, exact per severity
+        if dimension == "day":
+            return sorted((b for b in grouped.values() if b.key), key=lambda b: b.key)
+        return sorted(grouped.values(), key=lambda b: (-b.total, b.key or ""))
+
+    def deprecated_site_id_clients(self) -> list[dict[str, Any]]:
+        """Clients still identifying their site by siteID (WX101), busiest first."""
+        rows = self._query(
+            "SELECT m.client_address, m.user_agent, m.webex_id, m.site, m.site_id, COUNT(DISTINCT m.key), "
+            "MIN(m.time), MAX(m.time) FROM findings f JOIN messages m ON m.key = f.message_key "
+            "WHERE f.rule = 'WX101' GROUP BY m.client_address, m.user_agent, m.webex_id, m.site, m.site_id "
+            "ORDER BY COUNT(DISTINCT m.key) DESC, m.site_id")
+        names = ("client_address", "user_agent", "webex_id", "site", "site_id", "messages", "first_seen", "last_seen")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def ci_ignored_fields(self) -> dict[str, list[dict[str, Any]]]:
+        """CI sites -> the SetUser fields (WX201) their integrations still send. Known CI sites
+        without any such finding are listed with an empty list."""
+        sites: dict[str, list[dict[str, Any]]] = {
+            site: [] for (site,) in self._query("SELECT site FROM sites WHERE ci = 1 ORDER BY site")}
+        rows = self._query(
+            f"SELECT m.site, f.element, COUNT(DISTINCT m.key), COUNT(DISTINCT {_CLIENT}) FROM findings f "
+            "JOIN messages m ON m.key = f.message_key WHERE f.rule = 'WX201' "
+            "GROUP BY m.site, f.element ORDER BY m.site, COUNT(DISTINCT m.key) DESC, f.element")
+        for site, element, messages, clients in rows:
+            sites.setdefault(site or "(unknown site)", []).append(
+                {"field": element, "messages": messages, "clients": clients})
+        return sites
+
+    def checklist(self) -> list[ChecklistItem]:
+        rows = self._query(
+            f"SELECT f.rule, MAX({_RANK}), COUNT(*), COUNT(DISTINCT f.message_key), COUNT(DISTINCT m.site), "
+            f"COUNT(DISTINCT {_CLIENT}), MIN(f.predicts) FROM findings f JOIN messages m ON m.key = f.message_key "
+            "GROUP BY f.rule")
+        items = [ChecklistItem(rule, _SEVERITY_OF_RANK[rank], *rest) for rule, rank, *rest in rows]
+        return sorted(items, key=lambda item: (tuple(-x for x in item.impact), item.rule))
+
+    def input_errors(self) -> list[dict[str, Any]]:
+        rows = self._query("SELECT source, locator, problem, seen FROM input_errors ORDER BY source, locator")
+        return [dict(zip(("source", "locator", "problem", "seen"), row, strict=True)) for row in rows]
+
+    def size_bytes(self) -> int | None:
+        return self._guard(self.backend.size_bytes)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _guard(self, function, *args):
+        """Run a database call; database errors become StoreError naming the store."""
+        try:
+            return function(*args)
+        except StoreError:
+            raise
+        except sqlite3.Error as error:
+            raise StoreError(f"{self.url}: {error}") from None
+        except Exception as error:
+            if type(error).__module__.startswith("psycopg"):
+                raise StoreError(f"{self.url}: {redact(str(error)).strip()}") from None
+            raise
+
+
+@dataclass
+class PreparedBatch:
+    """Rows ready to write: keyed, redacted, plain tuples (cheap to send between processes)."""
+
+    messages: list[tuple[Any, ...]]
+    findings: list[tuple[Any, ...]]
+
+
+def prepare(items: Iterable[tuple[MessageRecord, Iterable[Finding | StoredFinding]]]) -> PreparedBatch:
+    """Turn records into rows: the natural key, every text field redacted with the message's secrets.
+
+    The same message twice in a batch is written once (the last wins)."""
+    latest: dict[bytes, tuple[MessageRecord, Iterable[Finding | StoredFinding]]] = {}
+    for message, findings in items:
+        latest[message.key] = (message, findings)
+    days: dict[int, str] = {}
+    messages, finding_rows = [], []
+    for key, (message, findings) in latest.items():
+        messages.append(_message_row(key, message, days))
+        finding_rows.extend(_finding_row(key, ordinal, as_stored(finding, message.elements), message.secrets)
+                            for ordinal, finding in enumerate(findings))
+    return PreparedBatch(messages, finding_rows)
+
+
+def _message_row(key: bytes, message: MessageRecord, days: dict[int, str]) -> tuple[Any, ...]:
+    secrets = message.secrets
+
+    def clean(value: str | None) -> str | None:
+        return redact(value, secrets) if value else value
+
+    day = None
+    if message.time is not None:  # formatting dates is slow; a capture spans few days
+        number = int(message.time // 86400)
+        day = days.get(number) or days.setdefault(number, message.day)
+    return (key, message.content_hash, clean(message.source), clean(message.locator), message.direction,
+            clean(message.operation), clean(message.site), clean(message.site_id), clean(message.webex_id),
+            clean(message.client_address), clean(message.user_agent), message.time, day, message.size,
+            clean(message.result), clean(message.exception_id))
+
+
+def _finding_row(key: bytes, ordinal: int, finding: StoredFinding, secrets: frozenset[str]) -> tuple[Any, ...]:
+    return (key, ordinal, finding.rule, str(finding.severity), finding.element,
+            redact(finding.message, secrets), finding.line, finding.column, finding.predicts)
+
+
+def open_store(url: str) -> Store:
+    """Open (creating and migrating as needed) the store at `url`: a SQLite file name, `sqlite:///path`,
+    or `postgresql://user:password@host:port/database`."""
+    backend = open_backend(url)
+    try:
+        return Store(backend)
+    except BaseException:
+        backend.close()
+        raise

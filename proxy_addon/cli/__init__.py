@@ -1,0 +1,63 @@
+"""The `webex-xml-lint` command line. Each subcommand lives in its own module.
+
+Subcommand modules are imported only when chosen, so `check` on one file never imports mitmproxy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Each module defines add_arguments(parser) and run(args) -> int.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("proxy_addon.cli.check", "lint files, folders or stdin (-)"),
+    "rule": ("proxy_addon.cli.rule_docs", "print one rule's documentation"),
+    "rules": ("proxy_addon.cli.rule_docs", "list every rule"),
+    "audit": ("proxy_addon.cli.audit", "audit captures (.xml, HAR, flow dumps) into an inventory and a report"),
+    "inventory": ("proxy_addon.cli.inventory", "print an audit inventory's summary"),
+    "simulate": ("proxy_addon.cli.simulate", "run the bundled Webex XML API simulator on loopback"),
+    "proxy": ("proxy_addon.cli.proxy", "run mitmdump with the live linting addon"),
+}
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="webex-xml-lint",
+        description="Protocol-aware linter and proxy for the Cisco Webex XML API.",
+    )
+    parser.add_argument("--version", action="version", version="%(prog)s " + _version())
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(_module=module_name)
+        if name == chosen:
+            importlib.import_module(module_name).add_arguments(sub)
+    return parser
+
+
+def _version() -> str:
+    from proxy_addon import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return EXIT_USAGE
+    module = importlib.import_module(args._module)
+    try:
+        return module.run(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN
+
+

@@ -1,0 +1,106 @@
+"""`webex-xml-lint audit INPUT... --db audit.sqlite --report report.html`: the migration audit.
+
+Reads .xml files and folders, HAR exports and mitmproxy flow dumps, lints every message with the
+same Linter as `check` (in worker processes), keeps the inventory in the store and writes the
+report. Exit status: 0 all inputs read, 1 some inputs (or parts) could not be read and are listed,
+2 the audit could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from proxy_addon.audit.store import StoreError, open_store
+from proxy_addon.cli.options import add_rule_arguments, settings_from_args
+from proxy_addon.config import ConfigError
+from proxy_addon.core.redaction import redact
+from proxy_addon.lint.ruleset import RuleError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help=".xml files, folders (searched recursively), HAR exports, mitmproxy flow dumps")
+    parser.add_argument("--db", default="audit.sqlite", metavar="URL",
+                        help="the store: a SQLite file (default audit.sqlite) or postgresql://user:pw@host/db")
+    parser.add_argument("--report", default=None, metavar="FILE", help="write the HTML report here")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="lint in N processes (default: one per core)")
+    add_rule_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console  # noqa: PLC0415
+
+    from proxy_addon.audit.pipeline import run_audit  # noqa: PLC0415
+
+    console = Console(stderr=True, highlight=False)
+    if args.jobs < 1:
+        print("webex-xml-lint: error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        settings = settings_from_args(args)
+        store = open_store(args.db)
+    except (ConfigError, RuleError, StoreError, ValueError) as error:
+        print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)
+        return 2
+    context = settings.context()
+    try:
+        with store:
+            store.record_sites(context.ci_sites, "--ci-site")
+            with _Progress(console) as progress:
+                stats = run_audit(args.inputs, store, context, jobs=args.jobs,
+                                  on_error=lambda error: console.print(
+                                      f"webex-xml-lint: error: {redact(str(error))}", markup=False, soft_wrap=True),
+                                  on_start=progress.start, on_progress=progress.advance)
+            if args.report:
+                _write_report(store, Path(args.report))
+    except (StoreError, RuleError, OSError) as error:
+        print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)
+        return 2
+    console.print(f"audited {stats.messages:,} messages from {stats.files:,} files: {stats.findings:,} findings"
+                  + (f"; {len(stats.errors)} inputs or parts of inputs could not be read" if stats.errors else "")
+                  + f"; inventory in {store.url}" + (f", report in {args.report}" if args.report else ""),
+                  markup=False, soft_wrap=True)
+    return 1 if stats.errors else 0
+
+
+def _write_report(store, path: Path) -> None:
+    from proxy_addon.audit.report import collect, render_html  # noqa: PLC0415
+
+    html = render_html(collect(store))
+    try:
+        path.write_text(html, encoding="utf-8")
+    except OSError as error:
+        raise OSError(f"{path}: cannot write the report: {error.strerror}") from None
+
+
+class _Progress:
+    """A rich progress bar over the input bytes, shown only on a terminal."""
+
+    def __init__(self, console):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn  # noqa: PLC0415
+
+        self.messages = 0
+        self.progress = Progress(TextColumn("auditing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                 TextColumn("{task.fields[messages]:,} messages"), TimeElapsedColumn(),
+                                 TimeRemainingColumn(), console=console, disable=not console.is_terminal,
+                                 transient=True)
+        self.task = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def start(self, total_bytes: int) -> None:
+        self.task = self.progress.add_task("audit", total=max(total_bytes, 1), messages=0)
+        self.progress.start()
+
+    def advance(self, done_bytes: int, messages: int) -> None:
+        self.messages += messages
+        if self.task is not None:
+            self.progress.update(self.task, advance=done_bytes, messages=self.messages)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()

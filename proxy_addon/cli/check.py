@@ -1,0 +1,140 @@
+"""`webex-xml-lint check PATH...|-`: lint files, folders or stdin; optionally fix them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from proxy_addon.cli.options import add_rule_arguments, settings_from_args
+from proxy_addon.config import ConfigError
+from proxy_addon.core.redaction import redact
+from proxy_addon.lint.engine import Linter, LintResult
+from proxy_addon.lint.ruleset import RuleError
+from proxy_addon.outputs.formats import FORMATTERS
+
+if TYPE_CHECKING:
+    from proxy_addon.inputs.model import CapturedMessage
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", default=["."], metavar="PATH",
+                        help="XML messages, HAR exports (.har), mitmproxy flow dumps (mitmdump -w), folders "
+                        "(searched for all three), or - for stdin")
+    parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format")
+    parser.add_argument("--statistics", action="store_true", help="count findings per rule")
+    add_rule_arguments(parser)
+    parser.add_argument("--direction", choices=["request", "response"], default=None,
+                        help="direction for messages that do not show it")
+    parser.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    parser.add_argument("--unsafe-fixes", action="store_true", help="with --fix/--diff, also apply unsafe fixes")
+    parser.add_argument("--diff", action="store_true", help="show the fixes as a unified diff")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+
+
+def _load_schemas(schema_dir: str | None) -> None:
+    """Load the XSDs up front, so a bad bundle is a clear error before any file is linted."""
+    from proxy_addon.schema.validation import SchemaLoadError, SchemaValidator  # noqa: PLC0415 (only with --validate)
+
+    try:
+        SchemaValidator(schema_dir=schema_dir).load()
+    except SchemaLoadError as error:
+        raise ConfigError(f"--schema-dir: {error}") from None
+
+
+def iter_messages(paths: list[str], errors: list[str]) -> Iterator[CapturedMessage]:
+    """Every message in the inputs: .xml files, HAR exports and flow dumps, folders searched for them.
+
+    A response that does not name its operation learns it from the request it answers.
+    """
+    from proxy_addon.inputs import CapturedMessage, CaptureError, read_inputs  # noqa: PLC0415
+
+    for raw_path in paths:
+        if raw_path == "-":
+            yield CapturedMessage(sys.stdin.buffer.read(), "-")
+            continue
+        for item in read_inputs([raw_path]):
+            if isinstance(item, CaptureError):
+                errors.append(str(item))
+                continue
+            yield from item.messages
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from_args(args)
+        linter = Linter()
+        if settings.validate:
+            _load_schemas(settings.schema_dir)
+    except (ConfigError, RuleError, ValueError) as error:
+        print(f"webex-xml-lint: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    context = settings.context()
+    errors: list[str] = []
+    findings = []
+    operation_of_request: dict[tuple[str, str], str] = {}
+    for captured in iter_messages(args.paths, errors):
+        exchange_key = (captured.source, captured.locator)
+        hint = operation_of_request.get(exchange_key) if captured.direction == "response" else None
+        result = linter.lint(captured.data, path=captured.source, http_charset=captured.http_charset,
+                             direction=captured.direction or args.direction, context=context, operation_hint=hint)
+        if captured.direction == "request" and result.message is not None and result.message.operation:
+            operation_of_request[exchange_key] = result.message.operation
+        if captured.locator:
+            for finding in result.findings:
+                finding.locator = f"{captured.locator} {captured.direction or ''}".strip()
+        elif args.fix or args.diff:
+            result = _fix(linter, result, args, errors)
+        findings.extend(result.findings)
+    sys.stdout.write(FORMATTERS[args.format](findings, linter.ruleset, args.statistics))
+    for error in errors:
+        print(f"webex-xml-lint: error: {redact(error)}", file=sys.stderr)
+    if errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
+
+
+def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: list[str]) -> LintResult:
+    from proxy_addon.core.fixes import apply_fixes  # noqa: PLC0415
+
+    outcome = apply_fixes(result, unsafe=args.unsafe_fixes)
+    if not outcome.changed:
+        return result
+    secrets = result.message.secrets if result.message else frozenset()
+    if args.diff:
+        import difflib  # noqa: PLC0415 (only --diff needs it)
+
+        # Redacted before diffing: a diff prefixes every line, which would split a multi-line value.
+        before = _lines(redact(result.document.raw.decode(result.document.encoding, "replace"), secrets))
+        after = _lines(redact(outcome.data.decode(result.document.encoding, "replace"), secrets))
+        diff = "".join(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
+        sys.stderr.write(redact(diff, secrets) + ("\n" if diff and not diff.endswith("\n") else ""))
+    if not args.fix:
+        return result
+    if result.path == "-":
+        sys.stderr.write("webex-xml-lint: --fix on stdin: fixed message not written (use --diff)\n")
+        return result
+    target = Path(result.path)
+    if not target.stat().st_mode & 0o222:
+        # Root ignores permission bits; a file nobody may write is a reference copy: leave it be.
+        errors.append(f"{result.path}: read-only file, fixes not written (use --diff to see them)")
+        return result
+    try:
+        target.write_bytes(outcome.data)
+    except OSError as error:
+        errors.append(f"{result.path}: cannot write the fixed file: {error.strerror}")
+        return result
+    # Report what is left after fixing, as ruff does.
+    return linter.lint(outcome.data, path=result.path, direction=args.direction, context=result.context)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines ending at "\n" only: str.splitlines also breaks at \x85, \u2028... inside values,
+    which mangles the diff and splits a credential where redaction can no longer see it whole."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]

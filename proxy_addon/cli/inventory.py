@@ -1,0 +1,35 @@
+"""`webex-xml-lint inventory --db audit.sqlite`: the audit's summary in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from proxy_addon.audit.store import StoreError, open_store
+from proxy_addon.lint.ruleset import RuleError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default="audit.sqlite", metavar="URL",
+                        help="the store: a SQLite file (default audit.sqlite) or postgresql://user:pw@host/db")
+
+
+def run(args: argparse.Namespace) -> int:
+    from proxy_addon.audit.report.data import collect  # noqa: PLC0415
+    from proxy_addon.audit.report.terminal import print_inventory  # noqa: PLC0415
+
+    if "://" not in args.db and not Path(args.db).is_file():
+        print(f"webex-xml-lint: error: {args.db}: no such store (run `webex-xml-lint audit ... --db {args.db}`)",
+              file=sys.stderr)
+        return 2
+    try:
+        with open_store(args.db) as store:
+            data = collect(store)
+    except (StoreError, RuleError) as error:
+        print(f"webex-xml-lint: error: {error}", file=sys.stderr)
+        return 2
+    print_inventory(data, Console(highlight=False))
+    return 0

@@ -1,0 +1,249 @@
+"""The protocol view of a parsed serv:message: who sent what, to which site, and what came back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from proxy_addon.core.namespaces import SERVICE_NS, XSI_NS
+from proxy_addon.core.redaction import is_secret_name
+
+# Packages may be dotted: teleconference sessions live in "meeting.auo".
+REQUEST_TYPE = re.compile(
+    r"^java:com\.webex\.service\.binding\.(?P<package>[a-z]+(?:\.[a-z]+)*)\.(?P<operation>[A-Z][A-Za-z]*)$"
+)
+# What a broken-but-recognisable request type looks like (java.com..., doubled dots, line breaks).
+LENIENT_REQUEST_TYPE = re.compile(
+    r"java\s*[:.]\s*com\s*\.\s*webex\s*\.\s*service\s*\.\s*binding\s*\.+\s*"
+    r"(?P<package>[a-z]+(?:\s*\.+\s*[a-z]+)*?)\s*\.+\s*(?P<operation>[A-Z][A-Za-z\s]*?)\s*$",
+    re.IGNORECASE,
+)
+RESPONSE_TYPE = re.compile(r"^(?:[\w.-]+:)?(?P<operation>\w+?)Response$")
+
+
+def local_name(element: etree._Element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def child(element: etree._Element | None, name: str) -> etree._Element | None:
+    """The first child with this local name, in any namespace or none."""
+    if element is None:
+        return None
+    return next(element.iterchildren("{*}" + name), None)
+
+
+def text_of(element: etree._Element | None) -> str | None:
+    if element is None:
+        return None
+    if not len(element):  # a leaf (most values): its text is all there is, without an iterator
+        return (element.text or "").strip()
+    return "".join(element.itertext()).strip()
+
+
+class ChildIndex:
+    """An element's child elements in document order, with their local names, and grouped by name."""
+
+    __slots__ = ("by_name", "element", "ordered")
+
+    def __init__(self, element: etree._Element):
+        self.element = element  # held so that id(element) stays this node's while the index lives
+        self.ordered: list[tuple[str, etree._Element]] = []
+        self.by_name: dict[str, list[etree._Element]] = {}
+        for item in element:
+            tag = item.tag
+            if isinstance(tag, str):  # comments and processing instructions have no name
+                name = tag.rsplit("}", 1)[-1]
+                self.ordered.append((name, item))
+                self.by_name.setdefault(name, []).append(item)
+
+    def first(self, name: str) -> etree._Element | None:
+        found = self.by_name.get(name)
+        return found[0] if found else None
+
+    def named(self, names: frozenset[str] | None) -> list[etree._Element]:
+        """Children whose local name is one of `names` (every child element when None), in order."""
+        if names is None:
+            return [item for _, item in self.ordered]
+        if len(names) == 1:
+            return list(self.by_name.get(next(iter(names)), ()))
+        return [item for name, item in self.ordered if name in names]
+
+
+@dataclass
+class Message:
+    root: etree._Element
+    direction: str  # "request" | "response" | "unknown"
+    root_namespace: str | None
+    body_content: etree._Element | None
+    body_type: str | None  # the raw xsi:type
+    operation: str | None
+    package: str | None
+    security: dict[str, str] = field(default_factory=dict)
+    result: str | None = None
+    reason: str | None = None
+    exception_id: str | None = None
+    header: etree._Element | None = None
+    security_context: etree._Element | None = None
+    response: etree._Element | None = None
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        """Literal credential values in this message, to mask wherever they are quoted.
+
+        Computed on first use: most messages produce no finding and never need it.
+        """
+        cached = self.__dict__.get("_secrets")
+        if cached is None:
+            self._walk()
+            cached = self.__dict__["_secrets"]
+        return cached
+
+    @property
+    def site_name(self) -> str | None:
+        return self.security.get("siteName") or None
+
+    @property
+    def site_id(self) -> str | None:
+        return self.security.get("siteID") or self.security.get("siteId") or None
+
+    @property
+    def webex_id(self) -> str | None:
+        return self.security.get("webExID") or None
+
+    @property
+    def is_failure(self) -> bool:
+        return (self.result or "").upper() == "FAILURE"
+
+    def element_index(self, element: etree._Element) -> int:
+        """Position of `element` in document order, elements only (root = 0)."""
+        index_map = self.__dict__.get("_index_map")
+        if index_map is None:
+            self._walk()
+            index_map = self.__dict__["_index_map"]
+        return index_map[id(element)]
+
+    def children(self, element: etree._Element) -> ChildIndex:
+        """The children of `element` by local name, indexed once per message (selectors share it)."""
+        memo = self.__dict__.setdefault("_children", {})
+        index = memo.get(id(element))
+        if index is None:
+            index = memo[id(element)] = ChildIndex(element)
+        return index
+
+    def _walk(self) -> None:
+        """One pass over every element for what findings need: positions and the secrets to mask.
+
+        lxml hands out the same proxy object for a node only while one is alive, so the element
+        list is kept with the map to keep the ids stable.
+        """
+        elements = list(self.root.iter(etree.Element))
+        secrets = set()
+        for element in elements:
+            tag = element.tag
+            secret = _SECRET_TAGS.get(tag)
+            if secret is None:
+                secret = _is_secret_tag(tag)
+            if secret and (value := (element.text or "").strip()):
+                secrets.add(value)
+        self.__dict__["_elements"] = elements
+        self.__dict__["_index_map"] = dict(zip(map(id, elements), range(len(elements))))
+        self.__dict__["_secrets"] = frozenset(secrets)
+
+
+_SECRET_TAGS: dict[str, bool] = {}
+
+
+def _is_secret_tag(tag: str) -> bool:
+    """is_secret_name for a full lxml tag, remembered: the same few tags recur in every message."""
+    known = _SECRET_TAGS.get(tag)
+    if known is None:
+        if len(_SECRET_TAGS) > 4096:  # hostile input may invent names without end
+            _SECRET_TAGS.clear()
+        known = _SECRET_TAGS[tag] = is_secret_name(tag.rsplit("}", 1)[-1])
+    return known
+
+
+def operation_from_request_type(body_type: str) -> tuple[str | None, str | None, bool]:
+    """(package, operation, well_formed) from a request's xsi:type."""
+    strict = REQUEST_TYPE.match(body_type.strip())
+    if strict:
+        return strict.group("package"), strict.group("operation"), body_type == body_type.strip()
+    lenient = LENIENT_REQUEST_TYPE.search(body_type)
+    if lenient:
+        package = re.sub(r"[\s.]+", ".", lenient.group("package").lower())
+        return package, re.sub(r"\s+", "", lenient.group("operation")), False
+    return None, None, False
+
+
+def build_message(root: etree._Element, direction_hint: str | None = None) -> Message:
+    indexes = [top_index := ChildIndex(root)]
+    header = top_index.first("header")
+    header_index = security_el = response_el = None
+    if header is not None:
+        indexes.append(header_index := ChildIndex(header))
+        security_el = header_index.first("securityContext")
+        response_el = header_index.first("response")
+    # Some clients (and one release-note example) put bodyContent straight under the root.
+    body = top_index.first("body")
+    if body is not None:
+        indexes.append(body_index := ChildIndex(body))
+        body_content = body_index.first("bodyContent")
+    else:
+        body_content = top_index.first("bodyContent")
+    body_type = body_content.get(f"{{{XSI_NS}}}type") if body_content is not None else None
+
+    if response_el is not None:
+        direction = "response"
+    elif security_el is not None or (body_type and "java" in body_type):
+        direction = "request"
+    else:
+        direction = direction_hint or "unknown"
+
+    package = operation = None
+    if body_type:
+        if direction == "response":
+            found = RESPONSE_TYPE.match(body_type.strip())
+            if found:
+                name = found.group("operation")
+                operation = name[:1].upper() + name[1:]
+        else:
+            package, operation, _ = operation_from_request_type(body_type)
+
+    security: dict[str, str] = {}
+    if security_el is not None:
+        indexes.append(security_index := ChildIndex(security_el))
+        security = {name: (el.text or "").strip() for name, el in security_index.ordered}
+    tag = root.tag
+    namespace = (tag[1:tag.index("}")] if tag[:1] == "{" else None) if isinstance(tag, str) else None
+    result = reason = exception_id = None
+    if response_el is not None:
+        indexes.append(outcome := ChildIndex(response_el))
+        result, reason, exception_id = (text_of(outcome.first(name)) for name in ("result", "reason", "exceptionID"))
+    message = Message(
+        root=root,
+        direction=direction,
+        root_namespace=namespace,
+        body_content=body_content,
+        body_type=body_type,
+        operation=operation,
+        package=package,
+        security=security,
+        result=result,
+        reason=reason,
+        exception_id=exception_id,
+        header=header,
+        security_context=security_el,
+        response=response_el,
+    )
+    # The selectors of the rules start from these elements: they reuse the indexes built here.
+    message.__dict__["_children"] = {id(index.element): index for index in indexes}
+    return message
+
+
+def is_service_namespace(namespace: str | None) -> bool:
+    return namespace == SERVICE_NS

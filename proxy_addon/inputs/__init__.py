@@ -1,0 +1,88 @@
+"""Captured traffic in: .xml files and folders, HAR exports, mitmproxy flow dumps.
+
+`read_inputs(paths)` yields `Exchange`s (a request and its response, when captured) and
+`CaptureError`s (an unreadable file, a bad HAR entry, a corrupt flow dump), in input order. An error
+never stops the rest: the caller reports it and goes on.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from pathlib import Path
+
+from proxy_addon.inputs.flows import read_flow_dump
+from proxy_addon.inputs.har import read_har
+from proxy_addon.inputs.model import CapturedMessage, CaptureError, Exchange
+
+XML_SUFFIXES = {".xml"}
+HAR_SUFFIXES = {".har"}
+FLOW_SUFFIXES = {".flow", ".flows", ".mitm", ".dump"}
+# Files picked up when a folder is searched; a file named explicitly is read whatever its name.
+KNOWN_SUFFIXES = XML_SUFFIXES | HAR_SUFFIXES | FLOW_SUFFIXES
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def input_files(paths: list[str]) -> Iterator[Path | CaptureError]:
+    """Every file to read: named files as given, folders searched recursively for known suffixes."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in KNOWN_SUFFIXES and p.is_file())
+        elif path.is_file():
+            yield path
+        else:
+            yield CaptureError(raw, "no such file or folder")
+
+
+def capture_kind(path: Path, head: bytes) -> str:
+    """"xml", "har" or "flows", from the first bytes (the suffix only decides when they cannot)."""
+    for bom in _BOMS:
+        if head.startswith(bom):
+            head = head[len(bom):]
+            if bom != codecs.BOM_UTF8:
+                return "xml"  # UTF-16 text: an XML message (HAR is UTF-8)
+            break
+    first = head.lstrip()[:1]
+    if first == b"<":
+        return "xml"
+    if first in (b"{", b"["):
+        return "har"
+    suffix = path.suffix.lower()
+    if suffix in XML_SUFFIXES or not head.strip():
+        return "xml"
+    if suffix in HAR_SUFFIXES:
+        return "har"
+    return "flows"
+
+
+def read_file(path: Path) -> Iterator[Exchange | CaptureError]:
+    source = str(path)
+    try:
+        with path.open("rb") as stream:
+            kind = capture_kind(path, stream.peek(64)[:64])
+            if kind == "flows":
+                yield from read_flow_dump(source, stream)
+                return
+            # Not stream.read(): after peek() it joins the buffered head and the rest, two copies of
+            # the file at once. Reading from the start in one go sizes one buffer from fstat.
+            stream.raw.seek(0)
+            data = stream.raw.readall()
+    except OSError as error:
+        yield CaptureError(source, f"cannot read: {error.strerror or error}")
+        return
+    if kind == "har":
+        yield from read_har(source, data)
+    else:
+        yield Exchange([CapturedMessage(data, source)], weight=len(data))
+
+
+def read_inputs(paths: list[str]) -> Iterator[Exchange | CaptureError]:
+    for item in input_files(paths):
+        if isinstance(item, CaptureError):
+            yield item
+        else:
+            yield from read_file(item)
+
+
+__all__ = ["CaptureError", "CapturedMessage", "Exchange", "input_files", "read_file", "read_inputs"]

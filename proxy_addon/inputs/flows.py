@@ -1,0 +1,49 @@
+"""mitmproxy flow dumps (`mitmdump -w FILE`), read with mitmproxy's own FlowReader.
+
+mitmproxy is imported here only, when a flow dump is actually read: auditing .xml files and HAR
+exports does not pay for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from proxy_addon.inputs.model import CapturedMessage, CaptureError, Exchange, charset_of, looks_like_xml_api
+
+
+def read_flow_dump(path: str, stream: BinaryIO) -> Iterator[Exchange | CaptureError]:
+    from mitmproxy import exceptions, http  # noqa: PLC0415
+    from mitmproxy.io import FlowReader  # noqa: PLC0415
+
+    index = 0
+    position = 0
+    try:
+        for flow in FlowReader(stream).stream():
+            exchange = _exchange(path, index, flow) if isinstance(flow, http.HTTPFlow) else None
+            if exchange is not None:
+                now = stream.tell()
+                exchange.weight, position = now - position, now
+                yield exchange
+            index += 1
+    except (exceptions.FlowReadException, ValueError, KeyError, TypeError) as error:
+        yield CaptureError(path, f"corrupt or truncated flow dump: {error} (the {index} flow(s) before it "
+                           "were read)", f"flow {index}")
+
+
+def _exchange(path: str, index: int, flow) -> Exchange | None:
+    request, response = flow.request, flow.response
+    request_body = request.get_content(strict=False) or b""
+    response_body = (response.get_content(strict=False) or b"") if response is not None else b""
+    if not looks_like_xml_api(request.pretty_url, request_body, response_body):
+        return None
+    peer = flow.client_conn.peername
+    client = str(peer[0]) if peer else None
+    agent = request.headers.get("user-agent")
+    locator = f"flow {index}"
+    messages = [CapturedMessage(request_body, path, locator, "request", request.timestamp_start, client, agent,
+                                charset_of(request.headers.get("content-type")))]
+    if response_body:
+        messages.append(CapturedMessage(response_body, path, locator, "response", response.timestamp_start,
+                                        client, agent, charset_of(response.headers.get("content-type"))))
+    return Exchange(messages)

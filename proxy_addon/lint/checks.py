@@ -1,0 +1,213 @@
+"""The check functions rules name in `then.function`, each with its options.
+
+A check receives the elements its rule's selector found and yields a Hit for each problem.
+Options are validated when the rule pack loads (`OPTION_SCHEMAS`), never at lint time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+
+from proxy_addon.core.message import Message, child, local_name, text_of
+from proxy_addon.core.versions import Version, parse_version
+
+Element = etree._Element
+
+# Values that are template placeholders, not data (Postman {{X}}, ${x}, %(x)s, {x}).
+PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\$\{.*?\}|%\(\w+\)s|^\{\w+\}$")
+WEBEX_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?\s*$")
+
+
+@dataclass(slots=True)
+class Hit:
+    element: Element
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CheckEnv:
+    message: Message
+    api_version: Version
+    is_ci: bool | None  # None: the site type is unknown
+    exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)  # rules/exceptions.yaml
+
+
+Check = Callable[[list[Element], dict[str, Any], CheckEnv], Iterator[Hit]]
+CHECKS: dict[str, Check] = {}
+# option name -> (type, required) for each check; checked when a rule pack is loaded.
+OPTION_SCHEMAS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {}
+
+
+def check(name: str, **options: tuple[type | tuple[type, ...], bool]):
+    def register(function: Check) -> Check:
+        CHECKS[name] = function
+        OPTION_SCHEMAS[name] = options
+        return function
+    return register
+
+
+def is_placeholder(value: str) -> bool:
+    # Every placeholder form has a "{" or a "%": single-character tests (memchr) spare long text
+    # the regex scan.
+    return ("{" in value or "%" in value) and bool(PLACEHOLDER.search(value))
+
+
+def parse_webex_date(value: str) -> datetime | None:
+    """MM/DD/YYYY HH:MM:SS as the API writes it (one-digit fields are accepted by the service)."""
+    match = WEBEX_DATE.match(value)
+    if not match:
+        return None
+    month, day, year, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+
+
+@check("present", text_matches=(str, False))
+def present(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """Each matched element is a problem (optionally only when its text matches a pattern)."""
+    pattern = options.get("text_matches")
+    for element in matches:
+        value = text_of(element) or ""
+        if pattern and not re.search(pattern, value):
+            continue
+        yield Hit(element, {"value": value, "element": local_name(element)})
+
+
+@check("max_length", max=(int, False), min=(int, False), limits=(list, False))
+def max_length(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """Text longer than `max` (or the limit in force for the API version), or shorter than `min`."""
+    limit = options.get("max")
+    for step in options.get("limits", ()):
+        if env.api_version >= parse_version(str(step["since"])):
+            limit = int(step["max"])
+            break
+    minimum = options.get("min")
+    for element in matches:
+        value = text_of(element) or ""
+        if is_placeholder(value):
+            continue
+        length = len(value)
+        if (limit is not None and length > limit) or (minimum is not None and length < minimum):
+            yield Hit(element, {"length": length, "max": limit, "min": minimum,
+                                "element": local_name(element), "empty": length == 0})
+
+
+@check("date_range", start=(str, True), end=(str, True), max_days=(int, True))
+def date_range(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """The span between two child dates of each matched element exceeds `max_days`."""
+    for element in matches:
+        start_el, end_el = child(element, options["start"]), child(element, options["end"])
+        if start_el is None or end_el is None:
+            continue
+        start, end = parse_webex_date(text_of(start_el) or ""), parse_webex_date(text_of(end_el) or "")
+        if start is None or end is None:
+            continue
+        span = end - start
+        if span.total_seconds() > options["max_days"] * 86400:
+            yield Hit(end_el, {"days": round(span.total_seconds() / 86400, 1), "max_days": options["max_days"],
+                               "start": options["start"], "end": options["end"]})
+
+
+@check("pattern", match=(str, True), skip_empty=(bool, False))
+def pattern(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """Text that does not match the regular expression `match` (placeholders are skipped)."""
+    regex = re.compile(options["match"])
+    for element in matches:
+        value = text_of(element) or ""
+        if is_placeholder(value) or (not value and options.get("skip_empty", True)):
+            continue
+        if not regex.search(value):
+            yield Hit(element, {"value": value, "element": local_name(element)})
+
+
+@check("webex_date")
+def webex_date(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """A date the API reads as MM/DD/YYYY HH:MM:SS that is not in that form or not a real date."""
+    for element in matches:
+        value = text_of(element) or ""
+        if not value or is_placeholder(value):
+            continue
+        if parse_webex_date(value) is None:
+            yield Hit(element, {"value": value, "element": local_name(element)})
+
+
+@check("enumeration", allowed=(list, True))
+def enumeration(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """Text outside the `allowed` values (compared case-insensitively)."""
+    allowed = {str(v).upper() for v in options["allowed"]}
+    for element in matches:
+        value = text_of(element) or ""
+        if value and not is_placeholder(value) and value.upper() not in allowed:
+            yield Hit(element, {"value": value, "element": local_name(element),
+                                "allowed": ", ".join(map(str, options["allowed"]))})
+
+
+@check("max_decoded_size", max_bytes=(int, True))
+def max_decoded_size(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """Base64 content whose decoded size exceeds `max_bytes`."""
+    for element in matches:
+        value = element.text or ""
+        if len(value) * 3 // 4 <= options["max_bytes"]:
+            continue
+        compact = re.sub(r"\s+", "", value)
+        size = len(compact) * 3 // 4 - compact[-2:].count("=")
+        if size > options["max_bytes"]:
+            yield Hit(element, {"size": size, "size_mb": round(size / 1048576, 1),
+                                "max_mb": round(options["max_bytes"] / 1048576, 1)})
+
+
+@check("credential_precedence", credentials=(dict, True), order=(dict, True))
+def credential_precedence(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """Several credentials in one request: say which one the server will use for this site type."""
+    from proxy_addon.lint.selectors import compile_selector  # noqa: PLC0415 (selectors imports this module's peers)
+
+    present_names = [name for name, expr in options["credentials"].items()
+                     if any(text_of(el) for el in _compiled(expr, compile_selector)(env.message))]
+    if len(present_names) < 2 or not matches:
+        return
+    orders = options["order"]
+    if env.is_ci is None:
+        used = "; ".join(f"on a {kind} site {_first(order, present_names)} is used"
+                         for kind, order in orders.items() if _first(order, present_names))
+    else:
+        kind = "ci" if env.is_ci else "sso"
+        used = f"this is {'a CI' if env.is_ci else 'an SSO'} site, so {_first(orders[kind], present_names) or 'none of them'} is used"
+    yield Hit(matches[0], {"credentials": ", ".join(present_names), "used": used})
+
+
+_SELECTOR_CACHE: dict[str, Any] = {}
+
+
+def _compiled(expression: str, compile_selector: Callable[[str], Any]) -> Any:
+    if expression not in _SELECTOR_CACHE:
+        _SELECTOR_CACHE[expression] = compile_selector(expression)
+    return _SELECTOR_CACHE[expression]
+
+
+def _first(order: list[str], present_names: list[str]) -> str | None:
+    return next((name for name in order if name in present_names), None)
+
+
+@check("failure_response")
+def failure_response(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """A FAILURE result, explained from the catalog of documented exceptionIDs."""
+    message = env.message
+    for element in matches:
+        if (text_of(element) or "").upper() != "FAILURE":
+            continue
+        entry = env.exceptions.get(message.exception_id or "", {})
+        predicted_by = entry.get("predicted_by") or []
+        explanation = f" — {entry['meaning']}" if entry.get("meaning") else " — not in the catalog of documented exceptions"
+        if predicted_by:
+            explanation += f" (predicted by {', '.join(predicted_by)})"
+        yield Hit(element, {"exception_id": message.exception_id or "(no exceptionID)",
+                            "reason": message.reason or "(no reason)", "explanation": explanation,
+                            "predicted_by": predicted_by})

@@ -1,0 +1,48 @@
+"""What the linter knows about the sites it is looking at: set by flags/config, or learned live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from proxy_addon.core.findings import Severity
+from proxy_addon.core.versions import LATEST, Version
+
+
+@dataclass(frozen=True)
+class LintContext:
+    ci_sites: frozenset[str] = frozenset()
+    api_version: Version = LATEST
+    site_ids: dict[str, str] = field(default_factory=dict)  # siteID -> siteName, for WX101 fixes
+    select: tuple[str, ...] = ()  # rule id prefixes; empty = all
+    ignore: tuple[str, ...] = ()
+    severity_overrides: dict[str, Severity] = field(default_factory=dict)
+    validate: bool = False
+    schema_dir: str | None = None
+    # Learned from traffic (the proxy): per-site API version, sites known not to be CI, and why.
+    site_api_versions: dict[str, Version] = field(default_factory=dict)
+    non_ci_sites: frozenset[str] = frozenset()
+    learned: dict[str, str] = field(default_factory=dict)  # site -> "learned as CI from GetSiteType"
+
+    def site_key(self, site_name: str | None, site_id: str | None) -> str | None:
+        return (site_name or self.site_ids.get(site_id or "") or site_id or None)
+
+    def is_ci(self, site: str | None) -> bool | None:
+        if site is None:
+            return None
+        folded = site.lower()
+        if folded in {s.lower() for s in self.ci_sites}:
+            return True
+        if folded in {s.lower() for s in self.non_ci_sites}:
+            return False
+        return None
+
+    def version_for(self, site: str | None) -> Version:
+        return self.site_api_versions.get(site or "", self.api_version)
+
+    def is_selected(self, rule_id: str) -> bool:
+        if self.select and not rule_id.startswith(self.select):
+            return False
+        return not (self.ignore and rule_id.startswith(self.ignore))
+
+    def with_changes(self, **changes: object) -> LintContext:
+        return replace(self, **changes)

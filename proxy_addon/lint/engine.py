@@ -1,0 +1,266 @@
+"""The linter: parse a message once, then run only the rules that can apply to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from proxy_addon.core.findings import Finding, Fix, Severity
+from proxy_addon.core.message import (
+    Message,
+    build_message,
+    local_name,
+    operation_from_request_type,
+    text_of,
+)
+from proxy_addon.core.namespaces import SERVICE_NS
+from proxy_addon.core.parsing import DEFAULT_MAX_BYTES, ParsedDocument, parse_document
+from proxy_addon.core.redaction import redact
+from proxy_addon.core.versions import Version
+from proxy_addon.lint.checks import CheckEnv
+from proxy_addon.lint.context import LintContext
+from proxy_addon.lint.ruleset import Rule, RuleSet
+
+
+@dataclass
+class LintResult:
+    path: str
+    document: ParsedDocument
+    message: Message | None
+    findings: list[Finding] = field(default_factory=list)
+    context: LintContext = field(default_factory=LintContext)
+    # Per tag: each element's count of same-named start tags before it on its line (see _position).
+    _line_occurrences: dict[str, dict[etree._Element, int]] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def operation(self) -> str | None:
+        return self.findings[0].operation if self.findings else (self.message.operation if self.message else None)
+
+
+class Linter:
+    def __init__(self, ruleset: RuleSet | None = None, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.ruleset = ruleset or RuleSet.load()
+        self.max_bytes = max_bytes
+        self._validator = None
+        self._plans: dict[tuple, list[Rule]] = {}
+
+    def lint(self, data: bytes, *, path: str = "-", http_charset: str | None = None,
+             direction: str | None = None, context: LintContext | None = None,
+             operation_hint: str | None = None) -> LintResult:
+        context = context or LintContext()
+        document = parse_document(data, path=path, http_charset=http_charset, max_bytes=self.max_bytes)
+        result = LintResult(path, document, None, list(document.findings), context)
+        if document.root is None:
+            return self._finish(result)
+        message = build_message(document.root, direction)
+        if message.operation is None and operation_hint:
+            message.operation = operation_hint
+        result.message = message
+        self._check_envelope(result)
+        self._run_rules(result)
+        if context.validate:
+            result.findings.extend(self._schema_validator(context).validate(message, document))
+        return self._finish(result)
+
+    # -- envelope rules the parser cannot see (WX003, WX004) --------------------------------------
+
+    def _check_envelope(self, result: LintResult) -> None:
+        message = result.message
+        assert message is not None
+        root = message.root
+        if local_name(root) != "message" or message.root_namespace != SERVICE_NS:
+            found = f"{{{message.root_namespace}}}{local_name(root)}" if message.root_namespace else local_name(root)
+            self._emit(result, "WX003", root,
+                       f"root element is {found}, not message in {SERVICE_NS}: the service does not "
+                       "recognise the envelope")
+        if message.direction != "request":
+            return
+        body = message.body_content
+        if body is None:
+            self._emit(result, "WX004", root, "request has no body/bodyContent: no operation to call")
+            return
+        body_type = message.body_type
+        if not body_type:
+            self._emit(result, "WX004", body, "bodyContent has no xsi:type: the service cannot tell "
+                       "which operation is called")
+            return
+        package, operation, well_formed = operation_from_request_type(body_type)
+        if well_formed:
+            return
+        if operation:
+            suggestion = f"java:com.webex.service.binding.{package}.{operation}"
+            self._emit(result, "WX004", body, f"bodyContent xsi:type {body_type!r} is malformed; "
+                       f"use {suggestion!r}")
+        else:
+            self._emit(result, "WX004", body, f"bodyContent xsi:type {body_type!r} is not "
+                       "java:com.webex.service.binding.<package>.<Operation>")
+
+    # -- data-driven rules ------------------------------------------------------------------------
+
+    def _run_rules(self, result: LintResult) -> None:
+        message = result.message
+        assert message is not None
+        context = result.context
+        site = context.site_key(message.site_name, message.site_id)
+        is_ci = context.is_ci(site)
+        version = context.version_for(site)
+        env = None
+        for rule in self._runnable(message.direction, message.operation, version, is_ci is True, context):
+            if rule.unless and any(select(message) for select in rule.unless):
+                continue
+            selectors = rule.selectors
+            matches = selectors[0](message) if len(selectors) == 1 else [
+                el for select in selectors for el in select(message)]
+            if not matches:
+                continue
+            env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions)
+            for hit in rule.check(matches, rule.options, env):
+                finding = self._emit(result, rule.id, hit.element, _format(rule, {"operation": message.operation, **hit.values}))
+                if finding is None:
+                    continue
+                finding.fix = self._fix_for(rule, hit.element, hit.values, result)
+                if rule.site == "ci" or site in context.site_api_versions:
+                    if site and site in context.learned:
+                        finding.notes.append(context.learned[site])
+
+    def _runnable(self, direction: str, operation: str | None, version: Version, is_ci: bool,
+                  context: LintContext) -> list[Rule]:
+        """The rules that can fire on such a message in this context, worked out once per kind of message."""
+        key = (direction, operation and operation.lower(), version, is_ci, context.select, context.ignore)
+        rules = self._plans.get(key)
+        if rules is None:
+            if len(self._plans) > 4096:  # operation names come from traffic: keep the memo bounded
+                self._plans.clear()
+            rules = self._plans[key] = [
+                rule for rule in self.ruleset.candidates(direction, operation)
+                if context.is_selected(rule.id) and rule.applies_to_version(version)
+                and (rule.site != "ci" or is_ci)
+            ]
+        return rules
+
+    def _fix_for(self, rule: Rule, element: etree._Element, values: dict, result: LintResult) -> Fix | None:
+        if rule.fix is None or result.document.text is None:
+            return None
+        message = result.message
+        index = message.element_index(element)
+        if rule.fix.action == "remove":
+            return Fix(f"remove <{local_name(element)}>", rule.fix.safe, "remove", index)
+        if rule.fix.action == "truncate":
+            limit = values.get("max")
+            if not limit:
+                return None
+            return Fix(f"truncate <{local_name(element)}> to {limit} characters", rule.fix.safe,
+                       "replace-text", index, (text_of(element) or "")[:limit])
+        if rule.fix.action == "site-id":
+            if message.site_name:
+                return Fix("remove <siteID> (siteName is present)", rule.fix.safe, "remove", index)
+            name = result.context.site_ids.get(text_of(element) or "")
+            if name:
+                prefix = element.prefix + ":" if element.prefix and element.prefix in (element.nsmap or {}) else ""
+                return Fix(f"replace <siteID> with <siteName>{name}</siteName>", rule.fix.safe,
+                           "replace-element", index, f"<{prefix}siteName>{name}</{prefix}siteName>")
+        return None
+
+    def _emit(self, result: LintResult, rule_id: str, element: etree._Element, text: str) -> Finding | None:
+        context = result.context
+        if not context.is_selected(rule_id):
+            return None
+        rule = self.ruleset.by_id[rule_id]
+        message = result.message
+        index = message.element_index(element) if message is not None else None
+        line, column = _position(result, element, index)
+        finding = Finding(
+            rule=rule.id, name=rule.name, severity=rule.severity,
+            message=redact(text, message.secrets if message else frozenset()),
+            line=line, column=column, path=result.path,
+            operation=message.operation if message else None,
+            direction=message.direction if message else None,
+            predicts=rule.predicts, element_index=index,
+        )
+        result.findings.append(finding)
+        return finding
+
+    def _finish(self, result: LintResult) -> LintResult:
+        context = result.context
+        message = result.message
+        kept = []
+        for finding in result.findings:
+            if not context.is_selected(finding.rule):
+                continue
+            rule = self.ruleset.by_id.get(finding.rule)
+            if rule is not None and finding.name != rule.name:
+                finding.name = rule.name
+            finding.severity = context.severity_overrides.get(finding.rule, finding.severity)
+            if message is not None:
+                finding.operation = finding.operation or message.operation
+                finding.direction = finding.direction or message.direction
+            kept.append(finding)
+        kept.sort(key=lambda f: (f.line, f.column, f.rule))
+        result.findings = kept
+        return result
+
+    def _schema_validator(self, context: LintContext):
+        if self._validator is None or getattr(self._validator, "schema_dir", None) != context.schema_dir:
+            from proxy_addon.schema.validation import SchemaValidator  # noqa: PLC0415 (schemas load only when asked for)
+
+            self._validator = SchemaValidator(schema_dir=context.schema_dir)
+        return self._validator
+
+
+def _position(result: LintResult, element: etree._Element, index: int | None) -> tuple[int, int]:
+    """Line from lxml; the column by finding the start tag on that line (cheaper than a full scan)."""
+    source_map = result.document.source_map
+    line = element.sourceline
+    if line:
+        tag, prefix = element.tag, element.prefix
+        name = tag.rsplit("}", 1)[-1]
+        qname = f"{prefix}:{name}" if prefix else name
+        column = source_map.start_tag_column(line, qname, _occurrence_on_line(result, element))
+        if column is not None:
+            return line, column
+    if index is not None:
+        position = source_map.element_position(index)
+        if position:
+            return position
+    return line or 1, 1
+
+
+def _occurrence_on_line(result: LintResult, element: etree._Element) -> int:
+    """How many start tags of the same name come before `element` on its line (one-line messages).
+
+    Counted for every element of that name in one walk, then looked up: walking up to each
+    element in turn made a message with thousands of findings of one rule quadratic (a 200 KB
+    message of repeated <HQvideo> took 19 s).
+    """
+    occurrences = result._line_occurrences.get(element.tag)
+    if occurrences is None:
+        occurrences, seen_on_line = {}, {}
+        root = result.message.root if result.message is not None else element.getroottree().getroot()
+        for other in root.iter(element.tag):
+            key = (other.sourceline, other.prefix)
+            occurrences[other] = seen_on_line.get(key, 0)
+            seen_on_line[key] = occurrences[other] + 1
+        result._line_occurrences[element.tag] = occurrences
+    return occurrences.get(element, 0)
+
+
+def _format(rule: Rule, values: dict) -> str:
+    try:
+        return rule.message.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return rule.message
+
+
+_DEFAULT_LINTER: Linter | None = None
+
+
+def default_linter() -> Linter:
+    """One Linter per process: the rule packs are read and compiled once."""
+    global _DEFAULT_LINTER
+    if _DEFAULT_LINTER is None:
+        _DEFAULT_LINTER = Linter()
+    return _DEFAULT_LINTER
+
+
+__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter"]

@@ -1,0 +1,359 @@
+"""The webex-xml-lint mitmproxy addon: lint Webex XML API traffic live, learn, optionally rewrite.
+
+    mitmdump -s proxy_addon/addon.py [--set webexlint_rewrite=true] ...   (addon.py loads these)
+    webex-xml-lint proxy --listen-port 8080 [--mode reverse:https://acme.webex.com] ...
+
+One small addon per concern. WebexLint hands each serv:message request and response (recognised by
+path or by content) to the lint pipeline (proxy_pipeline.py), which lints it with the same engine as
+`check`, learns site type and API version from the answers, ties failures to their predictions, and
+writes the findings log and the audit store. The pipeline runs in a worker process by default
+(webexlint_offload), so the proxy's event loop only hands bodies over. FindingsLog and AuditStore
+own their options; Rewrite applies the safe fixes when asked (it waits for the pipeline's answer);
+FlowAnnotations marks and comments flows for mitmweb.
+
+Every hook fails open: an internal error is logged as an event and the flow passes untouched.
+Without rewriting, no body is ever assigned, so upstream gets exactly the client's bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import sys
+import weakref
+from collections.abc import Callable, Sequence
+
+from mitmproxy import ctx, exceptions, http
+from mitmproxy.hooks import UpdateHook
+from mitmproxy.net.http.headers import parse_content_type
+
+from proxy_addon.audit.recorder import StoreUnavailable, open_audit_store
+from proxy_addon.exchange.flows import METADATA_KEY, OUR_MARKS, is_service_path, looks_like_serv_message
+from proxy_addon.mitm.backends import InProcessBackend, PendingRewrite, WorkerBackend
+from proxy_addon.mitm.bodies import UndecodableBody, decoded_body
+from proxy_addon.mitm.contentview import register as register_contentview
+from proxy_addon.mitm.pipeline import Annotation, PipelineSettings, Seen, SettingsError
+from proxy_addon.outputs.event_log import EventLogFile
+
+logger = logging.getLogger(__name__)
+REWRITE_TIMEOUT = 5.0  # seconds a request waits for its rewrite before it goes upstream unchanged
+
+
+class ProxySession:
+    """What the addons share: the settings, the pipeline backend, and the flows in flight."""
+
+    def __init__(self) -> None:
+        self.settings = PipelineSettings(findings_log="-")  # the options' defaults
+        self.offload = True
+        self.backend: InProcessBackend | WorkerBackend | None = None
+        self.annotation_sink: Callable[[Annotation, bool], None] = lambda annotation, later: None
+        # By flow id, for annotations that arrive from the worker after the hook returned.
+        self.live: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
+        self.linted: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
+        self.pending: weakref.WeakKeyDictionary[http.HTTPFlow, PendingRewrite] = weakref.WeakKeyDictionary()
+
+    def update(self, **changes: object) -> None:
+        """New settings from an addon's configure(); a bad value is an OptionsError naming the option."""
+        settings = dataclasses.replace(self.settings, **changes)
+        try:
+            settings.context()
+            if self.backend is not None:
+                self.backend.configure(settings)
+        except SettingsError as error:
+            raise exceptions.OptionsError(str(error)) from None
+        self.settings = settings
+
+    def ensure_backend(self) -> InProcessBackend | WorkerBackend:
+        if self.backend is None:
+            self.backend = self._start_backend()
+        return self.backend
+
+    def _start_backend(self) -> InProcessBackend | WorkerBackend:
+        sink = self._deliver
+        if self.offload and not getattr(sys, "frozen", False):
+            try:
+                return WorkerBackend(self.settings, sink, asyncio.get_running_loop())
+            except (RuntimeError, OSError) as error:  # no running loop (tests), or no process to spawn
+                logger.info("webexlint: linting inside mitmdump (%s)", error)
+        return InProcessBackend(self.settings, sink)
+
+    def stop_backend(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+    def _deliver(self, annotation: Annotation, later: bool) -> None:
+        self.annotation_sink(annotation, later)
+
+    def internal_error(self, flow: http.HTTPFlow, where: str, error: Exception) -> None:
+        text = f"{type(error).__name__}: {error}"
+        try:
+            self.ensure_backend().internal_error(flow.id, where, text, client_address(flow))
+        except Exception:  # noqa: BLE001 (reporting must not break the flow either)
+            logger.warning("webexlint: internal error in %s, and it could not be logged", where)
+
+    def inject_fault(self, point: str) -> None:
+        if self.settings.fault == point:
+            raise RuntimeError(f"fault injected at {point}")
+
+
+def fail_open(hook: Callable) -> Callable:
+    """Run a flow hook; any exception is logged as an event and the flow goes on untouched."""
+
+    @functools.wraps(hook)
+    def guarded(self, flow: http.HTTPFlow) -> None:
+        try:
+            hook(self, flow)
+        except Exception as error:  # noqa: BLE001 (fail open is the contract)
+            self.session.internal_error(flow, f"{type(self).__name__}.{hook.__name__}", error)
+
+    return guarded
+
+
+def client_address(flow: http.HTTPFlow) -> str | None:
+    peer = flow.client_conn.peername
+    return f"{peer[0]}:{peer[1]}" if peer else None
+
+
+def body_of(message: http.Message) -> bytes | None:
+    """The decoded body, at most the linter's bound and a byte; None when there is no body at all.
+
+    Raises UndecodableBody (the hook's fail-open guard logs it as an internal_error event).
+    """
+    raw = message.raw_content
+    if raw is None:
+        return None
+    if not raw:
+        return b""
+    return decoded_body(raw, message.headers.get("content-encoding", ""),
+                        lambda: message.get_content(strict=True))
+
+
+def charset_of(message: http.Message) -> str | None:
+    return _charset(message.headers.get("content-type", ""))
+
+
+@functools.lru_cache(maxsize=64)  # a client sends the same few Content-Type values over and over
+def _charset(content_type: str) -> str | None:
+    parsed = parse_content_type(content_type)
+    return parsed[2].get("charset") if parsed else None
+
+
+def seen(flow: http.HTTPFlow, direction: str, message: http.Message, data: bytes) -> Seen:
+    return Seen(flow.id, direction, data, charset_of(message), client_address(flow),
+                flow.request.headers.get("user-agent"), message.timestamp_start)
+
+
+def load_schemas(validate: bool, schema_dir: str) -> None:
+    """With validation on, load the XSD bundle now: a broken or missing one is a start-up error."""
+    if not (validate or schema_dir):
+        return
+    from proxy_addon.schema.validation import SchemaValidator  # noqa: PLC0415 (the schemas cost only when asked for)
+
+    try:
+        SchemaValidator(schema_dir or None).load()
+    except ValueError as error:  # SchemaLoadError names the file and the problem
+        option = "webexlint_schema_dir" if schema_dir else "webexlint_validate"
+        raise exceptions.OptionsError(f"{option}: {error}") from None
+
+
+class WebexLint:
+    """Hands serv:message requests and responses (by path or by content) to the lint pipeline."""
+
+    def __init__(self, session: ProxySession):
+        self.session = session
+
+    def load(self, loader) -> None:
+        loader.add_option("webexlint_ci_site", Sequence[str], [],
+                          "A Webex site that is CI-enabled (unified); repeat for several. Sites are also "
+                          "learned from traffic (GetSiteType, 030098 failures).")
+        loader.add_option("webexlint_api_version", str, "",
+                          "XML API version of the service, e.g. 39.11 or 11.0 SP13 (default: the newest "
+                          "the rules know). A GetAPIVersion answer overrides it per site.")
+        loader.add_option("webexlint_site_id", Sequence[str], [],
+                          "Map a siteID to its siteName as ID=NAME, so a rewrite can replace the deprecated "
+                          "siteID; repeat for several.")
+        loader.add_option("webexlint_validate", bool, False,
+                          "Also validate messages against the bundled XSDs (WX007, WX008).")
+        loader.add_option("webexlint_schema_dir", str, "",
+                          "Validate against the XSD bundle in this folder instead of the bundled one "
+                          "(implies webexlint_validate).")
+        loader.add_option("webexlint_offload", bool, True,
+                          "Lint in a worker process, off mitmproxy's event loop (findings are logged a few "
+                          "milliseconds after the flow passed). Off: lint inside mitmdump, before the flow "
+                          "moves on.")
+
+    def configure(self, updated: set[str]) -> None:
+        options = ctx.options
+        if "webexlint_offload" in updated and options.webexlint_offload != self.session.offload:
+            self.session.offload = options.webexlint_offload
+            self.session.stop_backend()  # the next flow starts the other kind
+        if updated & {"webexlint_validate", "webexlint_schema_dir"}:
+            load_schemas(options.webexlint_validate, options.webexlint_schema_dir)
+        if updated & {"webexlint_ci_site", "webexlint_api_version", "webexlint_site_id", "webexlint_validate",
+                      "webexlint_schema_dir"}:
+            self.session.update(ci_sites=tuple(options.webexlint_ci_site), api_version=options.webexlint_api_version,
+                                site_ids=tuple(options.webexlint_site_id), validate=options.webexlint_validate,
+                                schema_dir=options.webexlint_schema_dir)
+
+    def running(self) -> None:
+        self.session.ensure_backend()  # start the worker now, not on the first flow
+
+    @fail_open
+    def request(self, flow: http.HTTPFlow) -> None:
+        request = flow.request
+        if not is_service_path(request.path) and not looks_like_serv_message(request.raw_content):
+            return
+        data = body_of(request)
+        if data is None or (not data and request.method != "POST"):
+            return  # an empty POST is linted: WX001 says there is no message
+        backend = self.session.ensure_backend()
+        self.session.live[flow.id] = flow
+        self.session.linted.add(flow)
+        message = seen(flow, "request", request, data)
+        if self.session.settings.rewriting:
+            self.session.pending[flow] = backend.request_rewrite(message)
+        else:
+            backend.submit(message)
+
+    @fail_open
+    def response(self, flow: http.HTTPFlow) -> None:
+        response = flow.response
+        linted = flow in self.session.linted
+        if not linted and not looks_like_serv_message(response.raw_content):
+            return
+        backend = self.session.ensure_backend()
+        try:
+            data = body_of(response)
+        except UndecodableBody:
+            if linted:
+                backend.forget(flow.id)
+            raise  # fail_open logs it; the flow passes as it is
+        if not data:
+            if linted:
+                backend.forget(flow.id)
+            return
+        self.session.live[flow.id] = flow
+        backend.submit(seen(flow, "response", response, data))
+
+    @fail_open
+    def error(self, flow: http.HTTPFlow) -> None:
+        if flow in self.session.linted and self.session.backend is not None:
+            self.session.backend.forget(flow.id)
+
+    def done(self) -> None:
+        self.session.stop_backend()
+
+
+class FindingsLog:
+    """Where the pipeline writes one JSON line per finding (and per rewrite, learned fact, error)."""
+
+    def __init__(self, session: ProxySession):
+        self.session = session
+
+    def load(self, loader) -> None:
+        loader.add_option("webexlint_findings_log", str, "-",
+                          "Where to write one JSON line per finding and event: a file (appended to), "
+                          "- for standard output, or empty for no log.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "webexlint_findings_log" not in updated:
+            return
+        target = ctx.options.webexlint_findings_log
+        if target not in ("", "-"):
+            try:
+                EventLogFile(target).close()  # it must open here, not only later in the worker
+            except OSError as error:
+                raise exceptions.OptionsError(f"webexlint_findings_log: cannot open {target}: {error.strerror}") from None
+        self.session.update(findings_log=target)
+
+
+class AuditStore:
+    """With webexlint_db, the pipeline records every message, its findings and the CI sites in the store."""
+
+    def __init__(self, session: ProxySession):
+        self.session = session
+
+    def load(self, loader) -> None:
+        loader.add_option("webexlint_db", str, "",
+                          "Also record every message and finding in this audit store (a SQLite path or a "
+                          "postgresql:// URL), the one `webex-xml-lint audit` and `inventory` read.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "webexlint_db" not in updated:
+            return
+        url = ctx.options.webexlint_db
+        if url:
+            try:
+                open_audit_store(url).close()  # create and migrate it now: a bad URL is a start-up error
+            except StoreUnavailable as error:
+                raise exceptions.OptionsError(f"webexlint_db: {error}") from None
+        self.session.update(db=url)
+
+
+class Rewrite:
+    """With webexlint_rewrite, sends requests upstream with the safe fixes applied (unsafe ones if asked)."""
+
+    def __init__(self, session: ProxySession):
+        self.session = session
+
+    def load(self, loader) -> None:
+        loader.add_option("webexlint_rewrite", bool, False,
+                          "Rewrite requests with the safe fixes: drop or replace the deprecated siteID, drop "
+                          "HQ/HD video options, drop the SetUser fields CI sites ignore.")
+        loader.add_option("webexlint_rewrite_unsafe", bool, False,
+                          "Also apply the unsafe fixes (truncate over-long descriptions); implies webexlint_rewrite.")
+
+    def configure(self, updated: set[str]) -> None:
+        if updated & {"webexlint_rewrite", "webexlint_rewrite_unsafe"}:
+            self.session.update(rewrite=ctx.options.webexlint_rewrite,
+                                rewrite_unsafe=ctx.options.webexlint_rewrite_unsafe)
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        pending = self.session.pending.pop(flow, None)
+        if pending is None:
+            return
+        try:
+            rewritten = await pending.result(REWRITE_TIMEOUT)
+            if rewritten is None:
+                return
+            self.session.inject_fault("rewrite")
+            flow.request.content = rewritten.data  # the one place the proxy changes traffic
+            self.session.backend.rewrite_applied(flow.id)
+        except Exception as error:  # noqa: BLE001 (fail open: the original goes upstream)
+            if isinstance(error, TimeoutError):
+                error = TimeoutError(f"no rewrite within {REWRITE_TIMEOUT:.0f}s; the original was sent")
+            self.session.internal_error(flow, "Rewrite.request", error)
+
+
+class FlowAnnotations:
+    """Marks flows with findings (error vs warning) and writes a one-line comment, for mitmweb filters."""
+
+    def __init__(self, session: ProxySession):
+        self.session = session
+        session.annotation_sink = self.apply
+
+    def apply(self, annotation: Annotation, later: bool) -> None:
+        flow = self.session.live.get(annotation.flow_id)
+        if flow is None:
+            return
+        flow.metadata[METADATA_KEY] = annotation.summary
+        if flow.marked in OUR_MARKS:  # never overwrite a mark the user set
+            flow.marked = annotation.mark
+        if annotation.comment and (not flow.comment or flow.comment.startswith("webexlint ")):
+            flow.comment = annotation.comment
+        if later and ctx.master.addons.get("view") is not None:
+            # The hook has returned: tell mitmweb's (or mitmproxy's console) view the flow changed.
+            # Only a view listens to `update`; in mitmdump the event would cost a pass over every
+            # addon for nothing (about a tenth of the addon's cost on the event loop).
+            ctx.master.addons.trigger(UpdateHook([flow]))
+
+
+def make_addons() -> list:
+    """The addons, sharing one session; registers the Webex XML contentview."""
+    register_contentview()
+    session = ProxySession()
+    return [WebexLint(session), FindingsLog(session), AuditStore(session), Rewrite(session), FlowAnnotations(session)]
+

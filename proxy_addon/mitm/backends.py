@@ -1,0 +1,271 @@
+"""Where the addon's lint pipeline runs: in a worker process (the default) or inside mitmdump.
+
+Both backends take the same calls from the addon. The worker backend only writes a frame per
+message (never blocking the event loop: a backlog is flushed when the pipe drains, and past its
+limit messages are dropped and counted rather than slowing traffic). Annotations come back
+asynchronously. A worker that dies is restarted (what it learned about sites is then lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from proxy_addon.core.redaction import redact
+from proxy_addon.core.shipped import PACKAGE_DIR
+from proxy_addon.mitm.pipeline import Annotation, LintPipeline, PipelineSettings, Rewritten, Seen
+from proxy_addon.mitm.worker import FrameReader, encode_frame, write_all
+
+logger = logging.getLogger(__name__)
+MAX_BACKLOG_BYTES = 64 * 1024 * 1024
+PIPE_SIZE = 1024 * 1024
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+MAX_RESTARTS_PER_MINUTE = 5
+STOP_TIMEOUT = 30.0
+
+AnnotationSink = Callable[[Annotation, bool], None]  # (annotation, arrived later than its hook)
+
+
+class PendingRewrite:
+    """A rewrite being computed; `await result(timeout)` gives the new body, or None for no change."""
+
+    def __init__(self, value: Rewritten | None = None, future: asyncio.Future | None = None):
+        self._value = value
+        self._future = future
+
+    async def result(self, timeout: float) -> Rewritten | None:
+        if self._future is None:
+            return self._value
+        return await asyncio.wait_for(asyncio.shield(self._future), timeout)
+
+
+class InProcessBackend:
+    """The pipeline inside mitmdump: findings are logged before the flow moves on (tests, debugging)."""
+
+    offloaded = False
+
+    def __init__(self, settings: PipelineSettings, on_annotation: AnnotationSink):
+        self.pipeline = LintPipeline()
+        self.pipeline.configure(settings)
+        self.on_annotation = on_annotation
+
+    def configure(self, settings: PipelineSettings) -> None:
+        self.pipeline.configure(settings)
+
+    def submit(self, seen: Seen) -> None:
+        self._run(seen)
+
+    def request_rewrite(self, seen: Seen) -> PendingRewrite:
+        return PendingRewrite(self._run(seen))
+
+    def _run(self, seen: Seen) -> Rewritten | None:
+        try:
+            annotation, rewritten = self.pipeline.message(seen)
+        except Exception as error:  # noqa: BLE001 (fail open)
+            self.internal_error(seen.flow_id, f"WebexLint.{seen.direction}", f"{type(error).__name__}: {error}",
+                                seen.client)
+            return None
+        if annotation is not None:
+            self.on_annotation(annotation, False)
+        return rewritten
+
+    def rewrite_applied(self, flow_id: str) -> None:
+        annotation = self.pipeline.rewrite_applied(flow_id)
+        if annotation is not None:
+            self.on_annotation(annotation, False)
+
+    def internal_error(self, flow_id: str, where: str, text: str, client: str | None) -> None:
+        logger.warning("webexlint: internal error in %s (flow passed through untouched): %s", where, redact(text))
+        self.pipeline.internal_error(flow_id, where, text, client)
+
+    def forget(self, flow_id: str) -> None:
+        self.pipeline.forget(flow_id)
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+
+class WorkerBackend:
+    """The pipeline in a child process (proxy_worker.py), fed through a non-blocking pipe."""
+
+    offloaded = True
+
+    def __init__(self, settings: PipelineSettings, on_annotation: AnnotationSink, loop: asyncio.AbstractEventLoop):
+        self.settings = settings
+        self.on_annotation = on_annotation
+        self.loop = loop
+        self.dropped = 0
+        self.waiting: dict[str, asyncio.Future] = {}
+        self.restarts: list[float] = []
+        self.closing = False
+        self.process: subprocess.Popen | None = None
+        self._spawn()
+
+    # -- the child --------------------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        jobs_read, self.jobs_fd = os.pipe()
+        self.results_fd, results_write = os.pipe()
+        try:
+            fcntl.fcntl(self.jobs_fd, F_SETPIPE_SZ, PIPE_SIZE)  # fewer partial writes for large bodies
+        except OSError:
+            pass
+        package_parent = str(PACKAGE_DIR.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "proxy_addon.mitm.worker", str(jobs_read), str(results_write)],
+            pass_fds=(jobs_read, results_write), env=env, stdin=subprocess.DEVNULL)
+        os.close(jobs_read)
+        os.close(results_write)
+        os.set_blocking(self.jobs_fd, False)
+        os.set_blocking(self.results_fd, False)
+        self.backlog = bytearray()
+        self.reader = FrameReader()
+        self.loop.add_reader(self.results_fd, self._on_results)
+        self._send(("configure", self.settings), essential=True)
+
+    def _worker_died(self) -> None:
+        if self.process is None:
+            return
+        self._detach()
+        status = self.process.poll()
+        self.process = None
+        for future in self.waiting.values():
+            if not future.done():
+                future.set_result(None)  # fail open: those requests go upstream as the client sent them
+        self.waiting.clear()
+        if self.closing:
+            return
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < 60] + [now]
+        if len(self.restarts) > MAX_RESTARTS_PER_MINUTE:
+            logger.error("webexlint: the lint worker keeps dying (status %s); linting is off, traffic flows on", status)
+            return
+        logger.error("webexlint: the lint worker exited (status %s); restarting it (what it had learned about "
+                     "sites is lost)", status)
+        self._spawn()
+
+    def _detach(self) -> None:
+        self.loop.remove_reader(self.results_fd)
+        self.loop.remove_writer(self.jobs_fd)
+        for fd in (self.jobs_fd, self.results_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def _send(self, job: tuple, *, essential: bool = False) -> bool:
+        if self.process is None:
+            return False
+        frame = encode_frame(job)
+        if not essential and len(self.backlog) + len(frame) > MAX_BACKLOG_BYTES:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                logger.warning("webexlint: the lint worker is behind; %d messages not linted so far", self.dropped)
+            return False
+        if self.backlog:
+            self.backlog += frame
+            return True
+        try:
+            written = os.write(self.jobs_fd, frame)
+        except BlockingIOError:
+            written = 0
+        except OSError:  # EPIPE: the worker is gone
+            self._worker_died()
+            return False
+        if written < len(frame):
+            self.backlog += frame[written:]
+            self.loop.add_writer(self.jobs_fd, self._flush)
+        return True
+
+    def _flush(self) -> None:
+        try:
+            written = os.write(self.jobs_fd, self.backlog)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._worker_died()
+            return
+        del self.backlog[:written]
+        if not self.backlog:
+            self.loop.remove_writer(self.jobs_fd)
+
+    # -- receiving --------------------------------------------------------------------------------
+
+    def _on_results(self) -> None:
+        try:
+            chunk = os.read(self.results_fd, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._worker_died()
+            return
+        for result in self.reader.feed(chunk):
+            kind = result[0]
+            if kind == "annotate":
+                self.on_annotation(result[1], True)
+            elif kind == "rewritten":
+                future = self.waiting.pop(result[1], None)
+                if future is not None and not future.done():
+                    future.set_result(result[2])
+            elif kind == "settings_error":
+                logger.error("webexlint: %s", result[1])
+
+    # -- the addon's calls ------------------------------------------------------------------------
+
+    def configure(self, settings: PipelineSettings) -> None:
+        self.settings = settings
+        self._send(("configure", settings), essential=True)
+
+    def submit(self, seen: Seen) -> None:
+        self._send(("message", seen, False))
+
+    def request_rewrite(self, seen: Seen) -> PendingRewrite:
+        future = self.loop.create_future()
+        if self._send(("message", seen, True)):
+            self.waiting[seen.flow_id] = future
+        else:
+            future.set_result(None)
+        return PendingRewrite(future=future)
+
+    def rewrite_applied(self, flow_id: str) -> None:
+        self._send(("rewrite_applied", flow_id), essential=True)
+
+    def internal_error(self, flow_id: str, where: str, text: str, client: str | None) -> None:
+        logger.warning("webexlint: internal error in %s (flow passed through untouched): %s", where, redact(text))
+        self._send(("error", flow_id, where, text, client), essential=True)
+
+    def forget(self, flow_id: str) -> None:
+        self.waiting.pop(flow_id, None)
+        self._send(("forget", flow_id))
+
+    def close(self) -> None:
+        """Let the worker finish what it was sent (log, store), then stop it."""
+        self.closing = True
+        process = self.process
+        if process is None:
+            return
+        if self.backlog:
+            os.set_blocking(self.jobs_fd, True)
+            try:
+                write_all(self.jobs_fd, bytes(self.backlog))
+            except OSError:
+                pass
+            self.backlog.clear()
+        self._detach()  # EOF on the jobs pipe: the worker drains and exits
+        self.process = None
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

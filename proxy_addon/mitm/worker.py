@@ -1,0 +1,145 @@
+"""The lint worker: a child process of mitmdump that runs the lint pipeline off the traffic path.
+
+mitmdump's event loop only hands each message over (one non-blocking pipe write) and forwards the
+flow at once; parsing, rules, the findings log and the audit store run here, on another core and
+at a lower priority, so linting never delays traffic it does not rewrite. Frames on the two private
+pipes are length-prefixed pickles (both ends are this package):
+
+  jobs    (proxy -> worker): ("configure", PipelineSettings) | ("message", Seen, reply: bool)
+                             | ("rewrite_applied", flow_id) | ("error", flow_id, where, text, client)
+                             | ("forget", flow_id)
+  results (worker -> proxy): ("annotate", Annotation) | ("rewritten", flow_id, Rewritten | None)
+                             | ("settings_error", text)
+
+The worker ends when the jobs pipe closes (mitmdump stopping, or dying: it never outlives it).
+
+    python -m proxy_addon.mitm.worker JOBS_FD RESULTS_FD
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import struct
+import sys
+from typing import Any
+
+from proxy_addon.core.redaction import redact
+from proxy_addon.mitm.pipeline import LintPipeline, SettingsError
+
+HEADER = struct.Struct(">I")
+NICENESS = 10  # under overload, linting lags behind; traffic does not
+READ_SIZE = 1 << 20
+
+
+def encode_frame(job: Any) -> bytes:
+    data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
+
+
+class FrameReader:
+    """Splits a byte stream into the objects of its frames, whatever the read sizes."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        self.buffer += chunk
+        frames = []
+        while len(self.buffer) >= HEADER.size:
+            (size,) = HEADER.unpack_from(self.buffer)
+            end = HEADER.size + size
+            if len(self.buffer) < end:
+                break
+            frames.append(pickle.loads(bytes(self.buffer[HEADER.size:end])))
+            del self.buffer[:end]
+        return frames
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+class Worker:
+    def __init__(self, results_fd: int):
+        self.results_fd = results_fd
+        self.results_open = True
+        self.pipeline = LintPipeline()
+
+    def handle(self, job: tuple) -> None:
+        kind = job[0]
+        if kind == "message":
+            self._message(job[1], job[2])
+        elif kind == "configure":
+            try:
+                self.pipeline.configure(job[1])
+            except SettingsError as error:
+                self._reply(("settings_error", str(error)))
+        elif kind == "rewrite_applied":
+            self._annotate(self.pipeline.rewrite_applied(job[1]))
+        elif kind == "error":
+            self.pipeline.internal_error(*job[1:])
+        elif kind == "forget":
+            self.pipeline.forget(job[1])
+
+    def _message(self, seen, reply: bool) -> None:
+        annotation = rewritten = None
+        try:
+            annotation, rewritten = self.pipeline.message(seen)
+        except Exception as error:  # noqa: BLE001 (fail open: log it, the flow is not ours to stop)
+            self.pipeline.internal_error(seen.flow_id, f"WebexLint.{seen.direction}",
+                                         f"{type(error).__name__}: {error}", seen.client)
+        self._annotate(annotation)
+        if reply:
+            self._reply(("rewritten", seen.flow_id, rewritten))
+
+    def _annotate(self, annotation) -> None:
+        if annotation is not None:
+            self._reply(("annotate", annotation))
+
+    def _reply(self, result: tuple) -> None:
+        if not self.results_open:
+            return
+        try:
+            write_all(self.results_fd, encode_frame(result))
+        except BrokenPipeError:
+            # mitmdump is stopping and no longer reads answers; keep logging what is still queued.
+            self.results_open = False
+
+
+def serve(jobs_fd: int, results_fd: int) -> int:
+    # Ctrl-C reaches the whole process group: mitmdump decides when the worker stops (EOF on jobs).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass
+    worker = Worker(results_fd)
+    reader = FrameReader()
+    try:
+        while chunk := os.read(jobs_fd, READ_SIZE):
+            for job in reader.feed(chunk):
+                try:
+                    worker.handle(job)
+                except Exception as error:  # noqa: BLE001 (one bad job must not end the worker)
+                    print(f"webexlint worker: {redact(f'{type(error).__name__}: {error}')}", file=sys.stderr)
+    finally:
+        worker.pipeline.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or not all(arg.isdigit() for arg in args):
+        print("usage: python -m proxy_addon.mitm.worker JOBS_FD RESULTS_FD (started by the addon)", file=sys.stderr)
+        return 2
+    return serve(int(args[0]), int(args[1]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

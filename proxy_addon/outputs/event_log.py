@@ -1,0 +1,89 @@
+"""The structured event log: one JSON object per line, written by a structlog pipeline.
+
+The live proxy writes its findings, rewrites and learned facts here, and the audit command can
+reuse the same pipeline. Each processor does one small thing; redaction (the project's one
+`redact` function) is one of them and runs once, just before rendering, over the whole event.
+Nothing is configured globally: each log is its own wrapped logger, so loading the addon into
+mitmproxy never changes anyone else's structlog or logging setup.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from proxy_addon.core.redaction import redact
+
+# An event may carry the literal secrets of the message it is about under this key; the redaction
+# processor masks them wherever they appear and drops the key.
+SECRETS_KEY = "_secrets"
+LEADING_KEYS = ("time", "event")
+# Fields whose values this tool makes up itself (identifiers, rule ids, counts): nothing from the
+# traffic can reach them, so redaction leaves them out. Everything else is redacted.
+OWN_FIELDS = frozenset({"time", "event", "flow_id", "rule", "name", "severity", "direction", "line", "column",
+                        "predicts", "where", "bytes_before", "bytes_after"})
+
+EventDict = MutableMapping[str, Any]
+Processor = Callable[[Any, str, EventDict], EventDict]
+
+
+def drop_empty_fields(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    """Leave out fields with no value, so lines stay short and grep-able."""
+    return {key: value for key, value in event_dict.items() if value is not None and value != []}
+
+
+def redact_secrets(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    """The single redaction step: credentials by field name, and the message's own secret values."""
+    secrets = event_dict.pop(SECRETS_KEY, None) or frozenset()
+    from_traffic = {key: value for key, value in event_dict.items() if key not in OWN_FIELDS}
+    event_dict.update(redact(from_traffic, secrets))
+    return event_dict
+
+
+def time_and_event_first(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    ordered = {key: event_dict[key] for key in LEADING_KEYS if key in event_dict}
+    ordered.update((key, value) for key, value in event_dict.items() if key not in ordered)
+    return ordered
+
+
+def processors() -> list[Processor]:
+    return [
+        drop_empty_fields,
+        redact_secrets,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+        time_and_event_first,
+        structlog.processors.JSONRenderer(serializer=_compact_json),
+    ]
+
+
+def _compact_json(value: Any, **kwargs: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def event_logger(stream: TextIO) -> Any:
+    """A logger writing one JSON line per event to `stream` (flushed per line, for tail -f)."""
+    return structlog.wrap_logger(structlog.WriteLogger(stream), processors=processors(),
+                                 wrapper_class=structlog.BoundLogger, cache_logger_on_first_use=True)
+
+
+class EventLogFile:
+    """An event log at a path ("-" is standard output): opened for appending, closed on close()."""
+
+    def __init__(self, target: str):
+        self.target = target
+        if target == "-":
+            self._stream: TextIO = sys.stdout
+            self._owned = False
+        else:
+            # Line-buffered: every event reaches the file when it is logged.
+            self._stream = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (closed in close())
+            self._owned = True
+        self.logger = event_logger(self._stream)
+
+    def close(self) -> None:
+        if self._owned and not self._stream.closed:
+            self._stream.close()

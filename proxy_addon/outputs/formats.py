@@ -1,0 +1,135 @@
+"""Reporters for `check`: text, json, sarif, github. Each takes findings and writes a string."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import PurePath
+from urllib.parse import quote
+
+from proxy_addon import __version__
+from proxy_addon.core.findings import Finding, Severity
+from proxy_addon.lint.ruleset import Rule, RuleSet
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+DOCS_URL = "https://github.com/webex-xml-lint/webex-xml-lint/blob/main/docs/rules.md#{anchor}"
+
+
+def rule_anchor(rule: Rule) -> str:
+    return f"{rule.id.lower()}-{rule.name}"
+
+
+def format_text(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
+    lines = [
+        f"{f.location}:{f.line}:{f.column}: {f.rule} [{f.severity}] {f.message}"
+        + (" [*]" if f.fixable and f.fix.safe else "")
+        for f in findings
+    ]
+    if statistics:
+        lines.append(format_statistics(findings, ruleset))
+    fixable = sum(1 for f in findings if f.fixable and f.fix.safe)
+    if findings:
+        lines.append(f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''}"
+                     + (f" ({fixable} fixable with --fix, marked [*])" if fixable else "") + ".")
+    else:
+        lines.append("All checks passed.")
+    return "\n".join(lines) + "\n"
+
+
+def format_statistics(findings: Sequence[Finding], ruleset: RuleSet) -> str:
+    counts = Counter(f.rule for f in findings)
+    rows = []
+    for rule_id, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        rule = ruleset.by_id.get(rule_id)
+        fixable = "[*]" if rule and rule.fix and rule.fix.safe else "   "
+        rows.append(f"{count:>6}  {rule_id}  {fixable} {rule.name if rule else ''}")
+    return "\n".join(rows)
+
+
+def format_json(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
+    document: dict = {"findings": [f.as_dict() for f in findings]}
+    if statistics:
+        document["statistics"] = dict(Counter(f.rule for f in findings))
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def format_github(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
+    level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+    return "".join(
+        f"::{level[f.severity]} file={_escape_property(f.path)},line={f.line},col={f.column},"
+        f"title={f.rule} {f.name}::{_escape_data((f.locator + ': ' if f.locator else '') + f.message)}\n"
+        for f in findings
+    )
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_sarif(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
+    rules = ruleset.rules
+    index = {rule.id: i for i, rule in enumerate(rules)}
+    sarif = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "webex-xml-lint",
+                "version": __version__,
+                "informationUri": "https://github.com/webex-xml-lint/webex-xml-lint",
+                "rules": [_sarif_rule(rule) for rule in rules],
+            }},
+            "results": [_sarif_result(f, index) for f in findings],
+            "columnKind": "unicodeCodePoints",
+        }],
+    }
+    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+
+def _sarif_rule(rule: Rule) -> dict:
+    docs = rule.docs
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": docs["summary"]},
+        "fullDescription": {"text": docs["why"]},
+        "help": {
+            "text": f"{docs['why']}\n\nFix: {docs['fix']}\n\nSource: {docs['source']}",
+            "markdown": f"{docs['why']}\n\n```xml\n{docs['example']}\n```\n\n**Fix:** {docs['fix']}\n\n_Source: {docs['source']}_",
+        },
+        "helpUri": DOCS_URL.format(anchor=rule_anchor(rule)),
+        "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
+        "properties": {"tags": ["webex", "xml-api", rule.pack], "introduced": rule.introduced},
+    }
+
+
+def _sarif_result(finding: Finding, index: dict[str, int]) -> dict:
+    result = {
+        "ruleId": finding.rule,
+        "level": SARIF_LEVEL[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": quote(PurePath(finding.path).as_posix()) if finding.path != "-" else "stdin"},
+            "region": {"startLine": max(finding.line, 1), "startColumn": max(finding.column, 1)},
+        }}],
+        "properties": {"operation": finding.operation, "direction": finding.direction},
+    }
+    if finding.locator:  # a message inside a HAR export or flow dump: its lines are the message's own
+        result["locations"][0]["logicalLocations"] = [{"name": finding.locator, "kind": "element"}]
+    if finding.rule in index:
+        result["ruleIndex"] = index[finding.rule]
+    return result
+
+
+FORMATTERS: dict[str, Callable[[Sequence[Finding], RuleSet, bool], str]] = {
+    "text": format_text,
+    "json": format_json,
+    "sarif": format_sarif,
+    "github": format_github,
+}

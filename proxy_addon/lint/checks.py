@@ -167,7 +167,7 @@ def max_decoded_size(matches: list[Element], options: dict[str, Any], env: Check
 @check("credential_precedence", credentials=(dict, True), order=(dict, True))
 def credential_precedence(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """Several credentials in one request: say which one the server will use for this site type."""
-    from proxy_addon.lint.selectors import compile_selector  # noqa: PLC0415 (selectors imports this module's peers)
+    from proxy_addon.lint.selector import compile_selector  # noqa: PLC0415 (selectors imports this module's peers)
 
     present_names = [name for name, expr in options["credentials"].items()
                      if any(text_of(el) for el in _compiled(expr, compile_selector)(env.message))]

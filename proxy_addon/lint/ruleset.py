@@ -18,7 +18,7 @@ from proxy_addon.core.findings import Severity
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.core.versions import Version, parse_version
 from proxy_addon.lint.checks import CHECKS, OPTION_SCHEMAS, Check
-from proxy_addon.lint.selectors import Selector, SelectorError, compile_selector
+from proxy_addon.lint.selector import Selector, SelectorError, compile_selector
 
 DIRECTIONS = {"request", "response", "any"}
 FIX_ACTIONS = {"remove", "truncate", "site-id", "rename"}

@@ -30,7 +30,7 @@ class Hostile:
     check_error: str | None = None  # `check` reports this on stderr (exit 2) instead of findings
     http_charset: str | None = None  # sent as Content-Type's charset
     content_encoding: str | None = None
-    proxy_error: str | None = None  # the proxy logs an internal_error naming this instead of findings
+    not_linted: str | None = None  # the proxy logs a not_linted event naming this instead of findings
     position: tuple[int, int] | None = None  # (line, column) the first finding must point at
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -124,7 +124,7 @@ def hostile_inputs(canary: str, listener_port: int) -> list[Hostile]:
                 check_rules=frozenset({"WX005"})),  # a gzip file given to check is not XML text
         Hostile("gzip-corrupt", gzip.compress(meeting)[:60] + b"\x00garbage" * 4, frozenset(),
                 content_encoding="gzip", check_rules=frozenset({"WX005"}),
-                proxy_error="cannot be decoded"),
+                not_linted="cannot be decoded"),
         Hostile("empty-body", b"", frozenset({"WX001"}), position=(1, 1)),
         Hostile("json-body", b'{"siteName": "acme", "webExID": "admin", "operation": "GetUser"}',
                 frozenset({"WX001"}), check_error="not a HAR file"),  # check reads {...} as a HAR export
@@ -157,3 +157,40 @@ def gzip_bomb(size: int) -> bytes:
     parts += [packer.compress(chunk) for _ in range(size // len(chunk))]
     parts += [packer.compress(tail), packer.flush()]
     return b"".join(parts)
+
+
+def codec_bomb(coding: str, size: int) -> bytes:
+    """A body of `size` zero bytes behind a message's start, compressed with `coding` (bz2, zlib, br,
+    zstd): a few hundred bytes that a decoder without a bound inflates whole. Compressed as a stream."""
+    import bz2  # noqa: PLC0415
+
+    import brotli  # noqa: PLC0415
+
+    head = request_xml("GetUser", "<webExId>FILL</webExId>").split(b"FILL")[0]
+    chunk = b"\0" * (1 << 20)
+    if coding == "br":
+        packer = brotli.Compressor(quality=5)
+        parts = [packer.process(head), *(packer.process(chunk) for _ in range(size // len(chunk))), packer.finish()]
+        return b"".join(parts)
+    if coding == "zstd":
+        packer = _zstd().ZstdCompressor(level=3)
+    elif coding == "bz2":
+        packer = bz2.BZ2Compressor(9)
+    elif coding == "zlib":
+        packer = zlib.compressobj(9)
+    else:
+        raise ValueError(coding)
+    parts = [packer.compress(head), *(packer.compress(chunk) for _ in range(size // len(chunk))), packer.flush()]
+    return b"".join(parts)
+
+
+def zstd_compress(data: bytes) -> bytes:
+    return _zstd().compress(data)
+
+
+def _zstd():
+    try:
+        from compression import zstd  # noqa: PLC0415 (Python 3.14)
+    except ImportError:
+        from backports import zstd  # noqa: PLC0415 (mitmproxy's dependency before 3.14)
+    return zstd

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from proxy_addon.core.content_encoding import UndecodableBody, decode_bounded
+from proxy_addon.core.parsing import DEFAULT_MAX_BYTES
 from proxy_addon.inputs.model import CapturedMessage, CaptureError, Exchange, charset_of, looks_like_xml_api
 
 
@@ -20,7 +22,11 @@ def read_flow_dump(path: str, stream: BinaryIO) -> Iterator[Exchange | CaptureEr
     position = 0
     try:
         for flow in FlowReader(stream).stream():
-            exchange = _exchange(path, index, flow) if isinstance(flow, http.HTTPFlow) else None
+            try:
+                exchange = _exchange(path, index, flow) if isinstance(flow, http.HTTPFlow) else None
+            except UndecodableBody as error:
+                yield CaptureError(path, str(error), f"flow {index}")
+                exchange = None
             if exchange is not None:
                 now = stream.tell()
                 exchange.weight, position = now - position, now
@@ -33,8 +39,8 @@ def read_flow_dump(path: str, stream: BinaryIO) -> Iterator[Exchange | CaptureEr
 
 def _exchange(path: str, index: int, flow) -> Exchange | None:
     request, response = flow.request, flow.response
-    request_body = request.get_content(strict=False) or b""
-    response_body = (response.get_content(strict=False) or b"") if response is not None else b""
+    request_body = _body(request)
+    response_body = _body(response) if response is not None else b""
     if not looks_like_xml_api(request.pretty_url, request_body, response_body):
         return None
     peer = flow.client_conn.peername
@@ -47,3 +53,11 @@ def _exchange(path: str, index: int, flow) -> Exchange | None:
         messages.append(CapturedMessage(response_body, path, locator, "response", response.timestamp_start,
                                         client, agent, charset_of(response.headers.get("content-type"))))
     return Exchange(messages)
+
+
+def _body(message) -> bytes:
+    """The body without its Content-Encoding, bounded: mitmproxy would inflate a compression bomb whole."""
+    raw = message.raw_content
+    if not raw:
+        return b""
+    return decode_bounded(raw, message.headers.get("content-encoding", ""), DEFAULT_MAX_BYTES + 1)

@@ -94,6 +94,10 @@ class ProxySession:
         except Exception:  # noqa: BLE001 (reporting must not break the flow either)
             logger.warning("webexlint: internal error in %s, and it could not be logged", where)
 
+    def not_linted(self, flow: http.HTTPFlow, direction: str, reason: str) -> None:
+        logger.info("webexlint: %s of flow %s not linted: %s", direction, flow.id, reason)
+        self.ensure_backend().not_linted(flow.id, direction, reason, client_address(flow))
+
     def inject_fault(self, point: str) -> None:
         if self.settings.fault == point:
             raise RuntimeError(f"fault injected at {point}")
@@ -120,15 +124,14 @@ def client_address(flow: http.HTTPFlow) -> str | None:
 def body_of(message: http.Message) -> bytes | None:
     """The decoded body, at most the linter's bound and a byte; None when there is no body at all.
 
-    Raises UndecodableBody (the hook's fail-open guard logs it as an internal_error event).
+    Raises UndecodableBody: the hook logs a not_linted event and the flow passes as it is.
     """
     raw = message.raw_content
     if raw is None:
         return None
     if not raw:
         return b""
-    return decoded_body(raw, message.headers.get("content-encoding", ""),
-                        lambda: message.get_content(strict=True))
+    return decoded_body(raw, message.headers.get("content-encoding", ""))
 
 
 def charset_of(message: http.Message) -> str | None:
@@ -206,7 +209,11 @@ class WebexLint:
         request = flow.request
         if not is_service_path(request.path) and not looks_like_serv_message(request.raw_content):
             return
-        data = body_of(request)
+        try:
+            data = body_of(request)
+        except UndecodableBody as error:
+            self.session.not_linted(flow, "request", str(error))
+            return
         if data is None or (not data and request.method != "POST"):
             return  # an empty POST is linted: WX001 says there is no message
         backend = self.session.ensure_backend()
@@ -227,10 +234,9 @@ class WebexLint:
         backend = self.session.ensure_backend()
         try:
             data = body_of(response)
-        except UndecodableBody:
-            if linted:
-                backend.forget(flow.id)
-            raise  # fail_open logs it; the flow passes as it is
+        except UndecodableBody as error:
+            self.session.not_linted(flow, "response", str(error))
+            return
         if not data:
             if linted:
                 backend.forget(flow.id)

@@ -84,6 +84,9 @@ class InProcessBackend:
         logger.warning("webexlint: internal error in %s (flow passed through untouched): %s", where, redact(text))
         self.pipeline.internal_error(flow_id, where, text, client)
 
+    def not_linted(self, flow_id: str, direction: str, reason: str, client: str | None) -> None:
+        self.pipeline.not_linted(flow_id, direction, reason, client)
+
     def forget(self, flow_id: str) -> None:
         self.pipeline.forget(flow_id)
 
@@ -244,6 +247,9 @@ class WorkerBackend:
     def internal_error(self, flow_id: str, where: str, text: str, client: str | None) -> None:
         logger.warning("webexlint: internal error in %s (flow passed through untouched): %s", where, redact(text))
         self._send(("error", flow_id, where, text, client), essential=True)
+
+    def not_linted(self, flow_id: str, direction: str, reason: str, client: str | None) -> None:
+        self._send(("not_linted", flow_id, direction, reason, client), essential=True)
 
     def forget(self, flow_id: str) -> None:
         self.waiting.pop(flow_id, None)

@@ -275,6 +275,12 @@ class LintPipeline:
             **{SECRETS_KEY: record.secrets() if record else frozenset()}, **fields,
         )
 
+    def not_linted(self, flow_id: str, direction: str, reason: str, client: str | None = None) -> None:
+        """A Webex message the proxy passed on without linting it (an undecodable body): an event."""
+        if direction == "response":
+            self.forget(flow_id)
+        self.emit("not_linted", flow_id, None, client, direction=direction, reason=reason)
+
     def internal_error(self, flow_id: str, where: str, error: str, client: str | None = None) -> None:
         record = self.flows.get(flow_id)
         text = redact(error, record.secrets() if record else frozenset())

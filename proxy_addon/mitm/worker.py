@@ -83,6 +83,8 @@ class Worker:
             self._annotate(self.pipeline.rewrite_applied(job[1]))
         elif kind == "error":
             self.pipeline.internal_error(*job[1:])
+        elif kind == "not_linted":
+            self.pipeline.not_linted(*job[1:])
         elif kind == "forget":
             self.pipeline.forget(job[1])
 

@@ -262,4 +262,11 @@ def default_linter() -> Linter:
     return _DEFAULT_LINTER
 
 
-__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter"]
+def install_default_linter(linter: Linter) -> Linter:
+    """Make `linter` (e.g. one with team rule packs) the process's default, before workers fork."""
+    global _DEFAULT_LINTER
+    _DEFAULT_LINTER = linter
+    return linter
+
+
+__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter", "install_default_linter"]

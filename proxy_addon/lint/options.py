@@ -197,17 +197,18 @@ class Record(Option):
         if not isinstance(value, dict):
             raise _type_error(self, value, where, line)
         line = line_of(value, default=line)
+        for key, _ in plain_items(value):  # a misspelled key first: it explains a "missing" one
+            if key not in self.fields:
+                close = difflib.get_close_matches(str(key), sorted(self.fields), n=1)
+                known = (f" (did you mean {close[0]!r}?)" if close else
+                         f" (known: {', '.join(sorted(self.fields))})" if self.fields else " (it takes none)")
+                raise OptionError(f"{where}: unknown option {key!r}{known}", line_of(value, key, line))
         missing = [name for name, option in self.fields.items() if option.required and name not in value]
         if missing:
             raise OptionError(f"{where} needs {', '.join(map(repr, missing))}", line)
         loaded = {}
         for key, item in plain_items(value):
             key_line = line_of(value, key, line)
-            if key not in self.fields:
-                close = difflib.get_close_matches(key, sorted(self.fields), n=1)
-                known = (f" (did you mean {close[0]!r}?)" if close else
-                         f" (known: {', '.join(sorted(self.fields))})" if self.fields else " (it takes none)")
-                raise OptionError(f"{where}: unknown option {key!r}{known}", key_line)
             loaded[key] = self.fields[key].load(item, f"{where}.{key}" if where else key, line_of(item, default=key_line))
         return loaded
 

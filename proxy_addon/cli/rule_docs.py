@@ -70,7 +70,16 @@ def render_text(rule: Rule) -> str:
         f"## Example\n```xml\n{docs['example']}\n```\n\n"
         f"## How to fix\n{docs['fix']}\n\n"
         f"## Source\n{docs['source']}\n"
+        f"{render_cases(rule)}"
     )
+
+
+def render_cases(rule: Rule) -> str:
+    """What a built-in rule says in each case our code reports (the templates in its pack)."""
+    if not rule.cases:
+        return ""
+    lines = [f"- `{name}` ({case.severity}): `{case.message}`" for name, case in rule.cases.items()]
+    return "\n## Messages\n" + "\n".join(lines) + "\n"
 
 
 def render_markdown(ruleset: RuleSet) -> str:

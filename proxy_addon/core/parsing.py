@@ -206,7 +206,7 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
         else:
             label = "declares UTF-8 (the default)"
         doc.add("WX005", "invalid-bytes", offset=len(raw[:error.start].decode(doc.encoding, "replace")),
-                label=label, byte=raw[error.start:error.start + 1], encoding=doc.encoding)
+                label=label, position=error.start, byte=raw[error.start:error.start + 1], encoding=doc.encoding)
         return False
     text = text.removeprefix("\ufeff")  # a UTF-8 BOM (Python's utf-16/32 codecs drop theirs)
     doc.text = text

@@ -299,3 +299,18 @@ def test_every_parser_case_fills_its_template(case):
     assert matching and not re.search(r"\{\w+(![rs])?(:[^}]*)?\}", matching[0].message), matching[0].message
     assert matching[0].message != template or "{" not in template
     assert matching[0].severity == rule.cases[case].severity
+
+
+@pytest.mark.parametrize("old, new, problem", [
+    ('"000001": {meaning:', '"000001": {meening:', "exceptions.yaml:4: exception 000001: needs a 'meaning'"),
+    ('predicted_by: [WX405]}', 'predicted_by: [WX405], seen: yes}', "exceptions.yaml:7: exception 010100: unknown key 'seen'"),
+    ("predicted_by: [WX405]", "predicted_by: [WX495]", "exception 010100: predicted_by names unknown rule WX495"),
+])
+def test_the_exception_catalog_is_checked_too(tmp_path, old, new, problem):
+    rules = tmp_path / "rules"
+    shutil.copytree(data_dir("rules"), rules)
+    catalog = rules / "exceptions.yaml"
+    assert old in catalog.read_text()
+    catalog.write_text(catalog.read_text().replace(old, new))
+    with pytest.raises(RuleError, match=re.escape(problem)):
+        RuleSet.load(rules)

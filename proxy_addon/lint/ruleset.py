@@ -365,6 +365,7 @@ class RuleSet:
                     raise RuleError(f"{path}:{line_of(raw, 'id')}: rule id {rule_id} already defined in {seen[rule_id]}")
                 seen[rule_id] = f"{path}:{line_of(raw, 'id')}"
                 rules.extend(variants)
+        _check_predictions(exceptions, rules, directory)
         return cls(rules, exceptions)
 
 
@@ -418,10 +419,25 @@ def _load_exceptions(data: Any, path: Path) -> dict[str, dict[str, Any]]:
     if not isinstance(data, dict) or not isinstance(data.get("exceptions"), dict):
         raise RuleError(f"{path}:1: the exception catalog is a mapping with an 'exceptions' mapping")
     catalog = {}
-    for exception_id, entry in data["exceptions"].items():
-        if exception_id in (LINE, KEY_LINES):
-            continue
-        if not isinstance(entry, dict) or "meaning" not in entry:
-            raise RuleError(f"{path}: exception {exception_id}: needs a 'meaning'")
+    exceptions = data["exceptions"]
+    for exception_id, entry in plain_items(exceptions):
+        where = f"{path}:{line_of(exceptions, exception_id)}: exception {exception_id}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("meaning"), str):
+            raise RuleError(f"{where}: needs a 'meaning'")
+        for key, value in plain_items(entry):
+            if key not in {"meaning", "predicted_by"}:
+                raise RuleError(f"{where}: unknown key {key!r}{_did_you_mean(key, ('meaning', 'predicted_by'))}")
+            if key == "predicted_by" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise RuleError(f"{where}: predicted_by must be a list of rule ids")
         catalog[str(exception_id).zfill(6)] = plain(entry)
     return catalog
+
+
+def _check_predictions(exceptions: dict[str, dict[str, Any]], rules: list[Rule], directory: Path) -> None:
+    """Every rule the catalog names in predicted_by exists."""
+    known = {rule.id for rule in rules}
+    for exception_id, entry in exceptions.items():
+        for rule_id in entry.get("predicted_by", []):
+            if rule_id not in known:
+                raise RuleError(f"{directory / 'exceptions.yaml'}: exception {exception_id}: predicted_by names "
+                                f"unknown rule {rule_id}")

@@ -15,7 +15,8 @@ from proxy_addon.core.findings import Severity
 from proxy_addon.core.versions import LATEST, Version, parse_version
 from proxy_addon.lint.context import LintContext
 
-KNOWN_KEYS = {"ci-sites", "api-version", "site-ids", "select", "ignore", "severity", "validate", "schema-dir"}
+KNOWN_KEYS = {"ci-sites", "api-version", "site-ids", "select", "ignore", "severity", "validate", "schema-dir",
+              "rule-packs"}
 
 
 class ConfigError(ValueError):
@@ -32,6 +33,7 @@ class Settings:
     severity: dict[str, Severity] = field(default_factory=dict)
     validate: bool = False
     schema_dir: str | None = None
+    rule_packs: list[str] = field(default_factory=list)  # team rule packs (YAML files)
     source: str | None = None
 
     def context(self) -> LintContext:
@@ -96,6 +98,8 @@ def load_settings(path: Path | None) -> Settings:
     settings.validate = bool(table.get("validate", False))
     if table.get("schema-dir"):
         settings.schema_dir = str((path.parent / table["schema-dir"]).resolve())
+    # Relative to the configuration file, so a repository's packs are found from any folder in it.
+    settings.rule_packs = [str((path.parent / pack).resolve()) for pack in _string_list(table, "rule-packs", path)]
     return settings
 
 

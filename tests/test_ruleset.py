@@ -49,13 +49,13 @@ def test_a_new_rule_needs_no_python(tmp_path, linter):
 
 
 @pytest.mark.parametrize("mutation, expected", [
-    (("severity: warning", "severity: fatal"), "pack.yaml:2 (rule WX900): severity 'fatal' is not one of"),
+    (("severity: warning", "severity: fatal"), "pack.yaml:4 (rule WX900): severity 'fatal' is not one of"),
     (("function: present", "function: exists"), "unknown check function 'exists'"),
     (("given: $body/colour", "given: body/colour"), "must start with one of"),
-    (("    message:", "    mesage:"), "missing required field 'message'"),
+    (("    message:", "    mesage:"), "pack.yaml:11 (rule WX900): unknown key 'mesage' (did you mean 'message'?)"),
     (("docs: {summary: s, why: w, example: e, fix: f, source: src}", "docs: {summary: s}"), "docs lack why"),
     (("      function: present", "      function: max_length\n      options: {maximum: 3}"),
-     "check 'max_length' has no option(s) maximum"),
+     "check 'max_length': options: unknown option 'maximum'"),
     (("direction: request", "direction: upstream"), "direction 'upstream'"),
 ])
 def test_mistakes_name_file_line_and_problem(tmp_path, mutation, expected):

@@ -12,7 +12,7 @@ from proxy_addon.cli.options import add_rule_arguments, settings_from_args
 from proxy_addon.config import ConfigError
 from proxy_addon.core.redaction import redact
 from proxy_addon.lint.engine import Linter, LintResult
-from proxy_addon.lint.ruleset import RuleError
+from proxy_addon.lint.ruleset import RuleError, RuleSet
 from proxy_addon.outputs.formats import FORMATTERS
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def iter_messages(paths: list[str], errors: list[str]) -> Iterator[CapturedMessa
 def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
-        linter = Linter()
+        linter = Linter(RuleSet.load(extra_packs=settings.rule_packs))
         if settings.validate:
             _load_schemas(settings.schema_dir)
     except (ConfigError, RuleError, ValueError) as error:

@@ -25,6 +25,8 @@ def add_rule_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ignore", default=None, help="comma-separated rule ids or prefixes to leave out")
     parser.add_argument("--validate", action="store_true", help="also validate against the XSDs (WX007, WX008)")
     parser.add_argument("--schema-dir", default=None, metavar="DIR", help="validate against this XSD bundle")
+    parser.add_argument("--rule-pack", action="append", default=[], metavar="FILE", dest="rule_packs",
+                        help="also load this team rule pack (YAML, ids like ACME001; repeatable)")
     parser.add_argument("--config", default=None, metavar="FILE", help="configuration file (default: nearest "
                         "webex-xml-lint.toml or pyproject.toml [tool.webex-xml-lint])")
 
@@ -46,6 +48,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.ignore is not None:
         settings.ignore += [s.strip() for s in args.ignore.split(",") if s.strip()]
     settings.validate = settings.validate or args.validate or bool(args.schema_dir)
+    settings.rule_packs += getattr(args, "rule_packs", [])  # as given: errors name the file as the user wrote it
     if args.schema_dir:
         if not Path(args.schema_dir).is_dir():
             raise ConfigError(f"--schema-dir {args.schema_dir}: not a folder")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
+from proxy_addon.config import ConfigError, find_config, load_settings
 from proxy_addon.core.versions import format_version
 from proxy_addon.lint.ruleset import Rule, RuleError, RuleSet
 from proxy_addon.outputs.formats import rule_anchor
@@ -16,6 +18,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("rule_id", metavar="RULE", help="a rule id (WX101) or name (deprecated-site-id)")
     else:
         parser.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    parser.add_argument("--rule-pack", action="append", default=[], metavar="FILE", dest="rule_packs",
+                        help="also show the rules of this team rule pack (repeatable)")
+    parser.add_argument("--config", default=None, metavar="FILE",
+                        help="configuration file whose rule-packs to show (default: the nearest one)")
+
+
+def _load(args: argparse.Namespace) -> RuleSet:
+    """The built-in rules and the team packs of the configuration file and of --rule-pack."""
+    config_path = Path(args.config) if args.config else find_config(Path.cwd())
+    if args.config and not config_path.is_file():
+        raise ConfigError(f"{args.config}: configuration file not found")
+    packs = load_settings(config_path).rule_packs + args.rule_packs
+    return RuleSet.load(extra_packs=packs)
 
 
 def applies_to(rule: Rule) -> str:
@@ -42,8 +57,10 @@ def render_text(rule: Rule) -> str:
     fix = "none"
     if rule.fix:
         fix = f"{rule.fix.action} ({'safe: --fix / --rewrite' if rule.fix.safe else 'unsafe: --unsafe-fixes / --rewrite-unsafe'})"
+    pack = f"Rule pack:  {rule.source}\n" if rule.team else ""
     return (
         f"# {rule.id} {rule.name} ({rule.severity})\n\n"
+        f"{pack}"
         f"Introduced: {rule.introduced}\n"
         f"Applies to: {applies_to(rule)}\n"
         f"Predicts:   {rule.predicts or '-'}\n"
@@ -53,7 +70,16 @@ def render_text(rule: Rule) -> str:
         f"## Example\n```xml\n{docs['example']}\n```\n\n"
         f"## How to fix\n{docs['fix']}\n\n"
         f"## Source\n{docs['source']}\n"
+        f"{render_cases(rule)}"
     )
+
+
+def render_cases(rule: Rule) -> str:
+    """What a built-in rule says in each case our code reports (the templates in its pack)."""
+    if not rule.cases:
+        return ""
+    lines = [f"- `{name}` ({case.severity}): `{case.message}`" for name, case in rule.cases.items()]
+    return "\n## Messages\n" + "\n".join(lines) + "\n"
 
 
 def render_markdown(ruleset: RuleSet) -> str:
@@ -73,8 +99,8 @@ def render_markdown(ruleset: RuleSet) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        ruleset = RuleSet.load()
-    except RuleError as error:
+        ruleset = _load(args)
+    except (RuleError, ConfigError) as error:
         print(f"webex-xml-lint: error: {error}", file=sys.stderr)
         return 2
     if hasattr(args, "rule_id"):

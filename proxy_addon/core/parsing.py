@@ -11,6 +11,7 @@ import codecs
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from lxml import etree
 
@@ -44,6 +45,19 @@ _UNMARKED = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
 _FAMILIES = {"utf-16-le": "utf-16", "utf-16-be": "utf-16", "utf-32-le": "utf-32", "utf-32-be": "utf-32"}
 
 _local = threading.local()
+
+
+class Voice(Protocol):
+    """What a rule id and case say: (name, severity, message). The words are in rules/*.yaml."""
+
+    def describe(self, rule_id: str, case: str | None, values: dict[str, Any]) -> tuple[str, Severity, str]: ...
+
+
+def _builtin_voice() -> Voice:
+    # Imported when first needed: the parser emits by id, the rule packs (lint/) hold the words.
+    from proxy_addon.lint.ruleset import builtin_rules  # noqa: PLC0415
+
+    return builtin_rules()
 
 
 class _RefuseExternalResources(etree.Resolver):
@@ -123,6 +137,7 @@ class ParsedDocument:
     has_declaration: bool = False
     unbound_prefixes: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    voice: Voice | None = field(default=None, repr=False)
     _source_map: SourceMap | None = None
 
     @property
@@ -131,31 +146,30 @@ class ParsedDocument:
             self._source_map = SourceMap(self.text or "")
         return self._source_map
 
-    def add(self, rule: str, name: str, severity: Severity, message: str, offset: int | None = None,
-            line: int | None = None, column: int | None = None) -> None:
+    def add(self, rule: str, case: str, offset: int | None = None, line: int | None = None,
+            column: int | None = None, **values: Any) -> None:
+        """Emit rule `rule`'s `case` (its words and severity come from the rule pack) with `values`."""
         if offset is not None and self.text is not None:
             line, column = self.source_map.line_column(offset)
+        name, severity, message = (self.voice or _builtin_voice()).describe(rule, case, values)
         self.findings.append(Finding(rule, name, severity, message, line or 1, column or 1, self.path))
 
 
 def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = None,
-                   max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
-    doc = ParsedDocument(raw=raw, path=path)
+                   max_bytes: int = DEFAULT_MAX_BYTES, voice: Voice | None = None) -> ParsedDocument:
+    doc = ParsedDocument(raw=raw, path=path, voice=voice)
     if len(raw) > max_bytes:
-        doc.add("WX009", "oversized-message", Severity.ERROR,
-                f"message is over the {max_bytes:,}-byte limit ({len(raw):,} bytes read); not parsed")
+        doc.add("WX009", "oversized", max_bytes=max_bytes, size=len(raw))
         return doc
     if not raw or raw.isspace():
-        doc.add("WX001", "malformed-xml", Severity.ERROR, "empty message: no XML document")
+        doc.add("WX001", "empty")
         return doc
     if not _decode(doc, http_charset):
         return doc
     text = doc.text or ""
     dtd = _DTD_OR_ENTITY.search(text) if "<!" in text else None
     if dtd:
-        doc.add("WX006", "entity-declaration", Severity.ERROR,
-                f"<!{dtd.group(1)}> declaration in a message: DTDs and entities are never expanded "
-                "here and the service does not accept them", offset=dtd.start())
+        doc.add("WX006", "declaration", offset=dtd.start(), kind=dtd.group(1))
     _parse(doc)
     return doc
 
@@ -170,20 +184,16 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
         doc.declared_encoding = found.group(1) if found else None
     declared = canonical_encoding(doc.declared_encoding)
     if doc.declared_encoding and declared is None:
-        doc.add("WX005", "encoding-mismatch", Severity.ERROR,
-                f"declared encoding {doc.declared_encoding!r} is not an encoding this tool or the service knows")
+        doc.add("WX005", "unknown-encoding", declared=doc.declared_encoding)
         return False
     if sniffed is None and declared and not _ascii_compatible(declared):
         # The declaration was readable as ASCII, so the bytes cannot be in UTF-16/32 or EBCDIC.
-        doc.add("WX005", "encoding-mismatch", Severity.ERROR,
-                f"message declares {doc.declared_encoding} but is written in an 8-bit encoding (its "
-                "declaration reads as plain ASCII); the service will reject or garble it")
+        doc.add("WX005", "ascii-declaration", declared=doc.declared_encoding)
         return False
     if sniffed and declared and _family(declared) != _family(sniffed):
         evidence = "a byte-order mark" if shown_by == "bom" else "its first bytes"
-        doc.add("WX005", "encoding-mismatch", Severity.ERROR,
-                f"message is {sniffed.upper()} by {evidence} but declares {doc.declared_encoding}: XML "
-                "makes this a fatal error and parsers disagree on which one wins; declare what is sent")
+        doc.add("WX005", "declaration-contradicts-bytes", sniffed=sniffed.upper(), evidence=evidence,
+                declared=doc.declared_encoding)
     doc.encoding = sniffed or declared or "utf-8"
     try:
         text = raw.decode(doc.encoding)
@@ -195,10 +205,8 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
             label = f"is {sniffed.upper()} by {'its byte-order mark' if shown_by == 'bom' else 'its first bytes'}"
         else:
             label = "declares UTF-8 (the default)"
-        doc.add("WX005", "encoding-mismatch", Severity.ERROR,
-                f"message {label} but byte {error.start} ({raw[error.start:error.start + 1]!r}) "
-                f"is not valid {doc.encoding}; the service will reject or garble it",
-                offset=len(raw[:error.start].decode(doc.encoding, "replace")))
+        doc.add("WX005", "invalid-bytes", offset=len(raw[:error.start].decode(doc.encoding, "replace")),
+                label=label, position=error.start, byte=raw[error.start:error.start + 1], encoding=doc.encoding)
         return False
     text = text.removeprefix("\ufeff")  # a UTF-8 BOM (Python's utf-16/32 codecs drop theirs)
     doc.text = text
@@ -209,17 +217,14 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
             pass
         else:
             first = next(i for i, b in enumerate(raw) if b > 127)
-            doc.add("WX005", "encoding-mismatch", Severity.WARNING,
-                    f"message declares {doc.declared_encoding} but its non-ASCII bytes are UTF-8: the "
-                    "service will read them as mojibake (declare UTF-8, or encode as declared)",
-                    offset=len(raw[:first].decode(doc.encoding)))
+            doc.add("WX005", "utf8-declared-8bit", offset=len(raw[:first].decode(doc.encoding)),
+                    declared=doc.declared_encoding)
     charset = _family(http_charset)
     if http_charset and charset != _family(doc.encoding) and not (
         charset in {"ascii", "utf-8"} and raw.isascii()
     ):
-        doc.add("WX005", "encoding-mismatch", Severity.WARNING,
-                f"HTTP Content-Type says charset={http_charset} but the message is {doc.encoding}"
-                f"{' as declared' if doc.declared_encoding else ''}")
+        doc.add("WX005", "http-charset", charset=http_charset, encoding=doc.encoding,
+                as_declared=" as declared" if doc.declared_encoding else "")
     return True
 
 
@@ -271,11 +276,10 @@ def _parse(doc: ParsedDocument) -> None:
                 if set(doc.unbound_prefixes) != known:
                     continue
             line, column = error.position if error.position else (1, 1)
-            doc.add("WX001", "malformed-xml", Severity.ERROR,
-                    f"not well-formed XML: {_describe(error)}", line=line, column=max(column, 1))
+            doc.add("WX001", "not-well-formed", line=line, column=max(column, 1), error=_describe(error))
             return
         except ValueError as error:  # lxml refuses some inputs outright (e.g. NUL bytes)
-            doc.add("WX001", "malformed-xml", Severity.ERROR, f"not parseable XML: {error}")
+            doc.add("WX001", "unparseable", error=str(error))
             return
     if doc.unbound_prefixes:
         # One scan for the first use of any of them (a search per prefix was quadratic: 4,000
@@ -285,9 +289,7 @@ def _parse(doc: ParsedDocument) -> None:
         names = ", ".join(f"{p}:" for p in doc.unbound_prefixes[:_PREFIXES_NAMED])
         if len(doc.unbound_prefixes) > _PREFIXES_NAMED:
             names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
-        doc.add("WX002", "unbound-namespace-prefix", Severity.WARNING,
-                f"prefix {names} used but never declared (the service accepts it, strict XML parsers "
-                f"do not); declare xmlns:{doc.unbound_prefixes[0]}", offset=first + 1)
+        doc.add("WX002", "undeclared", offset=first + 1, prefixes=names, first=doc.unbound_prefixes[0])
 
 
 def _describe(error: etree.XMLSyntaxError) -> str:

@@ -15,7 +15,19 @@ from typing import Any
 from lxml import etree
 
 from proxy_addon.core.message import Message, child, local_name, text_of
-from proxy_addon.core.versions import Version, parse_version
+from proxy_addon.core.versions import Version
+from proxy_addon.lint.options import (
+    Boolean,
+    Integer,
+    ListOf,
+    MapOf,
+    Option,
+    Record,
+    Regex,
+    SelectorText,
+    Text,
+    VersionText,
+)
 
 Element = etree._Element
 
@@ -40,14 +52,15 @@ class CheckEnv:
 
 Check = Callable[[list[Element], dict[str, Any], CheckEnv], Iterator[Hit]]
 CHECKS: dict[str, Check] = {}
-# option name -> (type, required) for each check; checked when a rule pack is loaded.
-OPTION_SCHEMAS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {}
+# check name -> the schema of its `options` mapping; applied when a rule pack is loaded.
+OPTION_SCHEMAS: dict[str, Record] = {}
 
 
-def check(name: str, **options: tuple[type | tuple[type, ...], bool]):
+def check(name: str, **options: Option):
+    """Register a check function under `name`, with the options it takes (see proxy_addon.lint.options)."""
     def register(function: Check) -> Check:
         CHECKS[name] = function
-        OPTION_SCHEMAS[name] = options
+        OPTION_SCHEMAS[name] = Record(fields=options)
         return function
     return register
 
@@ -70,24 +83,25 @@ def parse_webex_date(value: str) -> datetime | None:
         return None
 
 
-@check("present", text_matches=(str, False))
+@check("present", text_matches=Regex())
 def present(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """Each matched element is a problem (optionally only when its text matches a pattern)."""
     pattern = options.get("text_matches")
     for element in matches:
         value = text_of(element) or ""
-        if pattern and not re.search(pattern, value):
+        if pattern and not pattern.search(value):
             continue
         yield Hit(element, {"value": value, "element": local_name(element)})
 
 
-@check("max_length", max=(int, False), min=(int, False), limits=(list, False))
+@check("max_length", max=Integer(minimum=0), min=Integer(minimum=0),
+       limits=ListOf(item=Record(fields={"since": VersionText(required=True), "max": Integer(required=True, minimum=0)})))
 def max_length(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """Text longer than `max` (or the limit in force for the API version), or shorter than `min`."""
     limit = options.get("max")
     for step in options.get("limits", ()):
-        if env.api_version >= parse_version(str(step["since"])):
-            limit = int(step["max"])
+        if env.api_version >= step["since"]:
+            limit = step["max"]
             break
     minimum = options.get("min")
     for element in matches:
@@ -100,7 +114,7 @@ def max_length(matches: list[Element], options: dict[str, Any], env: CheckEnv) -
                                 "element": local_name(element), "empty": length == 0})
 
 
-@check("date_range", start=(str, True), end=(str, True), max_days=(int, True))
+@check("date_range", start=Text(required=True), end=Text(required=True), max_days=Integer(required=True, minimum=1))
 def date_range(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """The span between two child dates of each matched element exceeds `max_days`."""
     for element in matches:
@@ -116,10 +130,10 @@ def date_range(matches: list[Element], options: dict[str, Any], env: CheckEnv) -
                                "start": options["start"], "end": options["end"]})
 
 
-@check("pattern", match=(str, True), skip_empty=(bool, False))
+@check("pattern", match=Regex(required=True), skip_empty=Boolean())
 def pattern(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """Text that does not match the regular expression `match` (placeholders are skipped)."""
-    regex = re.compile(options["match"])
+    regex = options["match"]
     for element in matches:
         value = text_of(element) or ""
         if is_placeholder(value) or (not value and options.get("skip_empty", True)):
@@ -139,7 +153,7 @@ def webex_date(matches: list[Element], options: dict[str, Any], env: CheckEnv) -
             yield Hit(element, {"value": value, "element": local_name(element)})
 
 
-@check("enumeration", allowed=(list, True))
+@check("enumeration", allowed=ListOf(required=True, item=Text()))
 def enumeration(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """Text outside the `allowed` values (compared case-insensitively)."""
     allowed = {str(v).upper() for v in options["allowed"]}
@@ -150,7 +164,7 @@ def enumeration(matches: list[Element], options: dict[str, Any], env: CheckEnv) 
                                 "allowed": ", ".join(map(str, options["allowed"]))})
 
 
-@check("max_decoded_size", max_bytes=(int, True))
+@check("max_decoded_size", max_bytes=Integer(required=True, minimum=0))
 def max_decoded_size(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """Base64 content whose decoded size exceeds `max_bytes`."""
     for element in matches:
@@ -164,13 +178,12 @@ def max_decoded_size(matches: list[Element], options: dict[str, Any], env: Check
                                 "max_mb": round(options["max_bytes"] / 1048576, 1)})
 
 
-@check("credential_precedence", credentials=(dict, True), order=(dict, True))
+@check("credential_precedence", credentials=MapOf(required=True, value=SelectorText()),
+       order=MapOf(required=True, keys=frozenset({"sso", "ci"}), value=ListOf(item=Text())))
 def credential_precedence(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """Several credentials in one request: say which one the server will use for this site type."""
-    from proxy_addon.lint.selector import compile_selector  # noqa: PLC0415 (selectors imports this module's peers)
-
-    present_names = [name for name, expr in options["credentials"].items()
-                     if any(text_of(el) for el in _compiled(expr, compile_selector)(env.message))]
+    present_names = [name for name, select in options["credentials"].items()
+                     if any(text_of(el) for el in select(env.message))]
     if len(present_names) < 2 or not matches:
         return
     orders = options["order"]
@@ -179,17 +192,8 @@ def credential_precedence(matches: list[Element], options: dict[str, Any], env: 
                          for kind, order in orders.items() if _first(order, present_names))
     else:
         kind = "ci" if env.is_ci else "sso"
-        used = f"this is {'a CI' if env.is_ci else 'an SSO'} site, so {_first(orders[kind], present_names) or 'none of them'} is used"
+        used = f"this is {'a CI' if env.is_ci else 'an SSO'} site, so {_first(orders.get(kind, []), present_names) or 'none of them'} is used"
     yield Hit(matches[0], {"credentials": ", ".join(present_names), "used": used})
-
-
-_SELECTOR_CACHE: dict[str, Any] = {}
-
-
-def _compiled(expression: str, compile_selector: Callable[[str], Any]) -> Any:
-    if expression not in _SELECTOR_CACHE:
-        _SELECTOR_CACHE[expression] = compile_selector(expression)
-    return _SELECTOR_CACHE[expression]
 
 
 def _first(order: list[str], present_names: list[str]) -> str | None:

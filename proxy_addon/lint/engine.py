@@ -20,7 +20,7 @@ from proxy_addon.core.redaction import redact
 from proxy_addon.core.versions import Version
 from proxy_addon.lint.checks import CheckEnv
 from proxy_addon.lint.context import LintContext
-from proxy_addon.lint.ruleset import Rule, RuleSet
+from proxy_addon.lint.ruleset import Rule, RuleSet, builtin_rules, render
 
 
 @dataclass
@@ -49,7 +49,8 @@ class Linter:
              direction: str | None = None, context: LintContext | None = None,
              operation_hint: str | None = None) -> LintResult:
         context = context or LintContext()
-        document = parse_document(data, path=path, http_charset=http_charset, max_bytes=self.max_bytes)
+        document = parse_document(data, path=path, http_charset=http_charset, max_bytes=self.max_bytes,
+                                  voice=self.ruleset)
         result = LintResult(path, document, None, list(document.findings), context)
         if document.root is None:
             return self._finish(result)
@@ -71,30 +72,25 @@ class Linter:
         root = message.root
         if local_name(root) != "message" or message.root_namespace != SERVICE_NS:
             found = f"{{{message.root_namespace}}}{local_name(root)}" if message.root_namespace else local_name(root)
-            self._emit(result, "WX003", root,
-                       f"root element is {found}, not message in {SERVICE_NS}: the service does not "
-                       "recognise the envelope")
+            self._emit_case(result, "WX003", "wrong-root", root, found=found, namespace=SERVICE_NS)
         if message.direction != "request":
             return
         body = message.body_content
         if body is None:
-            self._emit(result, "WX004", root, "request has no body/bodyContent: no operation to call")
+            self._emit_case(result, "WX004", "no-body", root)
             return
         body_type = message.body_type
         if not body_type:
-            self._emit(result, "WX004", body, "bodyContent has no xsi:type: the service cannot tell "
-                       "which operation is called")
+            self._emit_case(result, "WX004", "no-type", body)
             return
         package, operation, well_formed = operation_from_request_type(body_type)
         if well_formed:
             return
         if operation:
             suggestion = f"java:com.webex.service.binding.{package}.{operation}"
-            self._emit(result, "WX004", body, f"bodyContent xsi:type {body_type!r} is malformed; "
-                       f"use {suggestion!r}")
+            self._emit_case(result, "WX004", "misspelled-type", body, found=body_type, suggestion=suggestion)
         else:
-            self._emit(result, "WX004", body, f"bodyContent xsi:type {body_type!r} is not "
-                       "java:com.webex.service.binding.<package>.<Operation>")
+            self._emit_case(result, "WX004", "unknown-type", body, found=body_type)
 
     # -- data-driven rules ------------------------------------------------------------------------
 
@@ -116,7 +112,8 @@ class Linter:
                 continue
             env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions)
             for hit in rule.check(matches, rule.options, env):
-                finding = self._emit(result, rule.id, hit.element, _format(rule, {"operation": message.operation, **hit.values}))
+                text = render(rule.message, {"operation": message.operation, **hit.values})
+                finding = self._emit(result, rule, rule.severity, hit.element, text)
                 if finding is None:
                     continue
                 finding.fix = self._fix_for(rule, hit.element, hit.values, result)
@@ -162,16 +159,25 @@ class Linter:
                            "replace-element", index, f"<{prefix}siteName>{name}</{prefix}siteName>")
         return None
 
-    def _emit(self, result: LintResult, rule_id: str, element: etree._Element, text: str) -> Finding | None:
-        context = result.context
-        if not context.is_selected(rule_id):
+    def _emit_case(self, result: LintResult, rule_id: str, case: str, element: etree._Element,
+                   **values: object) -> Finding | None:
+        """A finding our code emits by rule id and case; its name, severity and words are the pack's."""
+        if not result.context.is_selected(rule_id):
             return None
-        rule = self.ruleset.by_id[rule_id]
+        _name, severity, text = self.ruleset.describe(rule_id, case, values)
+        rule = self.ruleset.by_id.get(rule_id) or builtin_rules().by_id[rule_id]
+        return self._emit(result, rule, severity, element, text)
+
+    def _emit(self, result: LintResult, rule: Rule, severity: Severity, element: etree._Element,
+              text: str) -> Finding | None:
+        context = result.context
+        if not context.is_selected(rule.id):
+            return None
         message = result.message
         index = message.element_index(element) if message is not None else None
         line, column = _position(result, element, index)
         finding = Finding(
-            rule=rule.id, name=rule.name, severity=rule.severity,
+            rule=rule.id, name=rule.name, severity=severity,
             message=redact(text, message.secrets if message else frozenset()),
             line=line, column=column, path=result.path,
             operation=message.operation if message else None,
@@ -204,7 +210,7 @@ class Linter:
         if self._validator is None or getattr(self._validator, "schema_dir", None) != context.schema_dir:
             from proxy_addon.schema.validation import SchemaValidator  # noqa: PLC0415 (schemas load only when asked for)
 
-            self._validator = SchemaValidator(schema_dir=context.schema_dir)
+            self._validator = SchemaValidator(schema_dir=context.schema_dir, voice=self.ruleset)
         return self._validator
 
 
@@ -245,13 +251,6 @@ def _occurrence_on_line(result: LintResult, element: etree._Element) -> int:
     return occurrences.get(element, 0)
 
 
-def _format(rule: Rule, values: dict) -> str:
-    try:
-        return rule.message.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return rule.message
-
-
 _DEFAULT_LINTER: Linter | None = None
 
 
@@ -263,4 +262,11 @@ def default_linter() -> Linter:
     return _DEFAULT_LINTER
 
 
-__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter"]
+def install_default_linter(linter: Linter) -> Linter:
+    """Make `linter` (e.g. one with team rule packs) the process's default, before workers fork."""
+    global _DEFAULT_LINTER
+    _DEFAULT_LINTER = linter
+    return linter
+
+
+__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter", "install_default_linter"]

@@ -7,7 +7,11 @@ options), what it says and predicts, how to fix it, and its documentation.
 
 from __future__ import annotations
 
+import difflib
+import functools
+import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +22,25 @@ from proxy_addon.core.findings import Severity
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.core.versions import Version, parse_version
 from proxy_addon.lint.checks import CHECKS, OPTION_SCHEMAS, Check
+from proxy_addon.lint.options import (
+    KEY_LINES,
+    LINE,
+    OptionError,
+    line_of,
+    plain,
+    plain_items,
+)
 from proxy_addon.lint.selector import Selector, SelectorError, compile_selector
 
 DIRECTIONS = {"request", "response", "any"}
 FIX_ACTIONS = {"remove", "truncate", "site-id", "rename"}
 DOC_FIELDS = ("summary", "why", "example", "fix", "source")
+RULE_KEYS = {"id", "name", "severity", "introduced", "direction", "operations", "site", "api", "given", "unless",
+             "then", "message", "cases", "predicts", "fix", "docs", "variants"}
+VARIANT_KEYS = {"operations", "given", "unless", "then", "direction", "api", "site"}
+ID_PATTERN = re.compile(r"^[A-Z]+[0-9]+$")
+NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+BUILTIN_PREFIX = "WX"
 
 
 class RuleError(ValueError):
@@ -33,6 +51,14 @@ class RuleError(ValueError):
 class FixSpec:
     action: str
     safe: bool
+
+
+@dataclass(frozen=True)
+class Case:
+    """One named message of a builtin rule (WX005 "invalid-bytes"): its template and severity."""
+
+    message: str
+    severity: Severity
 
 
 @dataclass
@@ -56,7 +82,13 @@ class Rule:
     predicts: str | None = None
     fix: FixSpec | None = None
     docs: dict[str, str] = field(default_factory=dict)
-    pack: str = ""
+    cases: dict[str, Case] = field(default_factory=dict)
+    pack: str = ""  # the pack's name (file stem)
+    source: str = ""  # the pack's path
+
+    @property
+    def team(self) -> bool:
+        return self.id.rstrip("0123456789") != BUILTIN_PREFIX
 
     @property
     def is_builtin(self) -> bool:
@@ -72,14 +104,14 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _LineLoader(_SAFE_LOADER):
-    """Records the line of every mapping so errors can point at the rule."""
+    """Records the line of every mapping and of each of its keys, so errors can point at them."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         mapping = super().construct_mapping(node, deep=deep)
-        mapping["__line__"] = node.start_mark.line + 1
+        mapping[LINE] = node.start_mark.line + 1
+        mapping[KEY_LINES] = {key.value: key.start_mark.line + 1 for key, _ in node.value
+                              if isinstance(key, yaml.ScalarNode)}
         return mapping
-
-
 
 
 def load_yaml(path: Path) -> Any:
@@ -93,77 +125,122 @@ def load_yaml(path: Path) -> Any:
         raise RuleError(f"{path}: cannot read rule pack: {error}") from None
 
 
-def _without_lines(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_lines(v) for k, v in value.items() if k != "__line__"}
-    if isinstance(value, list):
-        return [_without_lines(v) for v in value]
-    return value
+class _Where:
+    """Builds "file:line (rule ID): problem" for one rule."""
+
+    def __init__(self, path: Path, raw: dict[str, Any], rule_id: str | None = None):
+        self.path, self.raw, self.rule_id = path, raw, rule_id
+
+    def __call__(self, problem: str, key: str | None = None, line: int | None = None) -> RuleError:
+        line = line or line_of(self.raw, key) or "?"
+        rule = f" (rule {self.rule_id})" if self.rule_id else ""
+        return RuleError(f"{self.path}:{line}{rule}: {problem}")
 
 
-def _require(raw: dict[str, Any], key: str, where: str) -> Any:
+def _did_you_mean(key: Any, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(key), sorted(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(known))})"
+
+
+def _require(raw: dict[str, Any], key: str, where: _Where) -> Any:
     if key not in raw or raw[key] in (None, ""):
-        raise RuleError(f"{where}: missing required field {key!r}")
+        raise where(f"missing required field {key!r}")
     return raw[key]
 
 
-def _build_rule(raw: dict[str, Any], path: Path) -> Rule:
-    where = f"{path}:{raw.get('__line__', '?')}"
+def _mapping(raw: dict[str, Any], key: str, keys: set[str] | tuple[str, ...], where: _Where) -> dict[str, Any]:
+    """A nested mapping (api, then, fix, docs) with only the keys it may have."""
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise where(f"{key} must be a mapping", key)
+    for name, _ in plain_items(value):
+        if name not in keys:
+            raise where(f"{key}: unknown key {name!r}{_did_you_mean(name, keys)}",
+                        line=line_of(value, name))
+    return value
+
+
+def _text_list(raw: dict[str, Any], key: str, where: _Where) -> list[str]:
+    value = raw.get(key, [])
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise where(f"{key} must be a selector or a list of selectors", key)
+    return list(value)
+
+
+def _build_rule(raw: dict[str, Any], path: Path, team: bool) -> Rule:
+    where = _Where(path, raw)
     rule_id = _require(raw, "id", where)
-    where = f"{where} (rule {rule_id})"
-    severity_name = _require(raw, "severity", where)
-    try:
-        severity = Severity(severity_name)
-    except ValueError:
-        raise RuleError(f"{where}: severity {severity_name!r} is not one of error, warning, info") from None
+    where.rule_id = rule_id
+    _check_id(rule_id, team, where)
+    for key, _ in plain_items(raw):
+        if key not in RULE_KEYS:
+            raise where(f"unknown key {key!r}{_did_you_mean(key, RULE_KEYS)}", key)
+    severity = _severity(_require(raw, "severity", where), where, "severity")
+    name = _require(raw, "name", where)
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise where(f"name {name!r} must be kebab-case (lower-case words joined by '-')", "name")
+    message = _require(raw, "message", where)
+    if not isinstance(message, str):
+        raise where("message must be text (a template with {named} fields)", "message")
     direction = raw.get("direction", "any")
     if direction not in DIRECTIONS:
-        raise RuleError(f"{where}: direction {direction!r} is not one of {sorted(DIRECTIONS)}")
+        raise where(f"direction {direction!r} is not one of {sorted(DIRECTIONS)}", "direction")
     operations = raw.get("operations", "*")
     if operations != "*" and not (isinstance(operations, list) and all(isinstance(o, str) for o in operations)):
-        raise RuleError(f"{where}: operations must be '*' or a list of operation names")
+        raise where("operations must be '*' or a list of operation names", "operations")
     site = raw.get("site", "any")
     if site not in {"any", "ci"}:
-        raise RuleError(f"{where}: site {site!r} is not 'any' or 'ci'")
-    api = {k: v for k, v in (raw.get("api") or {}).items() if k != "__line__"}
+        raise where(f"site {site!r} is not 'any' or 'ci'", "site")
+    api = _mapping(raw, "api", {"since", "until"}, where)
     try:
         since = parse_version(str(api["since"])) if "since" in api else None
         until = parse_version(str(api["until"])) if "until" in api else None
     except ValueError as error:
-        raise RuleError(f"{where}: api: {error}") from None
-    then = raw.get("then") or {"function": "builtin"}
+        raise where(f"api: {error}", "api") from None
+    then = _mapping(raw, "then", {"function", "options"}, where) or {"function": "builtin"}
     function = then.get("function", "builtin")
-    options = _without_lines(then.get("options") or {})
+    if function == "builtin" and team:
+        raise where("a team rule needs a check function (then.function); 'builtin' rules are emitted by our code",
+                    "then" if "then" in raw else None)
+    if function != "builtin" and function not in CHECKS:
+        raise where(f"unknown check function {function!r} (known: {', '.join(sorted(CHECKS))})",
+                    line=line_of(then, "function"))
+    options: dict[str, Any] = {}
     if function != "builtin":
-        if function not in CHECKS:
-            raise RuleError(f"{where}: unknown check function {function!r} (known: {', '.join(sorted(CHECKS))})")
-        _check_options(function, options, where)
-    given = raw.get("given", [])
-    given = [given] if isinstance(given, str) else list(given)
+        try:
+            options = OPTION_SCHEMAS[function].load(then.get("options"), "options", line_of(then, "options"))
+        except OptionError as error:
+            raise where(f"check {function!r}: {error.problem}", line=error.line or line_of(then, "options")) from None
+    elif then.get("options"):
+        raise where("a builtin rule takes no options", line=line_of(then, "options"))
+    given = _text_list(raw, "given", where)
     if function != "builtin" and not given:
-        raise RuleError(f"{where}: a rule with a check function needs a 'given' selector")
-    unless = raw.get("unless", [])
-    unless = [unless] if isinstance(unless, str) else list(unless)
+        raise where("a rule with a check function needs a 'given' selector")
+    unless = _text_list(raw, "unless", where)
     try:
         selectors = [compile_selector(expr) for expr in given]
         unless_selectors = [compile_selector(expr) for expr in unless]
     except SelectorError as error:
-        raise RuleError(f"{where}: {error}") from None
-    fix = raw.get("fix")
+        raise where(str(error), "given") from None
+    fix = _mapping(raw, "fix", {"action", "safe"}, where)
     fix_spec = None
     if fix:
         if fix.get("action") not in FIX_ACTIONS:
-            raise RuleError(f"{where}: fix action {fix.get('action')!r} is not one of {sorted(FIX_ACTIONS)}")
+            raise where(f"fix action {fix.get('action')!r} is not one of {sorted(FIX_ACTIONS)}", "fix")
         fix_spec = FixSpec(fix["action"], bool(fix.get("safe", False)))
-    docs = {k: str(v).strip() for k, v in (raw.get("docs") or {}).items() if k != "__line__"}
-    missing_docs = [f for f in DOC_FIELDS if f not in docs]
+    docs_raw = _mapping(raw, "docs", DOC_FIELDS, where)
+    docs = {k: str(v).strip() for k, v in plain_items(docs_raw)}
+    missing_docs = [f for f in DOC_FIELDS if not docs.get(f)]
     if missing_docs:
-        raise RuleError(f"{where}: docs lack {', '.join(missing_docs)}")
+        raise where(f"docs lack {', '.join(missing_docs)}", "docs")
     return Rule(
         id=rule_id,
-        name=_require(raw, "name", where),
+        name=name,
         severity=severity,
-        message=_require(raw, "message", where),
+        message=message,
         introduced=str(_require(raw, "introduced", where)),
         direction=direction,
         operations=None if operations == "*" else tuple(operations),
@@ -179,20 +256,50 @@ def _build_rule(raw: dict[str, Any], path: Path) -> Rule:
         predicts=str(raw["predicts"]) if raw.get("predicts") else None,
         fix=fix_spec,
         docs=docs,
+        cases=_cases(raw, severity, where),
         pack=path.stem,
+        source=str(path),
     )
 
 
-def _check_options(function: str, options: dict[str, Any], where: str) -> None:
-    schema = OPTION_SCHEMAS[function]
-    for name, (kind, required) in schema.items():
-        if required and name not in options:
-            raise RuleError(f"{where}: check {function!r} needs option {name!r}")
-        if name in options and not isinstance(options[name], kind):
-            raise RuleError(f"{where}: option {name!r} of {function!r} must be {getattr(kind, '__name__', kind)}")
-    unknown = set(options) - set(schema)
-    if unknown:
-        raise RuleError(f"{where}: check {function!r} has no option(s) {', '.join(sorted(unknown))}")
+def _severity(value: Any, where: _Where, key: str, line: int | None = None) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        raise where(f"severity {value!r} is not one of error, warning, info", key, line) from None
+
+
+def _cases(raw: dict[str, Any], severity: Severity, where: _Where) -> dict[str, Case]:
+    """Named messages of a builtin rule: what our code emits, each with its own words (and severity)."""
+    value = raw.get("cases")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise where("cases must be a mapping of case name to {message, severity}", "cases")
+    cases = {}
+    for case, entry in plain_items(value):
+        line = line_of(value, case)
+        if isinstance(entry, str):
+            entry = {"message": entry}
+        if not isinstance(entry, dict) or not isinstance(entry.get("message"), str):
+            raise where(f"case {case!r} needs a message", line=line)
+        for key, _ in plain_items(entry):
+            if key not in {"message", "severity"}:
+                raise where(f"case {case!r}: unknown key {key!r} (known: message, severity)", line=line_of(entry, key))
+        case_severity = _severity(entry["severity"], where, "cases", line) if "severity" in entry else severity
+        cases[case] = Case(entry["message"], case_severity)
+    return cases
+
+
+def _check_id(rule_id: Any, team: bool, where: _Where) -> None:
+    if not isinstance(rule_id, str) or not ID_PATTERN.match(rule_id):
+        raise where(f"id {rule_id!r} must be an upper-case prefix and digits (e.g. ACME001)", "id")
+    prefix = rule_id.rstrip("0123456789")
+    if team and prefix == BUILTIN_PREFIX:
+        raise where(f"id {rule_id}: the {BUILTIN_PREFIX} prefix is reserved for built-in rules; "
+                    "choose your team's own (e.g. ACME001)", "id")
+    if not team and prefix != BUILTIN_PREFIX:
+        raise where(f"id {rule_id}: built-in rules use the {BUILTIN_PREFIX} prefix", "id")
 
 
 class RuleSet:
@@ -218,52 +325,119 @@ class RuleSet:
         specific = self._index.get((direction, operation.lower()), []) if operation else []
         return general + specific if specific else general
 
+    def describe(self, rule_id: str, case: str | None, values: dict[str, Any]) -> tuple[str, Severity, str]:
+        """(name, severity, message) of a finding our code emits by rule id and case."""
+        rule = self.by_id.get(rule_id)
+        if rule is None:  # a rule set without the built-in packs (a test's) still speaks for the parser
+            return builtin_rules().describe(rule_id, case, values)
+        entry = rule.cases.get(case) if case else None
+        if case and entry is None:
+            raise KeyError(f"{rule_id} has no case {case!r} in {rule.source}")
+        template, severity = (entry.message, entry.severity) if entry else (rule.message, rule.severity)
+        return rule.name, severity, render(template, values)
+
     @classmethod
-    def load(cls, directory: Path | None = None) -> RuleSet:
+    def load(cls, directory: Path | None = None, extra_packs: Iterable[Path | str] = ()) -> RuleSet:
+        """The built-in packs (or those in `directory`), then each team pack in `extra_packs`.
+
+        Team packs use the same format and check functions; their ids must not use the WX prefix,
+        and an id defined twice is an error naming both files.
+        """
         directory = directory or data_dir("rules")
         rules: list[Rule] = []
         exceptions: dict[str, dict[str, Any]] = {}
         seen: dict[str, str] = {}
-        for path in sorted(directory.glob("*.yaml")):
+        packs = [(path, False) for path in sorted(directory.glob("*.yaml"))]
+        if not any(path.stem != "exceptions" for path, _ in packs):
+            raise RuleError(f"{directory}: no rule packs (*.yaml) found")
+        packs += [(Path(path), True) for path in extra_packs]
+        for path, team in packs:
+            if team and not path.is_file():
+                raise RuleError(f"{path}: rule pack not found")
             data = load_yaml(path)
-            if path.stem == "exceptions":
+            if not team and path.stem == "exceptions":
                 exceptions = _load_exceptions(data, path)
                 continue
-            if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
-                raise RuleError(f"{path}:1: a rule pack is a mapping with a 'rules' list")
-            for raw in data["rules"]:
-                variants = [_build_rule(variant, path) for variant in _expand_variants(raw, path)]
+            for raw in _pack_rules(data, path):
+                variants = [_build_rule(variant, path, team) for variant in _expand_variants(raw, path)]
                 rule_id = variants[0].id
                 if rule_id in seen:
-                    raise RuleError(f"{path}:{raw.get('__line__')}: rule id {rule_id} already defined in {seen[rule_id]}")
-                seen[rule_id] = str(path)
+                    raise RuleError(f"{path}:{line_of(raw, 'id')}: rule id {rule_id} already defined in {seen[rule_id]}")
+                seen[rule_id] = f"{path}:{line_of(raw, 'id')}"
                 rules.extend(variants)
-        if not rules:
-            raise RuleError(f"{directory}: no rule packs (*.yaml) found")
+        _check_predictions(exceptions, rules, directory)
         return cls(rules, exceptions)
+
+
+@functools.cache
+def builtin_rules() -> RuleSet:
+    """The shipped packs, loaded once per process (the parser's words when no Linter is involved)."""
+    return RuleSet.load()
+
+
+def _pack_rules(data: Any, path: Path) -> list[Any]:
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise RuleError(f"{path}:1: a rule pack is a mapping with a 'rules' list")
+    for key, _ in plain_items(data):
+        if key != "rules":
+            raise RuleError(f"{path}:{line_of(data, key)}: unknown key {key!r} (a rule pack has only 'rules')")
+    return data["rules"]
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    """A message template with {named} fields; a field the emitter did not supply is left as written."""
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
 
 
 def _expand_variants(raw: Any, path: Path) -> list[dict[str, Any]]:
     """A rule whose selector differs by operation lists `variants`; each is the rule with overrides."""
     if not isinstance(raw, dict):
-        raise RuleError(f"{path}: each entry of 'rules' must be a mapping")
+        raise RuleError(f"{path}: each entry of 'rules' must be a mapping, not {raw!r}")
     variants = raw.get("variants")
     if variants is None:
         return [raw]
     if not isinstance(variants, list) or not variants:
-        raise RuleError(f"{path}:{raw.get('__line__')}: 'variants' must be a non-empty list")
+        raise RuleError(f"{path}:{line_of(raw, 'variants')}: 'variants' must be a non-empty list")
     base = {k: v for k, v in raw.items() if k != "variants"}
-    return [{**base, **variant, "__line__": variant.get("__line__", base.get("__line__"))} for variant in variants]
+    expanded = []
+    for variant in variants:
+        if not isinstance(variant, dict):
+            raise RuleError(f"{path}:{line_of(raw, 'variants')}: each variant must be a mapping")
+        for key, _ in plain_items(variant):
+            if key not in VARIANT_KEYS:
+                raise RuleError(f"{path}:{line_of(variant, key)}: a variant may set only {', '.join(sorted(VARIANT_KEYS))}, "
+                                f"not {key!r}")
+        lines = {**base.get(KEY_LINES, {}), **variant.get(KEY_LINES, {})}
+        expanded.append({**base, **variant, LINE: variant.get(LINE, base.get(LINE)), KEY_LINES: lines})
+    return expanded
 
 
 def _load_exceptions(data: Any, path: Path) -> dict[str, dict[str, Any]]:
     if not isinstance(data, dict) or not isinstance(data.get("exceptions"), dict):
         raise RuleError(f"{path}:1: the exception catalog is a mapping with an 'exceptions' mapping")
     catalog = {}
-    for exception_id, entry in data["exceptions"].items():
-        if exception_id == "__line__":
-            continue
-        if not isinstance(entry, dict) or "meaning" not in entry:
-            raise RuleError(f"{path}: exception {exception_id}: needs a 'meaning'")
-        catalog[str(exception_id).zfill(6)] = {k: v for k, v in entry.items() if k != "__line__"}
+    exceptions = data["exceptions"]
+    for exception_id, entry in plain_items(exceptions):
+        where = f"{path}:{line_of(exceptions, exception_id)}: exception {exception_id}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("meaning"), str):
+            raise RuleError(f"{where}: needs a 'meaning'")
+        for key, value in plain_items(entry):
+            if key not in {"meaning", "predicted_by"}:
+                raise RuleError(f"{where}: unknown key {key!r}{_did_you_mean(key, ('meaning', 'predicted_by'))}")
+            if key == "predicted_by" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise RuleError(f"{where}: predicted_by must be a list of rule ids")
+        catalog[str(exception_id).zfill(6)] = plain(entry)
     return catalog
+
+
+def _check_predictions(exceptions: dict[str, dict[str, Any]], rules: list[Rule], directory: Path) -> None:
+    """Every rule the catalog names in predicted_by exists."""
+    known = {rule.id for rule in rules}
+    for exception_id, entry in exceptions.items():
+        for rule_id in entry.get("predicted_by", []):
+            if rule_id not in known:
+                raise RuleError(f"{directory / 'exceptions.yaml'}: exception {exception_id}: predicted_by names "
+                                f"unknown rule {rule_id}")

@@ -103,7 +103,7 @@ def _sarif_rule(rule: Rule) -> dict:
             "text": f"{docs['why']}\n\nFix: {docs['fix']}\n\nSource: {docs['source']}",
             "markdown": f"{docs['why']}\n\n```xml\n{docs['example']}\n```\n\n**Fix:** {docs['fix']}\n\n_Source: {docs['source']}_",
         },
-        "helpUri": DOCS_URL.format(anchor=rule_anchor(rule)),
+        **({} if rule.team else {"helpUri": DOCS_URL.format(anchor=rule_anchor(rule))}),  # team rules: not our docs
         "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
         "properties": {"tags": ["webex", "xml-api", rule.pack], "introduced": rule.introduced},
     }

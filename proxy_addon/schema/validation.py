@@ -18,13 +18,24 @@ from collections.abc import Callable
 from lxml import etree
 from xmlschema import XMLSchemaChildrenValidationError, XMLSchemaValidationError
 
-from proxy_addon.core.findings import Finding, Fix, Severity
+from proxy_addon.core.findings import Finding, Fix
 from proxy_addon.core.message import Message, local_name
 from proxy_addon.core.namespaces import SERVICE_NS, WELL_KNOWN_PREFIXES
-from proxy_addon.core.parsing import ParsedDocument
+from proxy_addon.core.parsing import ParsedDocument, Voice
 from proxy_addon.core.redaction import redact
-from proxy_addon.schema.bundle import ENVELOPE_TAG, SchemaBundle, SchemaLoadError, bundle_for
-from proxy_addon.schema.messages import describe, expected_names, misspelling_text, written_name
+from proxy_addon.lint.ruleset import builtin_rules
+from proxy_addon.schema.bundle import (
+    ENVELOPE_TAG,
+    SchemaBundle,
+    SchemaLoadError,
+    bundle_for,
+)
+from proxy_addon.schema.messages import (
+    describe,
+    expected_names,
+    misspelling_text,
+    written_name,
+)
 from proxy_addon.schema.normalize import Misspelling, NormalizedCopy, normalized_copy
 
 __all__ = ["SchemaLoadError", "SchemaValidator"]
@@ -36,8 +47,9 @@ class SchemaValidator:
     by `load()`, which raises SchemaLoadError naming the file and the problem.
     """
 
-    def __init__(self, schema_dir: str | None = None, *, use_lxml: bool = True):
+    def __init__(self, schema_dir: str | None = None, *, use_lxml: bool = True, voice: Voice | None = None):
         self.schema_dir = schema_dir
+        self.voice = voice  # the rule set whose WX007/WX008 words and severities the findings carry
         self.use_lxml = use_lxml  # False: xmlschema validates every message (benchmarks, debugging)
         self._bundle: SchemaBundle | None = None
 
@@ -52,7 +64,7 @@ class SchemaValidator:
 
     def validate(self, message: Message, document: ParsedDocument) -> list[Finding]:
         bundle = self.bundle
-        report = _Report(message, document)
+        report = _Report(message, document, self.voice or document.voice or builtin_rules())
         gate = bundle.lxml if self.use_lxml else None
         spelling = message.direction == "request"
         if local_name(message.root) == "message":  # another root is WX003's business
@@ -100,11 +112,15 @@ def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+_CASES = {"WX007": "violation", "WX008": "misspelled"}
+
+
 class _Report:
     """The findings of one message, one per element and text, positioned in the source."""
 
-    def __init__(self, message: Message, document: ParsedDocument):
+    def __init__(self, message: Message, document: ParsedDocument, voice: Voice):
         self.message = message
+        self.voice = voice
         self.document = document
         self.findings: list[Finding] = []
         self._seen: set[tuple[str, int, str]] = set()
@@ -118,8 +134,7 @@ class _Report:
         self._seen.add(key)
         position = self.document.source_map.element_position(index) if self.document.text else None
         line, column = position or (element.sourceline or 1, 1)
-        name, severity = ("schema-violation", Severity.ERROR) if rule == "WX007" else \
-            ("misspelled-element", Severity.WARNING)
+        name, severity, text = self.voice.describe(rule, _CASES[rule], {"reason": text})
         self.findings.append(Finding(
             rule, name, severity, redact(text, message.secrets), line, column, self.document.path,
             operation=message.operation, direction=message.direction, fix=fix, element_index=index,

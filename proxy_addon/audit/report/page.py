@@ -107,11 +107,14 @@ def _ci_fields(data: ReportData) -> str:
                 'an ignored field.</p>')
     parts = []
     for site, fields in data.ci_fields.items():
+        parts.append(f"<h3>{_e(site)}</h3>")
+        if data.ci_sites.get(site):
+            parts.append(f'<p class="learned">CI: {_e(data.ci_sites[site])}</p>')
         if not fields:
-            parts.append(f"<h3>{_e(site)}</h3><p class=\"empty\">No ignored SetUser fields seen.</p>")
+            parts.append("<p class=\"empty\">No ignored SetUser fields seen.</p>")
             continue
         rows = [[f"&lt;{_e(f['field'])}&gt;", f"{f['messages']:,}", f"{f['clients']:,}"] for f in fields]
-        parts.append(f"<h3>{_e(site)}</h3>" + _table(["Ignored field", "Messages", "Clients"], rows, {1, 2}))
+        parts.append(_table(["Ignored field", "Messages", "Clients"], rows, {1, 2}))
     return '<div id="ci-fields">' + "".join(parts) + "</div>"
 
 

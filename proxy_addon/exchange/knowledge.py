@@ -9,7 +9,6 @@ What traffic shows wins over what was configured: the service knows best.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from proxy_addon.core.message import Message, local_name, text_of
@@ -57,7 +56,6 @@ class SiteKnowledge:
     def __init__(self, facts: list[Fact] | None = None) -> None:
         self._site_types: dict[str, Fact] = {}
         self._versions: dict[str, Fact] = {}
-        self.versions = _VersionView(self._versions)
         for fact in facts or ():
             self.learn(fact)
 
@@ -95,31 +93,12 @@ class SiteKnowledge:
         return notes
 
 
-class _VersionView(Mapping):
-    """A read-only, case-insensitive site -> Version view of the learned API versions."""
-
-    def __init__(self, data: dict[str, Fact]):
-        self._data = data
-
-    def __getitem__(self, site: str) -> Version:
-        return self._data[site.lower()].value
-
-    def __contains__(self, site: object) -> bool:
-        return isinstance(site, str) and site.lower() in self._data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
 @dataclass(frozen=True)
 class KnowledgeContext(LintContext):
     """A LintContext that also consults what was learned from traffic (learned facts win).
 
-    The engine's own `learned` notes stay empty: the exchange linter adds `SiteKnowledge.notes_for`
-    itself, so a finding names only the learned facts its rule depends on.
+    The exchange linter adds `SiteKnowledge.notes_for` to the findings, so a finding names only the
+    learned facts its rule depends on.
     """
 
     knowledge: SiteKnowledge = field(default_factory=SiteKnowledge, compare=False, repr=False)
@@ -127,7 +106,6 @@ class KnowledgeContext(LintContext):
     @classmethod
     def around(cls, base: LintContext, knowledge: SiteKnowledge) -> KnowledgeContext:
         fields = {name: getattr(base, name) for name in LintContext.__dataclass_fields__}
-        fields.update(site_api_versions=knowledge.versions, learned={})
         return cls(**fields, knowledge=knowledge)
 
     def is_ci(self, site: str | None) -> bool | None:

@@ -103,7 +103,7 @@ def _site_id_clients(data: ReportData) -> str:
 
 def _ci_fields(data: ReportData) -> str:
     if not data.ci_fields:
-        return ('<p class="empty">No CI sites known (pass --ci-site) and no SetUser request to a CI site sent '
+        return ('<p class="empty">No CI sites known (pass --ci-site, or capture a GetSiteType answer) and no SetUser request to a CI site sent '
                 'an ignored field.</p>')
     parts = []
     for site, fields in data.ci_fields.items():

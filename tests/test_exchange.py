@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from proxy_addon.audit.store import open_store
-from proxy_addon.core.encodings import byte_order_mark, charset_of
+from proxy_addon.core.charsets import byte_order_mark, charset_of
 from proxy_addon.exchange.observed import format_time
 from proxy_addon.exchange.sniff import is_xml_api
 from proxy_addon.simulator.answers import SimulatedService
@@ -50,7 +50,7 @@ CAPTURE = [
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=REPO, timeout=120,
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
                           env={**os.environ, "COLUMNS": "200"})
 
 
@@ -182,6 +182,7 @@ def test_the_live_proxy_check_and_audit_give_the_same_findings_on_one_capture(st
     db, report = tmp_path / "audit.sqlite", tmp_path / "report.html"
     result = run_cli("audit", str(dump), "--db", str(db), "--report", str(report), "--jobs", "2")
     assert result.returncode == 0, result.stderr
+    assert "learned: site acme learned as CI from GetSiteType (siteType 1) at " in result.stderr
     assert store_findings(db) == {(where, direction, rule, operation) for where, direction, rule, operation, _ in live}
     page = report.read_text(encoding="utf-8")
     site_type = next(event for event in learned if "GetSiteType" in event["note"])

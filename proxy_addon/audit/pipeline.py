@@ -35,6 +35,7 @@ class AuditStats:
     messages: int = 0
     findings: int = 0
     errors: list[CaptureError] = field(default_factory=list)
+    learned: list[Fact] = field(default_factory=list)  # what the capture's answers taught, in order
 
 
 @dataclass
@@ -118,6 +119,7 @@ def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int
             files.append(item)
     stats.files = len(files)
     def learned(fact: Fact) -> None:
+        stats.learned.append(fact)
         if fact.kind == SITE_TYPE and fact.value:
             store.record_sites([fact.site], fact.provenance)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
-from proxy_addon.core.encodings import byte_order_mark
+from proxy_addon.core.charsets import byte_order_mark
 from proxy_addon.core.findings import Edit, Finding
 from proxy_addon.lint.engine import LintResult
 

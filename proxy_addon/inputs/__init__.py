@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from proxy_addon.core.encodings import byte_order_mark
+from proxy_addon.core.charsets import byte_order_mark
 from proxy_addon.exchange.observed import Exchange, Observed
 from proxy_addon.inputs.flows import read_flow_dump
 from proxy_addon.inputs.har import read_har

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from proxy_addon.core.encodings import charset_of
+from proxy_addon.core.charsets import charset_of
 from proxy_addon.exchange.observed import Exchange, Observed
 from proxy_addon.exchange.sniff import is_xml_api
 from proxy_addon.inputs.model import CaptureError

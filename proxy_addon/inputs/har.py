@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from proxy_addon.core.encodings import charset_of
+from proxy_addon.core.charsets import charset_of
 from proxy_addon.exchange.observed import Exchange, Observed
 from proxy_addon.exchange.sniff import is_xml_api
 from proxy_addon.inputs.model import CaptureError, text_to_bytes

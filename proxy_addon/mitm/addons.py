@@ -29,7 +29,7 @@ from mitmproxy import ctx, exceptions, http
 from mitmproxy.hooks import UpdateHook
 
 from proxy_addon.audit.recorder import StoreUnavailable, open_audit_store
-from proxy_addon.core.encodings import charset_of
+from proxy_addon.core.charsets import charset_of
 from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
 from proxy_addon.exchange.sniff import is_xml_api
 from proxy_addon.mitm.backends import InProcessBackend, PendingRewrite, WorkerBackend

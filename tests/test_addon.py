@@ -10,7 +10,8 @@ import pytest
 from mitmproxy import contentviews, exceptions
 from mitmproxy.test import taddons, tflow, tutils
 
-from proxy_addon.exchange.flows import ERROR_MARK, METADATA_KEY, WARNING_MARK
+from proxy_addon.exchange.observed import format_time
+from proxy_addon.mitm.flows import ERROR_MARK, METADATA_KEY, WARNING_MARK
 from tests.builders import request_xml, response_xml
 from tests.proxy_support import PATH
 
@@ -142,12 +143,16 @@ def test_responses_are_linted_by_content_even_without_a_webex_request(proxy):
 def test_get_site_type_teaches_ci_and_later_findings_say_so(proxy):
     set_user = request_xml("SetUser", "<webExId>jane@acme.com</webExId><email>j@x.com</email>", security=ACME)
     assert proxy.findings(proxy.request(set_user)) == []  # acme not known to be CI yet
-    proxy.exchange(request_xml("GetSiteType", package="ep", security="<siteName>acme</siteName>"),
-                   response_xml("GetSiteType", "<ep:siteType>1</ep:siteType>"))
-    assert [e["note"] for e in proxy.events("learned")] == ["site acme learned as CI from GetSiteType (siteType 1)"]
+    answered = proxy.exchange(request_xml("GetSiteType", package="ep", security="<siteName>acme</siteName>"),
+                              response_xml("GetSiteType", "<ep:siteType>1</ep:siteType>"))
+    # The note says when the answer came; the log also says where (which flow).
+    note = f"site acme learned as CI from GetSiteType (siteType 1) at {format_time(answered.response.timestamp_start)}"
+    [learned] = proxy.events("learned")
+    assert learned["note"] == note and learned["learned_from"] == f"{note} (flow {answered.id} at " \
+        f"{format_time(answered.response.timestamp_start)})"
     [finding] = proxy.findings(proxy.request(set_user))
     assert finding["rule"] == "WX201"
-    assert finding["notes"] == ["site acme learned as CI from GetSiteType (siteType 1)"]
+    assert finding["notes"] == [note]
 
 
 def test_get_site_type_of_a_standalone_site_overrides_the_configuration(proxy):
@@ -161,22 +166,24 @@ def test_a_030098_failure_teaches_ci(proxy):
     globex = "<siteName>globex</siteName><webExID>admin@globex.com</webExID><password>x1y2z3w4</password>"
     first = proxy.exchange(create_user(globex), FAILURE_030098)
     assert [f["rule"] for f in proxy.findings(first)] == ["WX501"]
-    assert proxy.events("learned")[0]["note"] == "site globex learned as CI from a 030098 failure"
+    note = f"site globex learned as CI from a 030098 failure at {format_time(first.response.timestamp_start)}"
+    assert proxy.events("learned")[0]["note"] == note
     second = proxy.request(request_xml("DelUser", "<webExId>jane@globex.com</webExId>", security=globex))
     [finding] = proxy.findings(second)
-    assert (finding["rule"], finding["notes"]) == ("WX202", ["site globex learned as CI from a 030098 failure"])
+    assert (finding["rule"], finding["notes"]) == ("WX202", [note])
 
 
 def test_get_api_version_sets_the_sites_version(proxy):
     description = "<metaData><confName>Town hall</confName><description>" + "d" * 1500 + "</description></metaData>"
     event = request_xml("CreateEvent", description, package="event", security=ACME)
     assert proxy.findings(proxy.request(event)) == []  # 1500 characters are fine at 39.11
-    proxy.exchange(request_xml("GetAPIVersion", package="ep", security=ACME),
-                   response_xml("GetAPIVersion", "<ep:apiVersion>WebEx XML API V11.0.0</ep:apiVersion>"
-                                                 "<ep:apiVer>39.3.0</ep:apiVer>"))
+    answered = proxy.exchange(request_xml("GetAPIVersion", package="ep", security=ACME),
+                              response_xml("GetAPIVersion", "<ep:apiVersion>WebEx XML API V11.0.0</ep:apiVersion>"
+                                                            "<ep:apiVer>39.3.0</ep:apiVer>"))
     [finding] = proxy.findings(proxy.request(event))
     assert finding["rule"] == "WX401" and "1024" in finding["message"]
-    assert finding["notes"] == ["site acme learned as API 39.3.0 from GetAPIVersion (apiVer)"]
+    assert finding["notes"] == ["site acme learned as API 39.3.0 from GetAPIVersion (apiVer) at "
+                                f"{format_time(answered.response.timestamp_start)}"]
 
 
 # -- rewriting -------------------------------------------------------------------------------------
@@ -253,7 +260,7 @@ def test_an_internal_error_is_logged_and_the_flow_passes_untouched(proxy, monkey
     def broken(*args, **kwargs):
         raise RuntimeError(f"boom near <password>{PASSWORD}</password>")
 
-    monkeypatch.setattr(proxy.session.ensure_backend().pipeline.linter, "lint", broken)
+    monkeypatch.setattr(proxy.session.ensure_backend().pipeline.exchanges.linter, "lint", broken)
     flow = proxy.request(MEETING, headers=LATIN1)
     proxy.respond(flow, FAILURE_030098)
     assert flow.request.raw_content is MEETING

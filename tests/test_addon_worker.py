@@ -10,7 +10,8 @@ import pytest
 from mitmproxy.addons import view
 from mitmproxy.test import taddons
 
-from proxy_addon.exchange.flows import ERROR_MARK, METADATA_KEY
+from proxy_addon.exchange.observed import format_time
+from proxy_addon.mitm.flows import ERROR_MARK, METADATA_KEY
 from proxy_addon.mitm import addons as addon_module
 from proxy_addon.mitm import backends as proxy_backends
 from proxy_addon.mitm.worker import FrameReader, encode_frame
@@ -58,10 +59,11 @@ def test_findings_are_logged_by_the_worker_and_annotations_come_back(proxy):
 
 def test_learned_state_lives_in_the_worker(proxy):
     globex = "<siteName>globex</siteName><webExID>it@globex.com</webExID><password>pw-globex-1</password>"
-    proxy.exchange(request_xml("CreateUser", "<webExId>a@globex.com</webExId>", security=globex), FAILURE_030098)
+    first = proxy.exchange(request_xml("CreateUser", "<webExId>a@globex.com</webExId>", security=globex), FAILURE_030098)
     second = proxy.request(request_xml("DelUser", "<webExId>a@globex.com</webExId>", security=globex))
     assert proxy.wait_until(lambda: len(proxy.findings(second)) == 1)
-    assert proxy.findings(second)[0]["notes"] == ["site globex learned as CI from a 030098 failure"]
+    assert proxy.findings(second)[0]["notes"] == [
+        f"site globex learned as CI from a 030098 failure at {format_time(first.response.timestamp_start)}"]
 
 
 def test_rewrite_waits_for_the_worker_and_logs_after_applying(proxy):

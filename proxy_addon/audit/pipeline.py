@@ -1,8 +1,12 @@
-"""Lint captured exchanges and turn them into store records, in worker processes.
+"""Replay captured exchanges through the exchange linter, in capture order, and store the records.
 
 The parent reads the inputs and writes the store (one writer, so SQLite never waits on itself);
 workers only lint. Chunks of exchanges go out, records with their findings come back, and at most
 a few chunks are in flight at once, so memory stays flat however large the capture is.
+
+Learning: the parent scouts every answer as it reads (proxy_addon.exchange.timeline) and sends each
+chunk the facts learned before it; the worker's exchange linter starts from them and learns the rest
+in order, so --jobs N gives the findings one process gives. Learned CI sites go to the store.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from proxy_addon.audit.store import MessageRecord, PreparedBatch, Store, StoredFinding, as_stored, prepare
+from proxy_addon.exchange.knowledge import SITE_TYPE, Fact, SiteKnowledge
+from proxy_addon.exchange.linter import ExchangeLinter
+from proxy_addon.exchange.timeline import AnswerScout
 from proxy_addon.inputs import CaptureError, Exchange, input_files, read_file
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.engine import default_linter
@@ -28,33 +35,24 @@ class AuditStats:
     messages: int = 0
     findings: int = 0
     errors: list[CaptureError] = field(default_factory=list)
+    learned: list[Fact] = field(default_factory=list)  # what the capture's answers taught, in order
 
 
-def lint_exchange(exchange: Exchange, context: LintContext) -> list[Recorded]:
-    """Lint a request and then its response; the response takes the request's operation, site and
-    user when it does not name them itself."""
-    linter = default_linter()
+@dataclass
+class Chunk:
+    exchanges: list[Exchange]
+    weight: int  # the input bytes the exchanges cover
+    known: list[Fact]  # what the exchanges before the chunk taught
+
+
+def lint_exchanges(exchanges: ExchangeLinter, chunk: list[Exchange]) -> PreparedBatch:
+    """Lint a chunk in order and prepare its rows (redaction included), so the writer only writes."""
     recorded: list[Recorded] = []
-    request: MessageRecord | None = None
-    for captured in exchange.messages:
-        is_response = captured.direction == "response"
-        result = linter.lint(
-            captured.data, path=f"{captured.source}:{captured.locator}" if captured.locator else captured.source,
-            http_charset=captured.http_charset, direction=captured.direction, context=context,
-            operation_hint=request.operation if is_response and request else None)
-        record = MessageRecord.from_result(
-            result, captured.data, source=captured.source, locator=captured.locator, time=captured.time,
-            client_address=captured.client_address, user_agent=captured.user_agent,
-            site=request.site if request else None, webex_id=request.webex_id if request else None)
-        if record.direction == "request":
-            request = record
-        recorded.append((record, [as_stored(f, record.elements) for f in result.findings]))
-    return recorded
-
-
-def _lint_chunk(chunk: list[Exchange], context: LintContext) -> PreparedBatch:
-    """Lint a chunk and prepare its rows (redaction included), so the writer only writes."""
-    return prepare(item for exchange in chunk for item in lint_exchange(exchange, context))
+    for exchange in chunk:
+        for linted in exchanges.lint_exchange(exchange):
+            record = MessageRecord.from_linted(linted)
+            recorded.append((record, [as_stored(f, record.elements) for f in linted.findings]))
+    return prepare(recorded)
 
 
 _WORKER_CONTEXT: LintContext | None = None
@@ -66,27 +64,30 @@ def _worker_init(context: LintContext) -> None:
     default_linter()  # load the rule packs once per worker, not per chunk
 
 
-def _worker_lint(chunk: list[Exchange]) -> PreparedBatch:
-    return _lint_chunk(chunk, _WORKER_CONTEXT)
+def _worker_lint(chunk: Chunk) -> PreparedBatch:
+    knowledge = SiteKnowledge(chunk.known)
+    return lint_exchanges(ExchangeLinter(default_linter(), _WORKER_CONTEXT, knowledge), chunk.exchanges)
 
 
-def _chunks(items: Iterable[Exchange | CaptureError], on_error: Callable[[CaptureError], None]
-            ) -> Iterator[tuple[list[Exchange], int]]:
-    """Exchanges in chunks of about CHUNK_MESSAGES messages, with the input bytes they cover."""
-    chunk: list[Exchange] = []
-    size = weight = 0
+def _chunks(items: Iterable[Exchange | CaptureError], scout: AnswerScout, on_error: Callable[[CaptureError], None],
+            on_fact: Callable[[Fact], None]) -> Iterator[Chunk]:
+    """Exchanges in chunks of about CHUNK_MESSAGES messages, each with what was learned before it."""
+    chunk = Chunk([], 0, scout.known())
+    size = 0
     for item in items:
         if isinstance(item, CaptureError):
             on_error(item)
             continue
-        chunk.append(item)
+        chunk.exchanges.append(item)
         size += len(item.messages)
-        weight += item.weight
+        chunk.weight += item.weight
+        for fact in scout.read(item):
+            on_fact(fact)
         if size >= CHUNK_MESSAGES:
-            yield chunk, weight
-            chunk, size, weight = [], 0, 0
-    if chunk:
-        yield chunk, weight
+            yield chunk
+            chunk, size = Chunk([], 0, scout.known()), 0
+    if chunk.exchanges:
+        yield chunk
 
 
 def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int = 1,
@@ -117,18 +118,24 @@ def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int
         else:
             files.append(item)
     stats.files = len(files)
-    chunks = _chunks((item for path in files for item in read_file(path)), error)
+    def learned(fact: Fact) -> None:
+        stats.learned.append(fact)
+        if fact.kind == SITE_TYPE and fact.value:
+            store.record_sites([fact.site], fact.provenance)
+
+    chunks = _chunks((item for path in files for item in read_file(path)), AnswerScout(context), error, learned)
     if jobs <= 1:
         on_start(sum(_size(f) for f in files))
-        for chunk, weight in chunks:
-            write(_lint_chunk(chunk, context), weight)
+        exchanges = ExchangeLinter(default_linter(), context)  # one linter: it learns as it goes
+        for chunk in chunks:
+            write(lint_exchanges(exchanges, chunk.exchanges), chunk.weight)
         return stats
     default_linter()  # loaded before forking, so the workers inherit it
     with multiprocessing.get_context("fork").Pool(jobs, _worker_init, (context,)) as pool:
         on_start(sum(_size(f) for f in files))
         pending: deque = deque()
-        for chunk, weight in chunks:
-            pending.append((pool.apply_async(_worker_lint, (chunk,)), weight))
+        for chunk in chunks:
+            pending.append((pool.apply_async(_worker_lint, (chunk,)), chunk.weight))
             if len(pending) >= 2 * jobs:
                 done, done_weight = pending.popleft()
                 write(done.get(), done_weight)

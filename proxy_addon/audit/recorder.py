@@ -1,6 +1,6 @@
 """Feeding the audit store (proxy_addon.audit.store) from the live proxy, off the traffic path.
 
-The proxy hands over each linted message; one background thread builds the store's
+The proxy hands over each linted message (the exchange layer's `Linted`); one background thread builds the store's
 MessageRecord (content digest, element names) and writes batches with `record_many`, one
 transaction per batch. A slow or failing database never delays or breaks traffic: when the
 bounded queue is full, records are dropped and counted, and write errors are logged.
@@ -13,11 +13,10 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from proxy_addon.core.redaction import redact
-from proxy_addon.lint.engine import LintResult
+from proxy_addon.exchange.linter import Linted
 
 logger = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000
@@ -46,20 +45,6 @@ def open_audit_store(url: str) -> Any:
         raise StoreUnavailable(f"cannot open the audit store {redact(url)}: {redact(str(error))}") from None
 
 
-@dataclass(frozen=True)
-class SeenMessage:
-    """One linted message as the proxy saw it; turned into a store record on the writer thread."""
-
-    result: LintResult
-    data: bytes
-    flow_id: str
-    time: float | None
-    client_address: str | None
-    user_agent: str | None
-    site: str | None
-    webex_id: str | None
-
-
 class BackgroundRecorder:
     """Writes to the store on one worker thread; `close()` drains the queue, then closes the store."""
 
@@ -72,13 +57,13 @@ class BackgroundRecorder:
         self._thread = threading.Thread(target=self._work, name="webexlint-audit-store", daemon=True)
         self._thread.start()
 
-    def message(self, seen: SeenMessage) -> None:
-        self._submit(seen)
+    def message(self, linted: Linted) -> None:
+        self._submit(linted)
 
     def ci_site(self, site: str, learned_from: str) -> None:
         self._submit(lambda store: store.record_sites([site], learned_from))
 
-    def _submit(self, job: SeenMessage | Callable[[Any], None]) -> None:
+    def _submit(self, job: Linted | Callable[[Any], None]) -> None:
         try:
             self._queue.put_nowait(job)
         except queue.Full:
@@ -98,23 +83,20 @@ class BackgroundRecorder:
                 return
 
     def _write(self, jobs: list) -> None:
-        messages = [job for job in jobs if isinstance(job, SeenMessage)]
+        messages = [job for job in jobs if isinstance(job, Linted)]
         try:
             if messages:
-                self.store.record_many([(self._record(seen), seen.result.findings) for seen in messages])
+                self.store.record_many([(self._record(linted), linted.findings) for linted in messages])
             for job in jobs:
-                if not isinstance(job, SeenMessage):
+                if not isinstance(job, Linted):
                     job(self.store)
         except Exception as error:  # noqa: BLE001 (the store must never take the proxy down)
             self.failed += len(jobs)
             logger.warning("webexlint: audit store write failed (%d records lost so far): %s", self.failed,
                            redact(str(error)))
 
-    def _record(self, seen: SeenMessage) -> Any:
-        return self.record_class.from_result(
-            seen.result, seen.data, source="proxy", locator=seen.flow_id, time=seen.time,
-            client_address=seen.client_address, user_agent=seen.user_agent, site=seen.site,
-            webex_id=seen.webex_id)
+    def _record(self, linted: Linted) -> Any:
+        return self.record_class.from_linted(linted)
 
     def close(self, timeout: float = 30.0) -> None:
         self._queue.put(_STOP)

@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     except (StoreError, RuleError, OSError) as error:
         print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)
         return 2
+    for fact in stats.learned:
+        console.print(f"learned: {fact.provenance}", markup=False, soft_wrap=True)
     console.print(f"audited {stats.messages:,} messages from {stats.files:,} files: {stats.findings:,} findings"
                   + (f"; {len(stats.errors)} inputs or parts of inputs could not be read" if stats.errors else "")
                   + f"; inventory in {store.url}" + (f", report in {args.report}" if args.report else ""),

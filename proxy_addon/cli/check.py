@@ -6,17 +6,15 @@ import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
 from proxy_addon.config import ConfigError
 from proxy_addon.core.redaction import redact
+from proxy_addon.exchange.linter import ExchangeLinter
+from proxy_addon.exchange.observed import Observed
 from proxy_addon.lint.engine import Linter, LintResult
 from proxy_addon.lint.ruleset import RuleError, RuleSet
 from proxy_addon.outputs.formats import FORMATTERS
-
-if TYPE_CHECKING:
-    from proxy_addon.inputs.model import CapturedMessage
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -46,22 +44,21 @@ def _load_schemas(schema_dir: str | None) -> None:
         raise ConfigError(f"--schema-dir: {error}") from None
 
 
-def iter_messages(paths: list[str], errors: list[str]) -> Iterator[CapturedMessage]:
-    """Every message in the inputs: .xml files, HAR exports and flow dumps, folders searched for them.
-
-    A response that does not name its operation learns it from the request it answers.
-    """
-    from proxy_addon.inputs import CapturedMessage, CaptureError, read_inputs  # noqa: PLC0415
+def iter_messages(paths: list[str], errors: list[str], direction: str | None) -> Iterator[Observed]:
+    """Every message in the inputs in capture order: .xml files, HAR exports and flow dumps, folders
+    searched for them. `direction` is for messages whose capture does not show it."""
+    from proxy_addon.inputs import CaptureError, read_inputs  # noqa: PLC0415
 
     for raw_path in paths:
         if raw_path == "-":
-            yield CapturedMessage(sys.stdin.buffer.read(), "-")
+            yield Observed(sys.stdin.buffer.read(), direction, "-")
             continue
         for item in read_inputs([raw_path]):
             if isinstance(item, CaptureError):
                 errors.append(str(item))
                 continue
-            yield from item.messages
+            for seen in item.messages:
+                yield seen if seen.direction else Observed(seen.data, direction, seen.source)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,17 +73,12 @@ def run(args: argparse.Namespace) -> int:
     context = settings.context()
     errors: list[str] = []
     findings = []
-    operation_of_request: dict[tuple[str, str], str] = {}
-    for captured in iter_messages(args.paths, errors):
-        exchange_key = (captured.source, captured.locator)
-        hint = operation_of_request.get(exchange_key) if captured.direction == "response" else None
-        result = linter.lint(captured.data, path=captured.source, http_charset=captured.http_charset,
-                             direction=captured.direction or args.direction, context=context, operation_hint=hint)
-        if captured.direction == "request" and result.message is not None and result.message.operation:
-            operation_of_request[exchange_key] = result.message.operation
-        if captured.locator:
+    exchanges = ExchangeLinter(linter, context)  # as the proxy: answers pair with requests, facts are learned
+    for seen in iter_messages(args.paths, errors, args.direction):
+        result = exchanges.lint(seen).result
+        if seen.locator:
             for finding in result.findings:
-                finding.locator = f"{captured.locator} {captured.direction or ''}".strip()
+                finding.locator = f"{seen.locator} {seen.direction or ''}".strip()
         elif args.fix or args.diff:
             result = _fix(linter, result, args, errors)
         findings.extend(result.findings)

@@ -7,10 +7,10 @@ whitespace and attribute quoting all survive.
 
 from __future__ import annotations
 
-import codecs
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from proxy_addon.core.charsets import byte_order_mark
 from proxy_addon.core.findings import Edit, Finding
 from proxy_addon.lint.engine import LintResult
 
@@ -84,17 +84,11 @@ def _removal(text: str, start: int, end: int) -> Edit:
     return Edit(before, end, "")
 
 
-# Byte order marks and the codec that writes what follows them; UTF-32 first (its LE mark starts
-# with UTF-16's).
-_BYTE_ORDER_MARKS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-                     (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-
-
 def _encode(text: str, original: bytes, encoding: str) -> bytes:
     """Encode as the original was: same BOM, same byte order (Python's utf-16/32 would write its own)."""
-    for bom, codec in _BYTE_ORDER_MARKS:
-        if original.startswith(bom) and codec.startswith(encoding):
-            return bom + text.encode(codec, errors="xmlcharrefreplace")
+    marked = byte_order_mark(original)
+    if marked is not None and marked[1].startswith(encoding):
+        return marked[0] + text.encode(marked[1], errors="xmlcharrefreplace")
     if encoding in ("utf-16", "utf-32"):  # no BOM: it was read as little-endian
         encoding += "-le"
     return text.encode(encoding, errors="xmlcharrefreplace")

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from lxml import etree
 
+from proxy_addon.core.charsets import byte_order_mark
 from proxy_addon.core.findings import Finding, Severity
 from proxy_addon.core.namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
 from proxy_addon.core.positions import SourceMap
@@ -36,8 +37,6 @@ _ROOT_START_TAG = re.compile(
     r"<(?![!?/])[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(?=/?>)", re.DOTALL
 )
 _UNDEFINED_PREFIX_ERROR = re.compile(r"Namespace prefix (\S+) (?:on|for) ")
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # XML 1.0 Appendix F: without a byte-order mark, the first bytes still tell a 16- or 32-bit document
 # (an 8-bit one never holds NUL bytes). Python's "utf-16" would guess the byte order; these do not.
 _UNMARKED = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
@@ -110,9 +109,9 @@ def _ascii_compatible(encoding: str) -> bool:
 
 def _sniff(raw: bytes) -> tuple[str | None, str | None]:
     """(encoding, how it shows) from the first bytes: "bom", "unmarked" (16/32-bit), or (None, None)."""
-    for bom, encoding in _BOMS:
-        if raw.startswith(bom):
-            return encoding, "bom"
+    marked = byte_order_mark(raw)
+    if marked is not None:
+        return _FAMILIES.get(marked[1], marked[1]), "bom"
     for start, encoding in _UNMARKED:
         if raw.startswith(start):
             return encoding, "unmarked"

@@ -1,4 +1,4 @@
-"""Protocol state the live proxy learns from traffic, per site, and the lint context that uses it.
+"""Site facts learned from traffic, with where they came from, and the lint context that uses them.
 
 A GetSiteType answer tells whether a site is CI (siteType 1) or not; a 030098 failure says it is
 CI; a GetAPIVersion answer gives the site's API version. Later messages for that site are linted
@@ -8,54 +8,77 @@ What traffic shows wins over what was configured: the service knows best.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
 from dataclasses import dataclass, field
 
 from proxy_addon.core.message import Message, local_name, text_of
 from proxy_addon.core.versions import Version, parse_version
+from proxy_addon.exchange.observed import Observed, format_time
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.ruleset import Rule
 
 USER_MANAGEMENT_ON_CI = "030098"
+SITE_TYPE, API_VERSION = "site-type", "api-version"
+# An answer that can teach something names one of these (any case), or is not 8-bit text at all.
+_TEACHING_WORDS = re.compile(rb"sitetype|apiver|" + USER_MANAGEMENT_ON_CI.encode(), re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One learned fact about a site: what, from which evidence, when and where it was seen."""
+
+    site: str
+    kind: str  # SITE_TYPE (value: bool, True = CI) | API_VERSION (value: Version)
+    value: bool | Version
+    evidence: str  # "GetSiteType (siteType 1)", "a 030098 failure"
+    time: float | None = None  # when the answer was seen
+    where: str = ""  # "capture.har entry 3 at …", "flow <id> at …"
+
+    @property
+    def note(self) -> str:
+        """What a finding that depends on this fact says about it."""
+        if self.kind == SITE_TYPE:
+            what = "CI" if self.value else "not CI"
+        else:
+            what = "API " + ".".join(map(str, self.value))
+        when = f" at {format_time(self.time)}" if self.time is not None else ""
+        return f"site {self.site} learned as {what} from {self.evidence}{when}"
+
+    @property
+    def provenance(self) -> str:
+        """The note and where the answer is: for the store and the report."""
+        return f"{self.note} ({self.where})" if self.where else self.note
 
 
 class SiteKnowledge:
-    """Learned facts, keyed by case-folded site name, each with a note saying where it came from.
+    """Learned facts, keyed by case-folded site name (the newest fact of each kind wins)."""
 
-    The notes go on the findings whose rule depends on the learned fact (see `notes_for`).
-    """
+    def __init__(self, facts: list[Fact] | None = None) -> None:
+        self._site_types: dict[str, Fact] = {}
+        self._versions: dict[str, Fact] = {}
+        for fact in facts or ():
+            self.learn(fact)
 
-    def __init__(self) -> None:
-        self._is_ci: dict[str, bool] = {}
-        self._versions: dict[str, Version] = {}
-        self._type_notes: dict[str, str] = {}
-        self._version_notes: dict[str, str] = {}
-        self.versions = _FoldedView(self._versions)
+    def learn(self, fact: Fact) -> bool:
+        """Record a fact; True when it is news (a changed value)."""
+        table = self._site_types if fact.kind == SITE_TYPE else self._versions
+        key = fact.site.lower()
+        known = table.get(key)
+        if known is not None and known.value == fact.value:
+            return False
+        table[key] = fact
+        return True
+
+    def facts(self) -> list[Fact]:
+        return [*self._site_types.values(), *self._versions.values()]
 
     def is_ci(self, site: str | None) -> bool | None:
-        return self._is_ci.get(site.lower()) if site else None
+        fact = self._site_types.get(site.lower()) if site else None
+        return bool(fact.value) if fact is not None else None
 
     def api_version(self, site: str | None) -> Version | None:
-        return self._versions.get(site.lower()) if site else None
-
-    def learn_site_type(self, site: str, is_ci: bool, source: str) -> str | None:
-        """Record the site's type; returns the note when this is news."""
-        key = site.lower()
-        if self._is_ci.get(key) == is_ci:
-            return None
-        self._is_ci[key] = is_ci
-        note = f"site {site} learned as {'CI' if is_ci else 'not CI'} from {source}"
-        self._type_notes[key] = note
-        return note
-
-    def learn_api_version(self, site: str, version: Version, source: str) -> str | None:
-        key = site.lower()
-        if self._versions.get(key) == version:
-            return None
-        self._versions[key] = version
-        note = f"site {site} learned as API {'.'.join(map(str, version))} from {source}"
-        self._version_notes[key] = note
-        return note
+        fact = self._versions.get(site.lower()) if site else None
+        return fact.value if fact is not None else None
 
     def notes_for(self, rule: Rule, site: str | None) -> list[str]:
         """Why a finding of `rule` for `site` is reported as it is: the learned facts it depends on."""
@@ -63,46 +86,26 @@ class SiteKnowledge:
             return []
         key = site.lower()
         notes = []
-        if rule.site == "ci" and key in self._type_notes:
-            notes.append(self._type_notes[key])
-        if (rule.since is not None or rule.until is not None) and key in self._version_notes:
-            notes.append(self._version_notes[key])
+        if rule.site == "ci" and key in self._site_types:
+            notes.append(self._site_types[key].note)
+        if (rule.since is not None or rule.until is not None) and key in self._versions:
+            notes.append(self._versions[key].note)
         return notes
 
 
-class _FoldedView(Mapping):
-    """A read-only, case-insensitive view of a dict keyed by folded site names."""
-
-    def __init__(self, data: dict):
-        self._data = data
-
-    def __getitem__(self, site: str):
-        return self._data[site.lower()]
-
-    def __contains__(self, site: object) -> bool:
-        return isinstance(site, str) and site.lower() in self._data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
 @dataclass(frozen=True)
-class LiveContext(LintContext):
+class KnowledgeContext(LintContext):
     """A LintContext that also consults what was learned from traffic (learned facts win).
 
-    The engine's own `learned` notes stay empty: the addon adds `SiteKnowledge.notes_for` itself,
-    so a finding names only the learned facts its rule depends on.
+    The exchange linter adds `SiteKnowledge.notes_for` to the findings, so a finding names only the
+    learned facts its rule depends on.
     """
 
     knowledge: SiteKnowledge = field(default_factory=SiteKnowledge, compare=False, repr=False)
 
     @classmethod
-    def around(cls, base: LintContext, knowledge: SiteKnowledge) -> LiveContext:
-        fields = {name: getattr(base, name) for name in base.__dataclass_fields__}
-        fields.update(site_api_versions=knowledge.versions, learned={})
+    def around(cls, base: LintContext, knowledge: SiteKnowledge) -> KnowledgeContext:
+        fields = {name: getattr(base, name) for name in LintContext.__dataclass_fields__}
         return cls(**fields, knowledge=knowledge)
 
     def is_ci(self, site: str | None) -> bool | None:
@@ -113,25 +116,35 @@ class LiveContext(LintContext):
         return self.knowledge.api_version(site) or super().version_for(site)
 
 
-def learn_from_response(knowledge: SiteKnowledge, site: str | None, operation: str | None,
-                        response: Message) -> list[str]:
-    """Update `knowledge` from one response to a request for `site`; returns the new notes."""
+def may_teach(answer: bytes) -> bool:
+    """A cheap look at an answer's bytes: False when it surely teaches nothing (no need to parse it)."""
+    head = answer[:4]
+    if b"\x00" in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True  # 16/32-bit text: the words cannot be searched as bytes
+    return _TEACHING_WORDS.search(answer) is not None
+
+
+def facts_from_answer(site: str | None, operation: str | None, answer: Message, seen: Observed) -> list[Fact]:
+    """What one answer to a request for `site` teaches (no fact when it teaches nothing)."""
     if not site:
         return []
-    notes: list[str] = []
-    if response.exception_id == USER_MANAGEMENT_ON_CI:
-        notes.append(knowledge.learn_site_type(site, True, f"a {USER_MANAGEMENT_ON_CI} failure"))
-    elif response.is_failure or response.body_content is None:
+
+    def fact(kind: str, value: bool | Version, evidence: str) -> Fact:
+        return Fact(site, kind, value, evidence, seen.time, seen.where())
+
+    if answer.exception_id == USER_MANAGEMENT_ON_CI:
+        return [fact(SITE_TYPE, True, f"a {USER_MANAGEMENT_ON_CI} failure")]
+    if answer.is_failure or answer.body_content is None:
         return []
-    elif operation == "GetSiteType":
-        site_type = _child_text(response, "siteType")  # one release-note example writes <ep:sitetype>
+    if operation == "GetSiteType":
+        site_type = _child_text(answer, "siteType")  # one release-note example writes <ep:sitetype>
         if site_type and site_type.isdigit():
-            notes.append(knowledge.learn_site_type(site, site_type == "1", f"GetSiteType (siteType {site_type})"))
+            return [fact(SITE_TYPE, site_type == "1", f"GetSiteType (siteType {site_type})")]
     elif operation == "GetAPIVersion":
-        version, element = _api_version(response)
+        version, element = _api_version(answer)
         if version is not None:
-            notes.append(knowledge.learn_api_version(site, version, f"GetAPIVersion ({element})"))
-    return [note for note in notes if note]
+            return [fact(API_VERSION, version, f"GetAPIVersion ({element})")]
+    return []
 
 
 def _child_text(message: Message, name: str) -> str | None:

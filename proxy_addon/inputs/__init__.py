@@ -7,20 +7,20 @@ never stops the rest: the caller reports it and goes on.
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterator
 from pathlib import Path
 
+from proxy_addon.core.charsets import byte_order_mark
+from proxy_addon.exchange.observed import Exchange, Observed
 from proxy_addon.inputs.flows import read_flow_dump
 from proxy_addon.inputs.har import read_har
-from proxy_addon.inputs.model import CapturedMessage, CaptureError, Exchange
+from proxy_addon.inputs.model import CaptureError
 
 XML_SUFFIXES = {".xml"}
 HAR_SUFFIXES = {".har"}
 FLOW_SUFFIXES = {".flow", ".flows", ".mitm", ".dump"}
 # Files picked up when a folder is searched; a file named explicitly is read whatever its name.
 KNOWN_SUFFIXES = XML_SUFFIXES | HAR_SUFFIXES | FLOW_SUFFIXES
-_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def input_files(paths: list[str]) -> Iterator[Path | CaptureError]:
@@ -37,12 +37,11 @@ def input_files(paths: list[str]) -> Iterator[Path | CaptureError]:
 
 def capture_kind(path: Path, head: bytes) -> str:
     """"xml", "har" or "flows", from the first bytes (the suffix only decides when they cannot)."""
-    for bom in _BOMS:
-        if head.startswith(bom):
-            head = head[len(bom):]
-            if bom != codecs.BOM_UTF8:
-                return "xml"  # UTF-16 text: an XML message (HAR is UTF-8)
-            break
+    marked = byte_order_mark(head)
+    if marked is not None:
+        if marked[1] != "utf-8":
+            return "xml"  # UTF-16/32 text: an XML message (HAR is UTF-8)
+        head = head[len(marked[0]):]
     first = head.lstrip()[:1]
     if first == b"<":
         return "xml"
@@ -74,7 +73,7 @@ def read_file(path: Path) -> Iterator[Exchange | CaptureError]:
     if kind == "har":
         yield from read_har(source, data)
     else:
-        yield Exchange([CapturedMessage(data, source)], weight=len(data))
+        yield Exchange((Observed(data, None, source),), weight=len(data))
 
 
 def read_inputs(paths: list[str]) -> Iterator[Exchange | CaptureError]:
@@ -85,4 +84,4 @@ def read_inputs(paths: list[str]) -> Iterator[Exchange | CaptureError]:
             yield from read_file(item)
 
 
-__all__ = ["CaptureError", "CapturedMessage", "Exchange", "input_files", "read_file", "read_inputs"]
+__all__ = ["CaptureError", "Exchange", "Observed", "input_files", "read_file", "read_inputs"]

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from proxy_addon.core.charsets import charset_of
 from proxy_addon.core.content_encoding import UndecodableBody, decode_bounded
 from proxy_addon.core.parsing import DEFAULT_MAX_BYTES
-from proxy_addon.inputs.model import CapturedMessage, CaptureError, Exchange, charset_of, looks_like_xml_api
+from proxy_addon.exchange.observed import Exchange, Observed
+from proxy_addon.exchange.sniff import is_xml_api
+from proxy_addon.inputs.model import CaptureError
 
 
 def read_flow_dump(path: str, stream: BinaryIO) -> Iterator[Exchange | CaptureError]:
@@ -41,18 +44,18 @@ def _exchange(path: str, index: int, flow) -> Exchange | None:
     request, response = flow.request, flow.response
     request_body = _body(request)
     response_body = _body(response) if response is not None else b""
-    if not looks_like_xml_api(request.pretty_url, request_body, response_body):
+    if not is_xml_api(request.pretty_url, request_body, response_body):
         return None
     peer = flow.client_conn.peername
     client = str(peer[0]) if peer else None
     agent = request.headers.get("user-agent")
     locator = f"flow {index}"
-    messages = [CapturedMessage(request_body, path, locator, "request", request.timestamp_start, client, agent,
-                                charset_of(request.headers.get("content-type")))]
+    messages = [Observed(request_body, "request", path, locator, request.timestamp_start, client, agent,
+                         charset_of(request.headers.get("content-type")))]
     if response_body:
-        messages.append(CapturedMessage(response_body, path, locator, "response", response.timestamp_start,
-                                        client, agent, charset_of(response.headers.get("content-type"))))
-    return Exchange(messages)
+        messages.append(Observed(response_body, "response", path, locator, response.timestamp_start, client, agent,
+                                 charset_of(response.headers.get("content-type"))))
+    return Exchange(tuple(messages))
 
 
 def _body(message) -> bytes:

@@ -18,14 +18,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from proxy_addon.inputs.model import (
-    CapturedMessage,
-    CaptureError,
-    Exchange,
-    charset_of,
-    looks_like_xml_api,
-    text_to_bytes,
-)
+from proxy_addon.core.charsets import charset_of
+from proxy_addon.exchange.observed import Exchange, Observed
+from proxy_addon.exchange.sniff import is_xml_api
+from proxy_addon.inputs.model import CaptureError, text_to_bytes
 
 _ENTRIES = re.compile(r'"entries"\s*:\s*\[')
 # Where a client address may be found: tools' own fields first, then what a forwarding proxy adds.
@@ -102,7 +98,7 @@ def _exchange(path: str, index: int, entry: dict[str, Any]) -> Exchange | None:
     content = response.get("content") or {}
     response_charset = charset_of(content.get("mimeType")) or charset_of(response_headers.get("content-type"))
     response_body = _body(content, response_charset)
-    if not looks_like_xml_api(request.get("url", ""), request_body, response_body):
+    if not is_xml_api(request.get("url", ""), request_body, response_body):
         return None
     started = _timestamp(entry.get("startedDateTime"))
     client = _client_address(entry, request_headers)
@@ -110,14 +106,13 @@ def _exchange(path: str, index: int, entry: dict[str, Any]) -> Exchange | None:
     locator = f"entry {index}"
     messages = []
     if request_body or request.get("method", "POST").upper() == "POST":
-        messages.append(CapturedMessage(request_body, path, locator, "request", started, client, agent,
-                                        request_charset))
+        messages.append(Observed(request_body, "request", path, locator, started, client, agent, request_charset))
     if response_body:
         elapsed = entry.get("time")
         answered = started + float(elapsed) / 1000 if started is not None and isinstance(elapsed, int | float) and elapsed >= 0 else started
-        messages.append(CapturedMessage(response_body, path, locator, "response", answered, client, agent,
-                                        response_charset))
-    return Exchange(messages) if messages else None
+        messages.append(Observed(response_body, "response", path, locator, answered, client, agent,
+                                 response_charset))
+    return Exchange(tuple(messages)) if messages else None
 
 
 def _headers(items: list[Any]) -> dict[str, str]:

@@ -1,4 +1,6 @@
-"""What the linter knows about the sites it is looking at: set by flags/config, or learned live."""
+"""What the linter knows about the sites it is looking at, as configured (flags, configuration file).
+
+What traffic teaches is layered on top by proxy_addon.exchange.knowledge.KnowledgeContext."""
 
 from __future__ import annotations
 
@@ -18,10 +20,6 @@ class LintContext:
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
     validate: bool = False
     schema_dir: str | None = None
-    # Learned from traffic (the proxy): per-site API version, sites known not to be CI, and why.
-    site_api_versions: dict[str, Version] = field(default_factory=dict)
-    non_ci_sites: frozenset[str] = frozenset()
-    learned: dict[str, str] = field(default_factory=dict)  # site -> "learned as CI from GetSiteType"
 
     def site_key(self, site_name: str | None, site_id: str | None) -> str | None:
         return (site_name or self.site_ids.get(site_id or "") or site_id or None)
@@ -32,12 +30,10 @@ class LintContext:
         folded = site.lower()
         if folded in {s.lower() for s in self.ci_sites}:
             return True
-        if folded in {s.lower() for s in self.non_ci_sites}:
-            return False
         return None
 
     def version_for(self, site: str | None) -> Version:
-        return self.site_api_versions.get(site or "", self.api_version)
+        return self.api_version
 
     def is_selected(self, rule_id: str) -> bool:
         if self.select and not rule_id.startswith(self.select):

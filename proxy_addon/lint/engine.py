@@ -117,9 +117,6 @@ class Linter:
                 if finding is None:
                     continue
                 finding.fix = self._fix_for(rule, hit.element, hit.values, result)
-                if rule.site == "ci" or site in context.site_api_versions:
-                    if site and site in context.learned:
-                        finding.notes.append(context.learned[site])
 
     def _runnable(self, direction: str, operation: str | None, version: Version, is_ci: bool,
                   context: LintContext) -> list[Rule]:

@@ -27,14 +27,16 @@ from collections.abc import Callable, Sequence
 
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.hooks import UpdateHook
-from mitmproxy.net.http.headers import parse_content_type
 
 from proxy_addon.audit.recorder import StoreUnavailable, open_audit_store
-from proxy_addon.exchange.flows import METADATA_KEY, OUR_MARKS, is_service_path, looks_like_serv_message
+from proxy_addon.core.charsets import charset_of
+from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
+from proxy_addon.exchange.sniff import is_xml_api
 from proxy_addon.mitm.backends import InProcessBackend, PendingRewrite, WorkerBackend
 from proxy_addon.mitm.bodies import UndecodableBody, decoded_body
 from proxy_addon.mitm.contentview import register as register_contentview
-from proxy_addon.mitm.pipeline import Annotation, PipelineSettings, Seen, SettingsError
+from proxy_addon.mitm.flows import METADATA_KEY, OUR_MARKS
+from proxy_addon.mitm.pipeline import Annotation, PipelineSettings, SettingsError
 from proxy_addon.outputs.event_log import EventLogFile
 
 logger = logging.getLogger(__name__)
@@ -134,19 +136,9 @@ def body_of(message: http.Message) -> bytes | None:
     return decoded_body(raw, message.headers.get("content-encoding", ""))
 
 
-def charset_of(message: http.Message) -> str | None:
-    return _charset(message.headers.get("content-type", ""))
-
-
-@functools.lru_cache(maxsize=64)  # a client sends the same few Content-Type values over and over
-def _charset(content_type: str) -> str | None:
-    parsed = parse_content_type(content_type)
-    return parsed[2].get("charset") if parsed else None
-
-
-def seen(flow: http.HTTPFlow, direction: str, message: http.Message, data: bytes) -> Seen:
-    return Seen(flow.id, direction, data, charset_of(message), client_address(flow),
-                flow.request.headers.get("user-agent"), message.timestamp_start)
+def seen(flow: http.HTTPFlow, direction: str, message: http.Message, data: bytes) -> Observed:
+    return Observed(data, direction, PROXY_SOURCE, flow.id, message.timestamp_start, client_address(flow),
+                    flow.request.headers.get("user-agent"), charset_of(message.headers.get("content-type")))
 
 
 def load_schemas(validate: bool, schema_dir: str) -> None:
@@ -207,7 +199,7 @@ class WebexLint:
     @fail_open
     def request(self, flow: http.HTTPFlow) -> None:
         request = flow.request
-        if not is_service_path(request.path) and not looks_like_serv_message(request.raw_content):
+        if not is_xml_api(request.path, request.raw_content):
             return
         try:
             data = body_of(request)
@@ -229,7 +221,7 @@ class WebexLint:
     def response(self, flow: http.HTTPFlow) -> None:
         response = flow.response
         linted = flow in self.session.linted
-        if not linted and not looks_like_serv_message(response.raw_content):
+        if not linted and not is_xml_api(None, response.raw_content):
             return
         backend = self.session.ensure_backend()
         try:

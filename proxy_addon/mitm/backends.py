@@ -19,7 +19,13 @@ from collections.abc import Callable
 
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.shipped import PACKAGE_DIR
-from proxy_addon.mitm.pipeline import Annotation, LintPipeline, PipelineSettings, Rewritten, Seen
+from proxy_addon.mitm.pipeline import (
+    Annotation,
+    LintPipeline,
+    Observed,
+    PipelineSettings,
+    Rewritten,
+)
 from proxy_addon.mitm.worker import FrameReader, encode_frame, write_all
 
 logger = logging.getLogger(__name__)
@@ -58,18 +64,18 @@ class InProcessBackend:
     def configure(self, settings: PipelineSettings) -> None:
         self.pipeline.configure(settings)
 
-    def submit(self, seen: Seen) -> None:
+    def submit(self, seen: Observed) -> None:
         self._run(seen)
 
-    def request_rewrite(self, seen: Seen) -> PendingRewrite:
+    def request_rewrite(self, seen: Observed) -> PendingRewrite:
         return PendingRewrite(self._run(seen))
 
-    def _run(self, seen: Seen) -> Rewritten | None:
+    def _run(self, seen: Observed) -> Rewritten | None:
         try:
             annotation, rewritten = self.pipeline.message(seen)
         except Exception as error:  # noqa: BLE001 (fail open)
-            self.internal_error(seen.flow_id, f"WebexLint.{seen.direction}", f"{type(error).__name__}: {error}",
-                                seen.client)
+            self.internal_error(seen.locator, f"WebexLint.{seen.direction}", f"{type(error).__name__}: {error}",
+                                seen.client_address)
             return None
         if annotation is not None:
             self.on_annotation(annotation, False)
@@ -230,13 +236,13 @@ class WorkerBackend:
         self.settings = settings
         self._send(("configure", settings), essential=True)
 
-    def submit(self, seen: Seen) -> None:
+    def submit(self, seen: Observed) -> None:
         self._send(("message", seen, False))
 
-    def request_rewrite(self, seen: Seen) -> PendingRewrite:
+    def request_rewrite(self, seen: Observed) -> PendingRewrite:
         future = self.loop.create_future()
         if self._send(("message", seen, True)):
-            self.waiting[seen.flow_id] = future
+            self.waiting[seen.locator] = future
         else:
             future.set_result(None)
         return PendingRewrite(future=future)

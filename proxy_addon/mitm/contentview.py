@@ -14,8 +14,9 @@ from lxml import etree
 from mitmproxy import contentviews, http
 
 from proxy_addon.core.parsing import parse_document
-from proxy_addon.exchange.flows import METADATA_KEY, looks_like_serv_message
+from proxy_addon.exchange.sniff import is_xml_api
 from proxy_addon.lint.engine import default_linter
+from proxy_addon.mitm.flows import METADATA_KEY
 
 PRIORITY = 2.0
 
@@ -30,7 +31,7 @@ class WebexXmlContentview(contentviews.Contentview):
         return "xml"
 
     def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
-        return PRIORITY if looks_like_serv_message(data) else -1
+        return PRIORITY if is_xml_api(None, data) else -1
 
     def prettify(self, data: bytes, metadata: contentviews.Metadata) -> str:
         direction = "response" if isinstance(metadata.http_message, http.Response) else "request"

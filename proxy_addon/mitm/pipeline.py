@@ -1,8 +1,8 @@
 """The live proxy's lint pipeline, free of mitmproxy: one message in; findings logged, facts learned.
 
-For each message it lints (the same engine as `check`), adds what was learned about the site,
-ties a FAILURE to the request finding that predicted it, learns from answers, writes the findings
-log and the audit store, and computes the rewrite when asked. It returns what the flow should show
+Each message goes through the exchange linter (proxy_addon.exchange, the same one `check` and `audit`
+replay captures through): it lints, notes learned facts, ties a FAILURE to its prediction and learns
+from answers. Here the results go out: the findings log, the audit store, the rewrite when asked. It returns what the flow should show
 (an Annotation) and, for a request to rewrite, the new body (Rewritten); the mitmproxy addon applies
 both. The pipeline runs in the lint worker process (proxy_worker.py) or inside mitmdump.
 """
@@ -14,21 +14,20 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from proxy_addon.audit.recorder import BackgroundRecorder, SeenMessage, StoreUnavailable, open_audit_store
+from proxy_addon.audit.recorder import BackgroundRecorder, StoreUnavailable, open_audit_store
 from proxy_addon.config import parse_site_id
-from proxy_addon.core.findings import Finding
 from proxy_addon.core.fixes import apply_fixes
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.versions import LATEST, parse_version
-from proxy_addon.exchange.flows import FlowLint, tie_failure_to_prediction
-from proxy_addon.exchange.knowledge import LiveContext, SiteKnowledge, learn_from_response
+from proxy_addon.exchange.linter import MAX_IN_FLIGHT, ExchangeLinter, Linted
+from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
 from proxy_addon.lint.context import LintContext
-from proxy_addon.lint.engine import Linter, LintResult
+from proxy_addon.lint.engine import Linter
+from proxy_addon.mitm.flows import FlowLint
 from proxy_addon.outputs.event_log import SECRETS_KEY, EventLogFile
 
 # For the fail-open tests only: "lint-request", "lint-response" or "rewrite" raises there.
 FAULT_ENV = "WEBEXLINT_TEST_FAULT"
-MAX_FLOWS_IN_FLIGHT = 10_000  # requests waiting for their answer; the oldest are forgotten beyond this
 
 
 class SettingsError(ValueError):
@@ -73,19 +72,6 @@ class PipelineSettings:
 
 
 @dataclass(frozen=True)
-class Seen:
-    """One message as the proxy saw it (the body decoded from its content-encoding)."""
-
-    flow_id: str
-    direction: str  # "request" | "response"
-    data: bytes
-    charset: str | None = None
-    client: str | None = None
-    user_agent: str | None = None
-    time: float | None = None
-
-
-@dataclass(frozen=True)
 class Annotation:
     """What a flow should show: the flow.metadata summary, its mark and its one-line comment."""
 
@@ -105,10 +91,8 @@ class Rewritten:
 
 class LintPipeline:
     def __init__(self, linter: Linter | None = None):
-        self.linter = linter or Linter()  # the rule packs are read and compiled once
-        self.knowledge = SiteKnowledge()
+        self.exchanges = ExchangeLinter(linter or Linter())  # the rule packs are read and compiled once
         self.settings = PipelineSettings(fault="")
-        self.context = LiveContext.around(LintContext(), self.knowledge)
         self.flows: OrderedDict[str, FlowLint] = OrderedDict()
         self.clients: dict[str, str | None] = {}
         self.log: EventLogFile | None = None
@@ -123,7 +107,7 @@ class LintPipeline:
             self._open_log(settings.findings_log)
         if settings.db != self.settings.db:
             self._open_store(settings.db)
-        self.context = LiveContext.around(context, self.knowledge)
+        self.exchanges.configure(context)
         if self.recorder is not None and (settings.db != self.settings.db or settings.ci_sites != self.settings.ci_sites):
             for site in settings.ci_sites:
                 self.recorder.ci_site(site, "configured (webexlint_ci_site)")
@@ -151,59 +135,46 @@ class LintPipeline:
 
     # -- messages ---------------------------------------------------------------------------------
 
-    def message(self, seen: Seen) -> tuple[Annotation | None, Rewritten | None]:
+    def message(self, seen: Observed) -> tuple[Annotation | None, Rewritten | None]:
         if seen.direction == "request":
             return self._request(seen)
         return self._response(seen), None
 
-    def _request(self, seen: Seen) -> tuple[Annotation | None, Rewritten | None]:
+    def _request(self, seen: Observed) -> tuple[Annotation | None, Rewritten | None]:
         self._inject_fault("lint-request")
-        result = self._lint(seen, None)
-        record = FlowLint(request=result, request_findings=result.findings)
-        message = result.message
-        if message is not None:
-            record.site = self.context.site_key(message.site_name, message.site_id)
-            record.webex_id = message.webex_id
-            record.operation = message.operation
-            record.remember(message)
-            self._note_learned_facts(result.findings, record.site)
+        linted = self.exchanges.lint(seen)
+        record = FlowLint(request=linted.result, request_findings=linted.findings, site=linted.site,
+                          webex_id=linted.webex_id, operation=linted.operation)
+        if linted.result.message is not None:
+            record.remember(linted.result.message)
         self._track(seen, record)
-        self._log_findings(seen.flow_id, record, "request")
-        self._store(seen, record, result)
-        rewritten = self._rewrite(seen.flow_id, record) if self.settings.rewriting else None
+        self._log_findings(seen.locator, record, "request")
+        self._store(linted)
+        rewritten = self._rewrite(seen.locator, record) if self.settings.rewriting else None
         record.request = None  # the tree stays reachable through record._messages until the answer
-        return self._annotation(seen.flow_id, record), rewritten
+        return self._annotation(seen.locator, record), rewritten
 
-    def _response(self, seen: Seen) -> Annotation | None:
-        record = self.flows.pop(seen.flow_id, None) or FlowLint()
-        client = self.clients.pop(seen.flow_id, seen.client)
+    def _response(self, seen: Observed) -> Annotation | None:
+        record = self.flows.pop(seen.locator, None) or FlowLint()
+        client = self.clients.pop(seen.locator, seen.client_address)
         try:
             self._inject_fault("lint-response")
-            result = self._lint(seen, record.operation)
-            record.response, record.response_findings = result, result.findings
-            message = result.message
-            if message is not None:
-                record.remember(message)
-                record.operation = record.operation or message.operation
-                if message.is_failure:
-                    record.failure = message.exception_id or "(no exceptionID)"
-            tie_failure_to_prediction(record)
-            self._log_findings(seen.flow_id, record, "response", client)
-            if message is not None:
-                self._learn(seen.flow_id, record, client)
-            self._store(seen, record, result)
-            return self._annotation(seen.flow_id, record)
+            linted = self.exchanges.lint(seen)
+            record.response, record.response_findings = linted.result, linted.findings
+            record.operation, record.failure = linted.operation, linted.failure
+            if linted.result.message is not None:
+                record.remember(linted.result.message)
+            self._log_findings(seen.locator, record, "response", client)
+            self._learned(seen.locator, record, linted, client)
+            self._store(linted)
+            return self._annotation(seen.locator, record)
         finally:
             record.release()
 
-    def _lint(self, seen: Seen, operation: str | None) -> LintResult:
-        return self.linter.lint(seen.data, path=f"flow:{seen.flow_id}/{seen.direction}", http_charset=seen.charset,
-                                direction=seen.direction, context=self.context, operation_hint=operation)
-
-    def _track(self, seen: Seen, record: FlowLint) -> None:
-        self.flows[seen.flow_id] = record
-        self.clients[seen.flow_id] = seen.client
-        while len(self.flows) > MAX_FLOWS_IN_FLIGHT:
+    def _track(self, seen: Observed, record: FlowLint) -> None:
+        self.flows[seen.locator] = record
+        self.clients[seen.locator] = seen.client_address
+        while len(self.flows) > MAX_IN_FLIGHT:
             flow_id, _ = self.flows.popitem(last=False)
             self.clients.pop(flow_id, None)
 
@@ -211,22 +182,16 @@ class LintPipeline:
         """The flow ended without an answer (connection error, killed)."""
         record = self.flows.pop(flow_id, None)
         self.clients.pop(flow_id, None)
+        self.exchanges.forget((PROXY_SOURCE, flow_id))
         if record is not None:
             record.release()
 
-    def _note_learned_facts(self, findings: list[Finding], site: str | None) -> None:
-        rules = self.linter.ruleset.by_id
-        for finding in findings:
-            rule = rules.get(finding.rule)
-            if rule is not None:
-                finding.notes.extend(self.knowledge.notes_for(rule, site))
-
-    def _learn(self, flow_id: str, record: FlowLint, client: str | None) -> None:
-        for note in learn_from_response(self.knowledge, record.site, record.operation, record.response.message):
-            record.learned.append(note)
-            self.emit("learned", flow_id, record, client, note=note)
-            if self.recorder is not None and self.knowledge.is_ci(record.site):
-                self.recorder.ci_site(record.site, note)
+    def _learned(self, flow_id: str, record: FlowLint, linted: Linted, client: str | None) -> None:
+        for fact in linted.learned:
+            record.learned.append(fact.note)
+            self.emit("learned", flow_id, record, client, note=fact.note, learned_from=fact.provenance)
+            if self.recorder is not None and self.exchanges.knowledge.is_ci(fact.site):
+                self.recorder.ci_site(fact.site, fact.provenance)
 
     # -- rewriting --------------------------------------------------------------------------------
 
@@ -286,11 +251,9 @@ class LintPipeline:
         text = redact(error, record.secrets() if record else frozenset())
         self.emit("internal_error", flow_id, None, client, where=where, error=text)
 
-    def _store(self, seen: Seen, record: FlowLint, result: LintResult) -> None:
+    def _store(self, linted: Linted) -> None:
         if self.recorder is not None:
-            self.recorder.message(SeenMessage(
-                result=result, data=seen.data, flow_id=seen.flow_id, time=seen.time, client_address=seen.client,
-                user_agent=seen.user_agent, site=record.site, webex_id=record.webex_id))
+            self.recorder.message(linted)
 
     @staticmethod
     def _annotation(flow_id: str, record: FlowLint) -> Annotation | None:

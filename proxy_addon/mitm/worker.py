@@ -5,7 +5,7 @@ flow at once; parsing, rules, the findings log and the audit store run here, on 
 at a lower priority, so linting never delays traffic it does not rewrite. Frames on the two private
 pipes are length-prefixed pickles (both ends are this package):
 
-  jobs    (proxy -> worker): ("configure", PipelineSettings) | ("message", Seen, reply: bool)
+  jobs    (proxy -> worker): ("configure", PipelineSettings) | ("message", Observed, reply: bool)
                              | ("rewrite_applied", flow_id) | ("error", flow_id, where, text, client)
                              | ("forget", flow_id)
   results (worker -> proxy): ("annotate", Annotation) | ("rewritten", flow_id, Rewritten | None)
@@ -93,11 +93,11 @@ class Worker:
         try:
             annotation, rewritten = self.pipeline.message(seen)
         except Exception as error:  # noqa: BLE001 (fail open: log it, the flow is not ours to stop)
-            self.pipeline.internal_error(seen.flow_id, f"WebexLint.{seen.direction}",
-                                         f"{type(error).__name__}: {error}", seen.client)
+            self.pipeline.internal_error(seen.locator, f"WebexLint.{seen.direction}",
+                                         f"{type(error).__name__}: {error}", seen.client_address)
         self._annotate(annotation)
         if reply:
-            self._reply(("rewritten", seen.flow_id, rewritten))
+            self._reply(("rewritten", seen.locator, rewritten))
 
     def _annotate(self, annotation) -> None:
         if annotation is not None:

@@ -22,11 +22,11 @@ def rule_anchor(rule: Rule) -> str:
 
 
 def format_text(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
-    lines = [
-        f"{f.location}:{f.line}:{f.column}: {f.rule} [{f.severity}] {f.message}"
-        + (" [*]" if f.fixable and f.fix.safe else "")
-        for f in findings
-    ]
+    lines = []
+    for f in findings:
+        lines.append(f"{f.location}:{f.line}:{f.column}: {f.rule} [{f.severity}] {f.message}"
+                     + (" [*]" if f.fixable and f.fix.safe else ""))
+        lines.extend(f"  = note: {note}" for note in f.notes)  # learned facts, the failure a finding predicted
     if statistics:
         lines.append(format_statistics(findings, ruleset))
     fixable = sum(1 for f in findings if f.fixable and f.fix.safe)

@@ -26,6 +26,7 @@ class ReportData:
     ci_fields: dict[str, list[dict[str, Any]]]
     checklist: list[ChecklistItem]
     input_errors: list[dict[str, Any]]
+    ci_sites: dict[str, str | None] = field(default_factory=dict)  # site -> where it was learned
     rules: dict[str, Rule] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> Rule | None:
@@ -39,7 +40,8 @@ def collect(store: Store, ruleset: RuleSet | None = None) -> ReportData:
         by_rule=store.breakdown("rule"), by_site=store.breakdown("site"),
         by_operation=store.breakdown("operation"), by_day=store.breakdown("day"),
         site_id_clients=store.deprecated_site_id_clients(), ci_fields=store.ci_ignored_fields(),
-        checklist=store.checklist(), input_errors=store.input_errors(), rules=dict(ruleset.by_id),
+        checklist=store.checklist(), input_errors=store.input_errors(), ci_sites=store.ci_sites(),
+        rules=dict(ruleset.by_id),
     )
 
 

@@ -103,15 +103,18 @@ def _site_id_clients(data: ReportData) -> str:
 
 def _ci_fields(data: ReportData) -> str:
     if not data.ci_fields:
-        return ('<p class="empty">No CI sites known (pass --ci-site) and no SetUser request to a CI site sent '
+        return ('<p class="empty">No CI sites known (pass --ci-site, or capture a GetSiteType answer) and no SetUser request to a CI site sent '
                 'an ignored field.</p>')
     parts = []
     for site, fields in data.ci_fields.items():
+        parts.append(f"<h3>{_e(site)}</h3>")
+        if data.ci_sites.get(site):
+            parts.append(f'<p class="learned">CI: {_e(data.ci_sites[site])}</p>')
         if not fields:
-            parts.append(f"<h3>{_e(site)}</h3><p class=\"empty\">No ignored SetUser fields seen.</p>")
+            parts.append("<p class=\"empty\">No ignored SetUser fields seen.</p>")
             continue
         rows = [[f"&lt;{_e(f['field'])}&gt;", f"{f['messages']:,}", f"{f['clients']:,}"] for f in fields]
-        parts.append(f"<h3>{_e(site)}</h3>" + _table(["Ignored field", "Messages", "Clients"], rows, {1, 2}))
+        parts.append(_table(["Ignored field", "Messages", "Clients"], rows, {1, 2}))
     return '<div id="ci-fields">' + "".join(parts) + "</div>"
 
 

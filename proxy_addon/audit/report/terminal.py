@@ -51,11 +51,11 @@ def print_inventory(data: ReportData, console: Console) -> None:
                         f"{row['messages']:,}", when(row["last_seen"]))
     console.print(clients)
     fields = Table(title="CI sites and the SetUser fields they still send (WX201)", title_justify="left")
-    for name in ("site", "ignored field", "messages", "clients"):
+    for name in ("site", "known as CI from", "ignored field", "messages", "clients"):
         fields.add_column(name, justify="right" if name in ("messages", "clients") else "left")
     for site, items in data.ci_fields.items():
         for item in items or [{"field": None, "messages": 0, "clients": 0}]:
-            fields.add_row(site, f"<{item['field']}>" if item["field"] else "(none seen)",
+            fields.add_row(site, data.ci_sites.get(site) or "-", f"<{item['field']}>" if item["field"] else "(none seen)",
                            f"{item['messages']:,}", f"{item['clients']:,}")
     console.print(fields)
     if data.input_errors:

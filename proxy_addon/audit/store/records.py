@@ -64,6 +64,14 @@ class MessageRecord:
         return datetime.fromtimestamp(self.time, UTC).strftime("%Y-%m-%d") if self.time is not None else None
 
     @classmethod
+    def from_linted(cls, linted) -> MessageRecord:
+        """A record of one message the exchange linter linted (proxy_addon.exchange.linter.Linted)."""
+        seen = linted.observed
+        return cls.from_result(linted.result, seen.data, source=seen.source, locator=seen.locator, time=seen.time,
+                               client_address=seen.client_address, user_agent=seen.user_agent, site=linted.site,
+                               webex_id=linted.webex_id)
+
+    @classmethod
     def from_result(cls, result, data: bytes, *, source: str, locator: str = "", time: float | None = None,
                     client_address: str | None = None, user_agent: str | None = None,
                     site: str | None = None, webex_id: str | None = None) -> MessageRecord:

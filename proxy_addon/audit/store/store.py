@@ -164,6 +164,10 @@ class Store:
         names = ("client_address", "user_agent", "webex_id", "site", "site_id", "messages", "first_seen", "last_seen")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    def ci_sites(self) -> dict[str, str | None]:
+        """Sites known to be CI -> how that is known ("--ci-site", or the answer it was learned from)."""
+        return dict(self._query("SELECT site, learned_from FROM sites WHERE ci = 1 ORDER BY site"))
+
     def ci_ignored_fields(self) -> dict[str, list[dict[str, Any]]]:
         """CI sites -> the SetUser fields (WX201) their integrations still send. Known CI sites
         without any such finding are listed with an empty list."""

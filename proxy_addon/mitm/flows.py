@@ -1,11 +1,10 @@
-"""What the live proxy knows about one flow: which flows are Webex XML traffic, and what was found.
+"""What the live proxy shows about one flow: what was found, learned and rewritten, as marks and comments.
 
 Kept apart from the mitmproxy addon classes so that each addon hook stays a few lines long.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,24 +12,9 @@ from proxy_addon.core.findings import Finding, Severity
 from proxy_addon.core.message import Message
 from proxy_addon.lint.engine import LintResult
 
-SERVICE_PATH = re.compile(r"^/WBXService/XMLService(?:[?#]|$)", re.IGNORECASE)
-# A document whose root element is (prefix:)message, after an optional BOM, declaration and comments.
-_SERV_MESSAGE_START = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?message[\s/>]",
-    re.DOTALL,
-)
-SNIFF_BYTES = 2048
 METADATA_KEY = "webexlint"  # flow.metadata summary: JSON-able, shown by mitmweb and kept by `mitmdump -w`
 ERROR_MARK, WARNING_MARK = ":no_entry:", ":warning:"
 OUR_MARKS = {"", ERROR_MARK, WARNING_MARK}
-
-
-def is_service_path(path: str) -> bool:
-    return bool(SERVICE_PATH.match(path))
-
-
-def looks_like_serv_message(data: bytes | None) -> bool:
-    return bool(data) and _SERV_MESSAGE_START.match(data[:SNIFF_BYTES]) is not None
 
 
 @dataclass
@@ -115,19 +99,3 @@ def _finding_summary(finding: Finding, rewritten: bool = False) -> dict[str, Any
     if rewritten:
         summary["rewritten"] = True
     return summary
-
-
-def tie_failure_to_prediction(record: FlowLint) -> None:
-    """Say, on each WX501, which finding on the request predicted this failure (or that none did)."""
-    message = record.response.message if record.response else None
-    if message is None or not message.is_failure:
-        return
-    exception_id = message.exception_id or "(no exceptionID)"
-    predictors = [f.rule for f in record.request_findings if f.predicts and f.predicts == message.exception_id]
-    for finding in record.response_findings:
-        if finding.rule != "WX501":
-            continue
-        if predictors:
-            finding.notes.append(f"{exception_id} — predicted by {', '.join(predictors)} on this request")
-        else:
-            finding.notes.append(f"{exception_id} — no finding on this request predicted it")

@@ -1,0 +1,28 @@
+"""Byte order marks and HTTP charsets: the one table and the one parser every reader uses."""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import re
+
+# Each mark and the codec that reads what follows it. UTF-32 first: its little-endian mark starts
+# with UTF-16's.
+BYTE_ORDER_MARKS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+                    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';,\s]+)""", re.IGNORECASE)
+
+
+def byte_order_mark(data: bytes) -> tuple[bytes, str] | None:
+    """(mark, codec) when `data` starts with a byte order mark."""
+    for mark, codec in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            return mark, codec
+    return None
+
+
+@functools.lru_cache(maxsize=64)  # a client sends the same few Content-Type values over and over
+def charset_of(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type (or HAR mimeType) value, lower case; None without one."""
+    found = _CHARSET.search(content_type or "")
+    return found.group(1).strip().lower() if found else None

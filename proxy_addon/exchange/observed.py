@@ -1,0 +1,52 @@
+"""What every entry point observes: one message with how it was seen, and a request<->response exchange.
+
+The proxy builds an `Observed` per flow direction, the capture readers one per message they find in
+a file, HAR entry or flow dump; all of them are linted by the same `ExchangeLinter`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+PROXY_SOURCE = "proxy"
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """One XML API message as it was seen on the wire (or in a file)."""
+
+    data: bytes
+    direction: str | None = None  # "request" / "response"; None: let the linter decide (a lone .xml file)
+    source: str = "-"  # the capture file, "-" for stdin, PROXY_SOURCE for live traffic
+    locator: str = ""  # where in the source: "" for a whole .xml file, "entry 3", "flow 7", a proxy flow id
+    time: float | None = None  # seconds since the epoch, UTC
+    client_address: str | None = None
+    user_agent: str | None = None
+    http_charset: str | None = None  # the Content-Type charset
+
+    @property
+    def exchange_key(self) -> tuple[str, str]:
+        """What a request and its response share: a flow, a HAR entry. "" locators never pair."""
+        return self.source, self.locator
+
+    def where(self) -> str:
+        """"capture.har entry 3 at 2024-05-01 09:30:00 UTC", "proxy flow 1f2e… at …": for provenance."""
+        place = f"flow {self.locator}" if self.source == PROXY_SOURCE else (
+            f"{self.source} {self.locator}" if self.locator else self.source)
+        return f"{place} at {format_time(self.time)}" if self.time is not None else place
+
+
+@dataclass(slots=True)
+class Exchange:
+    """A request and, when it was captured, its response, in capture order; or one lone message.
+
+    `weight` is how many bytes of input the exchange accounts for, so progress can be shown in bytes.
+    """
+
+    messages: tuple[Observed, ...]
+    weight: int = 0
+
+
+def format_time(time: float) -> str:
+    return datetime.fromtimestamp(time, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from proxy_addon.audit.store import StoreError, open_store
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
-from proxy_addon.config import ConfigError
 from proxy_addon.core.redaction import redact
 from proxy_addon.lint.ruleset import RuleError
+from proxy_addon.settings import SettingsError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
         store = open_store(args.db)
-    except (ConfigError, RuleError, StoreError, ValueError) as error:
+    except (SettingsError, RuleError, StoreError, ValueError) as error:
         print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)
         return 2
     context = settings.context()

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
-from proxy_addon.config import ConfigError
 from proxy_addon.core.redaction import redact
 from proxy_addon.lint.engine import Linter, LintResult
 from proxy_addon.lint.ruleset import RuleError
 from proxy_addon.outputs.formats import FORMATTERS
+from proxy_addon.settings import SettingsError, make_linter
 
 if TYPE_CHECKING:
     from proxy_addon.inputs.model import CapturedMessage
@@ -43,7 +43,7 @@ def _load_schemas(schema_dir: str | None) -> None:
     try:
         SchemaValidator(schema_dir=schema_dir).load()
     except SchemaLoadError as error:
-        raise ConfigError(f"--schema-dir: {error}") from None
+        raise SettingsError(f"--schema-dir: {error}") from None
 
 
 def iter_messages(paths: list[str], errors: list[str]) -> Iterator[CapturedMessage]:
@@ -67,10 +67,10 @@ def iter_messages(paths: list[str], errors: list[str]) -> Iterator[CapturedMessa
 def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
-        linter = Linter()
-        if settings.validate:
+        linter = make_linter(settings)
+        if settings.validating:
             _load_schemas(settings.schema_dir)
-    except (ConfigError, RuleError, ValueError) as error:
+    except (SettingsError, RuleError, ValueError) as error:
         print(f"webex-xml-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     context = settings.context()

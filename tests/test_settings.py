@@ -24,7 +24,13 @@ from proxy_addon.audit.store import open_store
 from proxy_addon.cli.options import add_rule_arguments
 from proxy_addon.core.findings import Severity
 from proxy_addon.core.versions import parse_version
-from proxy_addon.settings import Settings, SettingsError, flags_layer, read_config, settings_from_args
+from proxy_addon.settings import (
+    Settings,
+    SettingsError,
+    flags_layer,
+    read_config,
+    settings_from_args,
+)
 from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator
 from tests.builders import request_xml
 from tests.processes import stop_process, wait_for_port

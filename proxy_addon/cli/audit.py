@@ -17,7 +17,8 @@ from proxy_addon.audit.store import StoreError, open_store
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
 from proxy_addon.core.redaction import redact
 from proxy_addon.lint.ruleset import RuleError
-from proxy_addon.settings import SettingsError
+from proxy_addon.lint.engine import use_default_linter
+from proxy_addon.settings import SettingsError, make_linter
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = settings_from_args(args)
+        if settings.rule_packs:
+            use_default_linter(make_linter(settings))  # the audit's lint workers inherit it
         store = open_store(args.db)
     except (SettingsError, RuleError, StoreError, ValueError) as error:
         print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)

@@ -263,4 +263,11 @@ def default_linter() -> Linter:
     return _DEFAULT_LINTER
 
 
-__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter"]
+def use_default_linter(linter: Linter) -> None:
+    """Make `linter` the process's default (a command configured with team rule packs); processes
+    forked afterwards (audit's workers) inherit it."""
+    global _DEFAULT_LINTER
+    _DEFAULT_LINTER = linter
+
+
+__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter", "use_default_linter"]

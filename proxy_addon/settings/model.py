@@ -84,7 +84,12 @@ def make_linter(settings: Settings):
 
     if not settings.rule_packs:
         return Linter()
+    import inspect  # noqa: PLC0415
     from proxy_addon.lint.ruleset import RuleSet  # noqa: PLC0415
 
-    # RuleSet.load(extra_packs=...) comes with team rule packs (issue 10, item 3).
+    # RuleSet.load(extra_packs=...) comes with team rule packs (issue 10, item 3); until then a
+    # configured pack is a clear error rather than a pack silently left out.
+    if "extra_packs" not in inspect.signature(RuleSet.load).parameters:
+        raise SettingsError(f"rule packs ({', '.join(settings.rule_packs)}): team rule packs are not supported "
+                            "by this version of webex-xml-lint")
     return Linter(RuleSet.load(extra_packs=list(settings.rule_packs)))

@@ -16,8 +16,8 @@ from pathlib import Path
 from proxy_addon.audit.store import StoreError, open_store
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
 from proxy_addon.core.redaction import redact
+from proxy_addon.lint.engine import install_default_linter
 from proxy_addon.lint.ruleset import RuleError
-from proxy_addon.lint.engine import use_default_linter
 from proxy_addon.settings import SettingsError, make_linter
 
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
         if settings.rule_packs:
-            use_default_linter(make_linter(settings))  # the audit's lint workers inherit it
+            install_default_linter(make_linter(settings))  # the audit's lint workers inherit it
         store = open_store(args.db)
     except (SettingsError, RuleError, StoreError, ValueError) as error:
         print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)

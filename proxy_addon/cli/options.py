@@ -31,8 +31,8 @@ def add_rule_arguments(parser: argparse.ArgumentParser, *, schema_help: str = "v
     add_site_arguments(parser)
     parser.add_argument("--select", default=None, help="comma-separated rule ids or prefixes to report (e.g. WX1,WX401)")
     parser.add_argument("--ignore", default=None, help="comma-separated rule ids or prefixes to leave out")
-    parser.add_argument("--rule-pack", action="append", default=[], metavar="FILE",
-                        help="also load this team rule pack (repeatable)")
+    parser.add_argument("--rule-pack", action="append", default=[], metavar="FILE", dest="rule_packs",
+                        help="also load this team rule pack (YAML, ids like ACME001; repeatable)")
     parser.add_argument("--validate", action="store_true", help="also validate against the XSDs (WX007, WX008)")
     parser.add_argument("--schema-dir", default=None, metavar="DIR", help=schema_help)
     add_config_argument(parser)

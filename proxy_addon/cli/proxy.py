@@ -96,7 +96,7 @@ def build_command(args: argparse.Namespace) -> list[str]:
         if value is not None and name not in overridden:
             command += ["--set", f"{name}={value}"]
     repeated = {"webexlint_ci_site": args.ci_site, "webexlint_site_id": args.site_id,
-                "webexlint_rule_pack": [str(Path(pack).resolve()) for pack in args.rule_pack]}
+                "webexlint_rule_pack": [str(Path(pack).resolve()) for pack in args.rule_packs]}
     for name, items in repeated.items():
         for item in items:
             command += ["--set", f"{name}={item}"]

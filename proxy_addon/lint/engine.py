@@ -263,11 +263,11 @@ def default_linter() -> Linter:
     return _DEFAULT_LINTER
 
 
-def use_default_linter(linter: Linter) -> None:
-    """Make `linter` the process's default (a command configured with team rule packs); processes
-    forked afterwards (audit's workers) inherit it."""
+def install_default_linter(linter: Linter) -> Linter:
+    """Make `linter` (e.g. one with team rule packs) the process's default, before workers fork."""
     global _DEFAULT_LINTER
     _DEFAULT_LINTER = linter
+    return linter
 
 
-__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter", "use_default_linter"]
+__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter", "install_default_linter"]

@@ -65,8 +65,9 @@ def read_config(path: Path | None) -> Layer:
             items = _string_list(table, key, path)
             layer[field_name] = values.ci_sites(items, f"{path}: {key}") if key == "ci-sites" else tuple(items)
     if "rule-packs" in table:
-        layer["rule_packs"] = values.files(_string_list(table, "rule-packs", path), f"{path}: rule-packs",
-                                           relative_to=path.parent)
+        # Relative to the configuration file, so a repository's packs are found from any folder in it.
+        layer["rule_packs"] = tuple(str((path.parent / pack).resolve())
+                                    for pack in _string_list(table, "rule-packs", path))
     if "api-version" in table:
         layer["api_version"] = values.api_version(str(table["api-version"]), f"{path}: api-version")
     if "site-ids" in table:

@@ -40,7 +40,7 @@ class Settings:
     severity: Mapping[str, Severity] = field(default_factory=dict)
     validate: bool = False
     schema_dir: str | None = None  # another XSD bundle (absolute); implies validate
-    rule_packs: tuple[str, ...] = ()  # team rule packs (absolute paths), added to the shipped ones
+    rule_packs: tuple[str, ...] = ()  # team rule packs (YAML files), added to the shipped ones
     # What the proxy does with it.
     findings_log: str = ""  # a path, "-" for standard output, "" for none
     db: str = ""  # the audit store's URL, written by the process that runs the lint pipeline
@@ -85,6 +85,7 @@ def make_linter(settings: Settings):
     if not settings.rule_packs:
         return Linter()
     import inspect  # noqa: PLC0415
+
     from proxy_addon.lint.ruleset import RuleSet  # noqa: PLC0415
 
     # RuleSet.load(extra_packs=...) comes with team rule packs (issue 10, item 3); until then a

@@ -37,8 +37,8 @@ def flags_layer(args: argparse.Namespace) -> Layer:
         layer["select"] = values.rule_list([flag("select")])
     if flag("ignore"):
         layer["ignore"] = values.rule_list([flag("ignore")])
-    if flag("rule_pack"):
-        layer["rule_packs"] = values.files(flag("rule_pack"), "--rule-pack")
+    if flag("rule_packs"):
+        layer["rule_packs"] = tuple(flag("rule_packs"))  # as given: the loader's errors name them so
     if flag("validate"):
         layer["validate"] = True
     if flag("schema_dir"):
@@ -68,7 +68,7 @@ def options_layer(options: Any) -> Layer:
     if options.webexlint_severity:
         layer["severity"] = values.severities(list(options.webexlint_severity), "webexlint_severity")
     if options.webexlint_rule_pack:
-        layer["rule_packs"] = values.files(list(options.webexlint_rule_pack), "webexlint_rule_pack")
+        layer["rule_packs"] = tuple(options.webexlint_rule_pack)
     if options.webexlint_validate:
         layer["validate"] = True
     if options.webexlint_schema_dir:

@@ -60,13 +60,3 @@ def severities(items: list[str], name: str) -> dict[str, Severity]:
 def folder(text: str, relative_to: Path | None = None) -> str:
     """Absolute, so the lint worker (or a later chdir) sees the same folder; loading it checks it."""
     return str(((relative_to / text) if relative_to is not None else Path(text)).resolve())
-
-
-def files(items: list[str], name: str, relative_to: Path | None = None) -> tuple[str, ...]:
-    resolved = []
-    for item in items:
-        path = (relative_to / item) if relative_to is not None else Path(item)
-        if not path.is_file():
-            raise SettingsError(f"{name} {item}: no such file" + (f" (relative to {relative_to})" if relative_to else ""))
-        resolved.append(str(path.resolve()))
-    return tuple(resolved)

@@ -39,7 +39,8 @@ def start_proxy(tmp_path, confdir):
     """Start `webex-xml-lint proxy` (or, with direct=True, `mitmdump -s addon.py`); always stopped."""
     started: list[subprocess.Popen] = []
 
-    def start(*flags: str, env: dict[str, str] | None = None, direct: bool = False, mode: str | None = None) -> RunningProxy:
+    def start(*flags: str, env: dict[str, str] | None = None, direct: bool = False, mode: str | None = None,
+              cwd: Path = REPO) -> RunningProxy:
         port = free_port()
         log = tmp_path / f"findings-{port}.jsonl"
         mitm_options = ["--set", f"confdir={confdir}",
@@ -50,8 +51,9 @@ def start_proxy(tmp_path, confdir):
                        *(["--mode", mode] if mode else []), *flags, *mitm_options]
         else:
             command = [sys.executable, "-m", "proxy_addon.cli", "proxy", "--listen-port", str(port),
-                       "--findings-log", str(log), *(["--mode", mode] if mode else []), *flags, "--", *mitm_options]
-        process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **(env or {})},
+                       "--findings-log", str(log), *(["--mode", mode] if mode else []), *flags,
+                       *([] if "--" in flags else ["--"]), *mitm_options]
+        process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         started.append(process)
         wait_for_port(port, process, timeout=60)

@@ -45,6 +45,15 @@ def open_audit_store(url: str) -> Any:
         raise StoreUnavailable(f"cannot open the audit store {redact(url)}: {redact(str(error))}") from None
 
 
+def check_audit_store(url: str) -> None:
+    """Check the URL without creating or migrating the store: only the process that writes it opens it."""
+    module = _store_module()
+    try:
+        module.check_store(url)
+    except Exception as error:  # noqa: BLE001 (as open_audit_store: any failure is a startup error)
+        raise StoreUnavailable(f"cannot open the audit store {redact(url)}: {redact(str(error))}") from None
+
+
 class BackgroundRecorder:
     """Writes to the store on one worker thread; `close()` drains the queue, then closes the store."""
 

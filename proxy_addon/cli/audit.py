@@ -15,10 +15,10 @@ from pathlib import Path
 
 from proxy_addon.audit.store import StoreError, open_store
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
-from proxy_addon.config import ConfigError
 from proxy_addon.core.redaction import redact
-from proxy_addon.lint.engine import Linter, install_default_linter
-from proxy_addon.lint.ruleset import RuleError, RuleSet
+from proxy_addon.lint.engine import install_default_linter
+from proxy_addon.lint.ruleset import RuleError
+from proxy_addon.settings import SettingsError, make_linter
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,9 +43,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = settings_from_args(args)
-        install_default_linter(Linter(RuleSet.load(extra_packs=settings.rule_packs)))  # the workers fork with it
+        if settings.rule_packs:
+            install_default_linter(make_linter(settings))  # the audit's lint workers inherit it
         store = open_store(args.db)
-    except (ConfigError, RuleError, StoreError, ValueError) as error:
+    except (SettingsError, RuleError, StoreError, ValueError) as error:
         print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)
         return 2
     context = settings.context()

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
-from proxy_addon.config import ConfigError
 from proxy_addon.core.redaction import redact
 from proxy_addon.exchange.linter import ExchangeLinter
 from proxy_addon.exchange.observed import Observed
 from proxy_addon.lint.engine import Linter, LintResult
-from proxy_addon.lint.ruleset import RuleError, RuleSet
+from proxy_addon.lint.ruleset import RuleError
 from proxy_addon.outputs.formats import FORMATTERS
+from proxy_addon.settings import SettingsError, make_linter
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -41,7 +41,7 @@ def _load_schemas(schema_dir: str | None) -> None:
     try:
         SchemaValidator(schema_dir=schema_dir).load()
     except SchemaLoadError as error:
-        raise ConfigError(f"--schema-dir: {error}") from None
+        raise SettingsError(f"--schema-dir: {error}") from None
 
 
 def iter_messages(paths: list[str], errors: list[str], direction: str | None) -> Iterator[Observed]:
@@ -64,10 +64,10 @@ def iter_messages(paths: list[str], errors: list[str], direction: str | None) ->
 def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
-        linter = Linter(RuleSet.load(extra_packs=settings.rule_packs))
-        if settings.validate:
+        linter = make_linter(settings)
+        if settings.validating:
             _load_schemas(settings.schema_dir)
-    except (ConfigError, RuleError, ValueError) as error:
+    except (SettingsError, RuleError, ValueError) as error:
         print(f"webex-xml-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     context = settings.context()

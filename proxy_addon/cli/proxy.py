@@ -1,8 +1,11 @@
 """`webex-xml-lint proxy`: run the real mitmdump with the webex-xml-lint addon.
 
 Every flag becomes the matching `--set webexlint_...` option; arguments after `--` go to mitmdump
-as they are (e.g. `-- --set confdir=/path`). Values are checked here first, so a bad one is a clear
-error before anything listens; then this process becomes mitmdump (signals reach it directly).
+as they are (e.g. `-- --set confdir=/path`), so a `--set` there wins over a flag. The settings
+(configuration file, then flags) are built and checked here first with the model every command
+uses, so a bad one is a clear error before anything listens; then this process becomes mitmdump
+(signals reach it directly), whose addons read the same file and options. The audit store is only
+checked here; the lint worker is the one process that opens (and migrates) it.
 """
 
 from __future__ import annotations
@@ -13,9 +16,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from proxy_addon.cli.options import add_site_arguments
-from proxy_addon.config import parse_site_id
-from proxy_addon.core.versions import parse_version
+from proxy_addon.cli.options import add_rule_arguments
+from proxy_addon.settings import (
+    Settings,
+    SettingsError,
+    make_linter,
+    settings_from_args,
+)
 
 EXIT_ERROR = 2
 
@@ -33,10 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also apply unsafe fixes (truncate over-long descriptions); implies --rewrite")
     parser.add_argument("--findings-log", default="-", metavar="FILE",
                         help="append one JSON line per finding and event to FILE (- for standard output, the default)")
-    add_site_arguments(parser)
-    parser.add_argument("--validate", action="store_true", help="also validate against the XSDs (WX007, WX008)")
-    parser.add_argument("--schema-dir", default=None, metavar="DIR",
-                        help="validate against this XSD bundle instead of the bundled one (implies --validate)")
+    add_rule_arguments(parser, schema_help="validate against this XSD bundle instead of the bundled one "
+                                           "(implies --validate)")
     parser.add_argument("--db", default=None, metavar="URL",
                         help="also record messages and findings in the audit store (SQLite path or postgresql:// URL)")
     parser.add_argument("mitmdump_args", nargs=argparse.REMAINDER, metavar="-- MITMDUMP_ARGS",
@@ -64,47 +69,58 @@ def addon_path() -> str:
 
 def build_command(args: argparse.Namespace) -> list[str]:
     """The mitmdump command line for these arguments; raises UsageError on a bad value."""
-    _check_values(args)
+    settings = _checked_settings(args)
+    extra = list(args.mitmdump_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    overridden = _options_set_in(extra)
     command = [mitmdump_path(), "--listen-host", args.listen_host, "--listen-port", str(args.listen_port)]
     for mode in args.mode:
         command += ["--mode", mode]
     command += ["-s", addon_path()]
-    settings = {
+    options = {
+        "webexlint_config": settings.source,  # the file found here, so mitmdump reads the same one
         "webexlint_rewrite": "true" if args.rewrite or args.rewrite_unsafe else None,
         "webexlint_rewrite_unsafe": "true" if args.rewrite_unsafe else None,
         "webexlint_findings_log": args.findings_log,
         "webexlint_api_version": args.api_version,
         "webexlint_validate": "true" if args.validate or args.schema_dir else None,
         "webexlint_schema_dir": str(Path(args.schema_dir).resolve()) if args.schema_dir else None,
+        "webexlint_select": args.select,
+        "webexlint_ignore": args.ignore,
         "webexlint_db": args.db,
     }
-    for name, value in settings.items():
-        if value is not None:
+    for name, value in options.items():
+        # A --set after `--` wins over the flag; mitmproxy refuses two values for one option (and
+        # would then drop every option of the addon), so the flag's value is left out.
+        if value is not None and name not in overridden:
             command += ["--set", f"{name}={value}"]
-    for site in args.ci_site:
-        command += ["--set", f"webexlint_ci_site={site}"]
-    for item in args.site_id:
-        command += ["--set", f"webexlint_site_id={item}"]
-    if args.findings_log == "-":
+    repeated = {"webexlint_ci_site": args.ci_site, "webexlint_site_id": args.site_id,
+                "webexlint_rule_pack": [str(Path(pack).resolve()) for pack in args.rule_packs]}
+    for name, items in repeated.items():
+        for item in items:
+            command += ["--set", f"{name}={item}"]
+    if args.findings_log == "-" and "flow_detail" not in overridden:
         command += ["--set", "flow_detail=0"]  # keep standard output to the JSON lines
-    extra = list(args.mitmdump_args)
-    if extra[:1] == ["--"]:
-        extra = extra[1:]
     return command + extra
 
 
-def _check_values(args: argparse.Namespace) -> None:
+def _options_set_in(arguments: list[str]) -> set[str]:
+    """The option names that mitmdump arguments `--set NAME=VALUE` (or `--set=NAME=VALUE`) set."""
+    names = set()
+    for index, argument in enumerate(arguments):
+        spec = arguments[index + 1] if argument == "--set" and index + 1 < len(arguments) else (
+            argument.removeprefix("--set=") if argument.startswith("--set=") else None)
+        if spec:
+            names.add(spec.split("=", 1)[0])
+    return names
+
+
+def _checked_settings(args: argparse.Namespace) -> Settings:
+    """The configuration file and the flags, as every command reads them; the proxy's own values too."""
     if not 0 < args.listen_port < 65536:
         raise UsageError(f"--listen-port {args.listen_port}: not a TCP port (1-65535)")
-    if args.api_version is not None:
-        try:
-            parse_version(args.api_version)
-        except ValueError as error:
-            raise UsageError(f"--api-version: {error}") from None
-    for item in args.site_id:
-        parse_site_id(item)
-    if any(not site.strip() for site in args.ci_site):
-        raise UsageError("--ci-site: empty site name")
+    settings = settings_from_args(args)
     from mitmproxy.proxy.mode_specs import ProxyMode  # noqa: PLC0415 (mitmproxy only for this command)
 
     for mode in args.mode:
@@ -120,25 +136,21 @@ def _check_values(args: argparse.Namespace) -> None:
                                               and not os.access(args.findings_log, os.W_OK)):
             raise UsageError(f"--findings-log {args.findings_log}: not writable")
     if args.db:
-        from proxy_addon.audit.recorder import StoreUnavailable, open_audit_store  # noqa: PLC0415
+        from proxy_addon.audit.recorder import StoreUnavailable, check_audit_store  # noqa: PLC0415
 
         try:
-            store = open_audit_store(args.db)
+            check_audit_store(args.db)  # neither created nor migrated here: the lint worker opens it
         except StoreUnavailable as error:
             raise UsageError(f"--db: {error}") from None
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
-    from proxy_addon.lint.engine import Linter  # noqa: PLC0415 (a broken rule pack is a start-up error, with file and line)
-
-    Linter()
-    if args.validate or args.schema_dir:
+    make_linter(settings)  # a broken rule pack is a start-up error, with file and line
+    if settings.validating:
         from proxy_addon.schema.validation import SchemaValidator  # noqa: PLC0415 (a broken XSD is a start-up error too)
 
         try:
-            SchemaValidator(args.schema_dir).load()
+            SchemaValidator(settings.schema_dir).load()
         except ValueError as error:  # SchemaLoadError: names the file and the problem
-            raise UsageError(f"--schema-dir: {error}" if args.schema_dir else f"bundled schemas: {error}") from None
+            raise UsageError(f"--schema-dir: {error}" if settings.schema_dir else f"bundled schemas: {error}") from None
+    return settings
 
 
 def run(args: argparse.Namespace) -> int:
@@ -146,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         command = build_command(args)
-    except (UsageError, ValueError, RuleError) as error:
+    except (UsageError, SettingsError, ValueError, RuleError) as error:
         print(f"webex-xml-lint proxy: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     sys.stdout.flush()

@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from proxy_addon.config import ConfigError, find_config, load_settings
 from proxy_addon.core.versions import format_version
 from proxy_addon.lint.ruleset import Rule, RuleError, RuleSet
 from proxy_addon.outputs.formats import rule_anchor
+from proxy_addon.settings import SettingsError, settings_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,11 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace) -> RuleSet:
     """The built-in rules and the team packs of the configuration file and of --rule-pack."""
-    config_path = Path(args.config) if args.config else find_config(Path.cwd())
-    if args.config and not config_path.is_file():
-        raise ConfigError(f"{args.config}: configuration file not found")
-    packs = load_settings(config_path).rule_packs + args.rule_packs
-    return RuleSet.load(extra_packs=packs)
+    return RuleSet.load(extra_packs=settings_from_args(args).rule_packs)
 
 
 def applies_to(rule: Rule) -> str:
@@ -100,7 +96,7 @@ def render_markdown(ruleset: RuleSet) -> str:
 def run(args: argparse.Namespace) -> int:
     try:
         ruleset = _load(args)
-    except (RuleError, ConfigError) as error:
+    except (RuleError, SettingsError) as error:
         print(f"webex-xml-lint: error: {error}", file=sys.stderr)
         return 2
     if hasattr(args, "rule_id"):

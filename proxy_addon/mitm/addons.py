@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import os
 import sys
 import weakref
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from collections.abc import Callable, Sequence
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.hooks import UpdateHook
 
-from proxy_addon.audit.recorder import StoreUnavailable, open_audit_store
+from proxy_addon.audit.recorder import StoreUnavailable, check_audit_store
 from proxy_addon.core.charsets import charset_of
 from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
 from proxy_addon.exchange.sniff import is_xml_api
@@ -36,8 +37,17 @@ from proxy_addon.mitm.backends import InProcessBackend, PendingRewrite, WorkerBa
 from proxy_addon.mitm.bodies import UndecodableBody, decoded_body
 from proxy_addon.mitm.contentview import register as register_contentview
 from proxy_addon.mitm.flows import METADATA_KEY, OUR_MARKS
-from proxy_addon.mitm.pipeline import Annotation, PipelineSettings, SettingsError
+from proxy_addon.mitm.pipeline import FAULT_ENV, Annotation
 from proxy_addon.outputs.event_log import EventLogFile
+from proxy_addon.settings import (
+    LINT_OPTIONS,
+    Settings,
+    SettingsError,
+    make_linter,
+    options_layer,
+    read_config,
+)
+from proxy_addon.settings.file import config_path
 
 logger = logging.getLogger(__name__)
 REWRITE_TIMEOUT = 5.0  # seconds a request waits for its rewrite before it goes upstream unchanged
@@ -47,7 +57,8 @@ class ProxySession:
     """What the addons share: the settings, the pipeline backend, and the flows in flight."""
 
     def __init__(self) -> None:
-        self.settings = PipelineSettings(findings_log="-")  # the options' defaults
+        # What the lint pipeline runs with: the configuration file, then the webexlint_* options.
+        self.settings = Settings(findings_log="-", fault=os.environ.get(FAULT_ENV, ""))
         self.offload = True
         self.backend: InProcessBackend | WorkerBackend | None = None
         self.annotation_sink: Callable[[Annotation, bool], None] = lambda annotation, later: None
@@ -60,7 +71,6 @@ class ProxySession:
         """New settings from an addon's configure(); a bad value is an OptionsError naming the option."""
         settings = dataclasses.replace(self.settings, **changes)
         try:
-            settings.context()
             if self.backend is not None:
                 self.backend.configure(settings)
         except SettingsError as error:
@@ -141,17 +151,45 @@ def seen(flow: http.HTTPFlow, direction: str, message: http.Message, data: bytes
                     flow.request.headers.get("user-agent"), charset_of(message.headers.get("content-type")))
 
 
-def load_schemas(validate: bool, schema_dir: str) -> None:
+def load_schemas(settings: Settings) -> None:
     """With validation on, load the XSD bundle now: a broken or missing one is a start-up error."""
-    if not (validate or schema_dir):
+    if not settings.validating:
         return
     from proxy_addon.schema.validation import SchemaValidator  # noqa: PLC0415 (the schemas cost only when asked for)
 
     try:
-        SchemaValidator(schema_dir or None).load()
+        SchemaValidator(settings.schema_dir).load()
     except ValueError as error:  # SchemaLoadError names the file and the problem
-        option = "webexlint_schema_dir" if schema_dir else "webexlint_validate"
+        option = "webexlint_schema_dir" if settings.schema_dir else "webexlint_validate"
         raise exceptions.OptionsError(f"{option}: {error}") from None
+
+
+def lint_settings(options) -> Settings:
+    """The lint settings: the configuration file (webexlint_config, else the nearest from the current
+    folder), then the webexlint_* options; raises OptionsError naming the option."""
+    try:
+        path = config_path(options.webexlint_config, "webexlint_config")
+        config = read_config(path)
+    except SettingsError as error:
+        text = str(error)
+        raise exceptions.OptionsError(text if text.startswith("webexlint_config") else f"webexlint_config: {text}") from None
+    try:
+        return Settings().merged(config, options_layer(options))
+    except SettingsError as error:
+        raise exceptions.OptionsError(str(error)) from None
+
+
+LINT_FIELDS = (*dict.fromkeys(LINT_OPTIONS.values()), "source")
+
+
+def load_rule_packs(settings: Settings) -> None:
+    """Team rule packs are read here first, so a broken one is a start-up error naming the file."""
+    from proxy_addon.lint.ruleset import RuleError  # noqa: PLC0415
+
+    try:
+        make_linter(settings)
+    except (RuleError, ValueError, OSError) as error:
+        raise exceptions.OptionsError(f"webexlint_rule_pack: {error}") from None
 
 
 class WebexLint:
@@ -175,6 +213,22 @@ class WebexLint:
         loader.add_option("webexlint_schema_dir", str, "",
                           "Validate against the XSD bundle in this folder instead of the bundled one "
                           "(implies webexlint_validate).")
+        loader.add_option("webexlint_select", str, "",
+                          "Report only these rules: comma-separated ids or prefixes, e.g. WX1,WX401. Replaces "
+                          "the configuration file's select (default: the file's, else every rule).")
+        loader.add_option("webexlint_ignore", str, "",
+                          "Leave out these rules: comma-separated ids or prefixes, e.g. WX303. Added to the "
+                          "configuration file's ignore.")
+        loader.add_option("webexlint_severity", Sequence[str], [],
+                          "Override a rule's severity as RULE=LEVEL (WX201=error; error, warning or info); "
+                          "repeat for several. Added to the configuration file's severity table.")
+        loader.add_option("webexlint_rule_pack", Sequence[str], [],
+                          "Also load this team rule pack (a YAML file); repeat for several. Added to the "
+                          "configuration file's rule-packs.")
+        loader.add_option("webexlint_config", str, "",
+                          "The configuration file (webex-xml-lint.toml, or pyproject.toml with "
+                          "[tool.webex-xml-lint]); default: the nearest one at or above the current folder. "
+                          "The webexlint_* options apply on top of it.")
         loader.add_option("webexlint_offload", bool, True,
                           "Lint in a worker process, off mitmproxy's event loop (findings are logged a few "
                           "milliseconds after the flow passed). Off: lint inside mitmdump, before the flow "
@@ -185,13 +239,15 @@ class WebexLint:
         if "webexlint_offload" in updated and options.webexlint_offload != self.session.offload:
             self.session.offload = options.webexlint_offload
             self.session.stop_backend()  # the next flow starts the other kind
-        if updated & {"webexlint_validate", "webexlint_schema_dir"}:
-            load_schemas(options.webexlint_validate, options.webexlint_schema_dir)
-        if updated & {"webexlint_ci_site", "webexlint_api_version", "webexlint_site_id", "webexlint_validate",
-                      "webexlint_schema_dir"}:
-            self.session.update(ci_sites=tuple(options.webexlint_ci_site), api_version=options.webexlint_api_version,
-                                site_ids=tuple(options.webexlint_site_id), validate=options.webexlint_validate,
-                                schema_dir=options.webexlint_schema_dir)
+        if updated & {*LINT_OPTIONS, "webexlint_config"}:
+            settings = lint_settings(options)
+            previous = self.session.settings
+            if updated & {"webexlint_validate", "webexlint_schema_dir"} or (
+                    settings.validating, settings.schema_dir) != (previous.validating, previous.schema_dir):
+                load_schemas(settings)
+            if settings.rule_packs and settings.rule_packs != previous.rule_packs:
+                load_rule_packs(settings)
+            self.session.update(**{name: getattr(settings, name) for name in LINT_FIELDS})
 
     def running(self) -> None:
         self.session.ensure_backend()  # start the worker now, not on the first flow
@@ -285,7 +341,9 @@ class AuditStore:
         url = ctx.options.webexlint_db
         if url:
             try:
-                open_audit_store(url).close()  # create and migrate it now: a bad URL is a start-up error
+                # Checked now (a bad URL is a start-up error), opened and migrated only by the process
+                # that runs the lint pipeline and writes the store: the lint worker, by default.
+                check_audit_store(url)
             except StoreUnavailable as error:
                 raise exceptions.OptionsError(f"webexlint_db: {error}") from None
         self.session.update(db=url)

@@ -19,14 +19,9 @@ from collections.abc import Callable
 
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.shipped import PACKAGE_DIR
-from proxy_addon.mitm.pipeline import (
-    Annotation,
-    LintPipeline,
-    Observed,
-    PipelineSettings,
-    Rewritten,
-)
+from proxy_addon.mitm.pipeline import Annotation, LintPipeline, Observed, Rewritten
 from proxy_addon.mitm.worker import FrameReader, encode_frame, write_all
+from proxy_addon.settings import Settings
 
 logger = logging.getLogger(__name__)
 MAX_BACKLOG_BYTES = 64 * 1024 * 1024
@@ -56,12 +51,12 @@ class InProcessBackend:
 
     offloaded = False
 
-    def __init__(self, settings: PipelineSettings, on_annotation: AnnotationSink):
+    def __init__(self, settings: Settings, on_annotation: AnnotationSink):
         self.pipeline = LintPipeline()
         self.pipeline.configure(settings)
         self.on_annotation = on_annotation
 
-    def configure(self, settings: PipelineSettings) -> None:
+    def configure(self, settings: Settings) -> None:
         self.pipeline.configure(settings)
 
     def submit(self, seen: Observed) -> None:
@@ -105,7 +100,7 @@ class WorkerBackend:
 
     offloaded = True
 
-    def __init__(self, settings: PipelineSettings, on_annotation: AnnotationSink, loop: asyncio.AbstractEventLoop):
+    def __init__(self, settings: Settings, on_annotation: AnnotationSink, loop: asyncio.AbstractEventLoop):
         self.settings = settings
         self.on_annotation = on_annotation
         self.loop = loop
@@ -232,7 +227,7 @@ class WorkerBackend:
 
     # -- the addon's calls ------------------------------------------------------------------------
 
-    def configure(self, settings: PipelineSettings) -> None:
+    def configure(self, settings: Settings) -> None:
         self.settings = settings
         self._send(("configure", settings), essential=True)
 

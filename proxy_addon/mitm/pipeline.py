@@ -9,66 +9,22 @@ both. The pipeline runs in the lint worker process (proxy_worker.py) or inside m
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from proxy_addon.audit.recorder import BackgroundRecorder, StoreUnavailable, open_audit_store
-from proxy_addon.config import parse_site_id
 from proxy_addon.core.fixes import apply_fixes
 from proxy_addon.core.redaction import redact
-from proxy_addon.core.versions import LATEST, parse_version
 from proxy_addon.exchange.linter import MAX_IN_FLIGHT, ExchangeLinter, Linted
 from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
-from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.engine import Linter
 from proxy_addon.mitm.flows import FlowLint
 from proxy_addon.outputs.event_log import SECRETS_KEY, EventLogFile
+from proxy_addon.settings import Settings, SettingsError, make_linter
 
 # For the fail-open tests only: "lint-request", "lint-response" or "rewrite" raises there.
 FAULT_ENV = "WEBEXLINT_TEST_FAULT"
-
-
-class SettingsError(ValueError):
-    """A setting that cannot be used; the text names the option and the problem."""
-
-
-@dataclass(frozen=True)
-class PipelineSettings:
-    ci_sites: tuple[str, ...] = ()
-    api_version: str = ""
-    site_ids: tuple[str, ...] = ()  # "ID=NAME"
-    validate: bool = False
-    schema_dir: str = ""  # another XSD bundle; implies validate
-    findings_log: str = ""  # a path, "-" for standard output, "" for none
-    db: str = ""
-    rewrite: bool = False
-    rewrite_unsafe: bool = False
-    fault: str = field(default_factory=lambda: os.environ.get(FAULT_ENV, ""))
-
-    @property
-    def rewriting(self) -> bool:
-        return self.rewrite or self.rewrite_unsafe
-
-    def context(self) -> LintContext:
-        """The configured lint context; raises SettingsError naming the option on a bad value."""
-        try:
-            api_version = parse_version(self.api_version) if self.api_version else LATEST
-        except ValueError as error:
-            raise SettingsError(f"webexlint_api_version: {error}") from None
-        site_ids = {}
-        for item in self.site_ids:
-            try:
-                site_id, name = parse_site_id(item)
-            except ValueError as error:
-                raise SettingsError(f"webexlint_site_id: {error}") from None
-            site_ids[site_id] = name
-        if any(not site.strip() for site in self.ci_sites):
-            raise SettingsError("webexlint_ci_site: empty site name")
-        return LintContext(ci_sites=frozenset(site.strip() for site in self.ci_sites), api_version=api_version,
-                           site_ids=site_ids, validate=self.validate or bool(self.schema_dir),
-                           schema_dir=self.schema_dir or None)
 
 
 @dataclass(frozen=True)
@@ -92,7 +48,7 @@ class Rewritten:
 class LintPipeline:
     def __init__(self, linter: Linter | None = None):
         self.exchanges = ExchangeLinter(linter or Linter())  # the rule packs are read and compiled once
-        self.settings = PipelineSettings(fault="")
+        self.settings = Settings()
         self.flows: OrderedDict[str, FlowLint] = OrderedDict()
         self.clients: dict[str, str | None] = {}
         self.log: EventLogFile | None = None
@@ -100,9 +56,11 @@ class LintPipeline:
 
     # -- settings ---------------------------------------------------------------------------------
 
-    def configure(self, settings: PipelineSettings) -> None:
+    def configure(self, settings: Settings) -> None:
         """Apply new settings; what was learned from traffic is kept. Raises SettingsError."""
         context = settings.context()
+        if settings.rule_packs != self.settings.rule_packs:
+            self.exchanges.linter = make_linter(settings)  # team rule packs: read and compiled once per change
         if settings.findings_log != self.settings.findings_log or self.log is None:
             self._open_log(settings.findings_log)
         if settings.db != self.settings.db:

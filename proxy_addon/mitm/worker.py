@@ -5,7 +5,7 @@ flow at once; parsing, rules, the findings log and the audit store run here, on 
 at a lower priority, so linting never delays traffic it does not rewrite. Frames on the two private
 pipes are length-prefixed pickles (both ends are this package):
 
-  jobs    (proxy -> worker): ("configure", PipelineSettings) | ("message", Observed, reply: bool)
+  jobs    (proxy -> worker): ("configure", Settings) | ("message", Observed, reply: bool)
                              | ("rewrite_applied", flow_id) | ("error", flow_id, where, text, client)
                              | ("forget", flow_id)
   results (worker -> proxy): ("annotate", Annotation) | ("rewritten", flow_id, Rewritten | None)
@@ -18,6 +18,7 @@ The worker ends when the jobs pipe closes (mitmdump stopping, or dying: it never
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import signal
@@ -26,7 +27,8 @@ import sys
 from typing import Any
 
 from proxy_addon.core.redaction import redact
-from proxy_addon.mitm.pipeline import LintPipeline, SettingsError
+from proxy_addon.mitm.pipeline import LintPipeline
+from proxy_addon.settings import SettingsError
 
 HEADER = struct.Struct(">I")
 NICENESS = 10  # under overload, linting lags behind; traffic does not
@@ -121,6 +123,8 @@ def serve(jobs_fd: int, results_fd: int) -> int:
         os.nice(NICENESS)
     except OSError:
         pass
+    # The worker's log lines (the store it opened, write errors) go to mitmdump's standard error.
+    logging.basicConfig(level=logging.INFO, format="webexlint worker: %(message)s", stream=sys.stderr)
     worker = Worker(results_fd)
     reader = FrameReader()
     try:

@@ -16,9 +16,10 @@ from proxy_addon.audit.store.store import (
            ChecklistItem,
            PreparedBatch,
            Store,
+           check_store,
            open_store,
            prepare,
 )
 
 __all__ = ["SCHEMA_VERSION", "SEVERITIES", "Breakdown", "ChecklistItem", "MessageRecord", "PreparedBatch", "Store", "StoreError",
-           "StoredFinding", "display_url", "open_store", "prepare", "as_stored"]
+           "StoredFinding", "check_store", "display_url", "open_store", "prepare", "as_stored"]

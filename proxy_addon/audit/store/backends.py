@@ -160,7 +160,12 @@ class PostgresBackend(Backend):
 def open_backend(url: str) -> Backend:
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresBackend(url)
+    return SQLiteBackend(sqlite_path(url))
+
+
+def sqlite_path(url: str) -> str:
+    """The file of a SQLite store: a path, or `sqlite:///path`."""
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
     if Path(path).is_dir():
         raise StoreError(f"{path}: is a folder; --db takes a file name or a postgresql:// URL")
-    return SQLiteBackend(path)
+    return path

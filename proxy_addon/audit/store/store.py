@@ -7,18 +7,28 @@ latest lint of a message wins. Every text field is masked with the shared redact
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-from proxy_addon.audit.store.backends import Backend, StoreError, open_backend
+from proxy_addon.audit.store.backends import (
+    Backend,
+    PostgresBackend,
+    StoreError,
+    open_backend,
+    sqlite_path,
+)
 from proxy_addon.audit.store.records import MessageRecord, StoredFinding, as_stored
-from proxy_addon.audit.store.schema import migrate
+from proxy_addon.audit.store.schema import LATEST, migrate
 from proxy_addon.core.findings import Finding
 from proxy_addon.core.redaction import redact
 
+logger = logging.getLogger(__name__)
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
 # A client is who sent the message: the address, the program and the user it acts for.
@@ -72,6 +82,9 @@ class Store:
         self.backend = backend
         self.url = backend.display
         self.schema_version = self._guard(migrate, backend)
+        # One line per open: the live proxy opens its store in one process only, and a test counts it.
+        logger.info("opened the audit store %s (schema version %d, process %d)", self.url, self.schema_version,
+                    os.getpid())
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -274,3 +287,47 @@ def open_store(url: str) -> Store:
     except BaseException:
         backend.close()
         raise
+
+
+def check_store(url: str) -> None:
+    """Check that `url` names a store `open_store` can use, without creating or migrating it.
+
+    For processes that pass the URL on to the one that writes the store (the live proxy's lint
+    worker): a bad URL, an unreachable server or a store newer than this version is an error now.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        backend = PostgresBackend(url)
+        try:
+            exists = backend.query("SELECT to_regclass('schema_version') IS NOT NULL")[0][0]
+            _check_version(backend, exists)
+        finally:
+            backend.close()
+        return
+    path = sqlite_path(url)
+    if not os.path.exists(path):
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise StoreError(f"{path}: cannot create the SQLite store: folder {folder} is missing or not writable")
+        return
+    try:
+        connection = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True, timeout=30)
+        try:
+            exists = connection.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()[0]
+            current = connection.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0] if exists else 0
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise StoreError(f"{path}: cannot open the SQLite store: {error}") from None
+    _newer_than_known(path, current)
+
+
+def _check_version(backend: Backend, exists: bool) -> None:
+    current = backend.query("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0] if exists else 0
+    _newer_than_known(backend.display, current)
+
+
+def _newer_than_known(display: str, current: int) -> None:
+    if current > LATEST:
+        raise StoreError(f"{display}: schema version {current} is newer than this webex-xml-lint knows ({LATEST}); "
+                         "upgrade webex-xml-lint")

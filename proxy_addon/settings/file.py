@@ -1,0 +1,95 @@
+"""The configuration file: `webex-xml-lint.toml`, or `[tool.webex-xml-lint]` in pyproject.toml.
+
+Like ruff, the nearest one at or above the starting folder wins; `--config FILE` (the proxy's
+`webexlint_config`) picks one explicitly. Unknown keys and bad values are errors naming the file
+and the key. Paths in it (schema-dir, rule-packs) are relative to the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from proxy_addon.settings import values
+from proxy_addon.settings.model import Layer, SettingsError
+
+KNOWN_KEYS = {"ci-sites", "api-version", "site-ids", "select", "ignore", "severity", "validate", "schema-dir",
+              "rule-packs"}
+
+
+def find_config(start: Path) -> Path | None:
+    for folder in [start, *start.parents]:
+        dedicated = folder / "webex-xml-lint.toml"
+        if dedicated.is_file():
+            return dedicated
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "webex-xml-lint" in _read_toml(pyproject).get("tool", {}):
+            return pyproject
+    return None
+
+
+def config_path(explicit: str | None, name: str, start: Path | None = None) -> Path | None:
+    """The file chosen with `name` (--config, webexlint_config), else the nearest one from `start`."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise SettingsError(f"{name} {explicit}: configuration file not found")
+        return path.resolve()
+    found = find_config(start or Path.cwd())
+    return found.resolve() if found else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path}: invalid TOML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"{path}: cannot read: {getattr(error, 'strerror', None) or error}") from None
+
+
+def read_config(path: Path | None) -> Layer:
+    """The file's settings as a layer (empty without a file)."""
+    if path is None:
+        return {}
+    data = _read_toml(path)
+    table = data.get("tool", {}).get("webex-xml-lint", data if path.name != "pyproject.toml" else {})
+    table = {k: v for k, v in table.items() if k != "tool"}
+    unknown = sorted(set(table) - KNOWN_KEYS)
+    if unknown:
+        raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_KEYS))})")
+    layer: dict[str, Any] = {"source": str(path)}
+    for key, field_name in (("ci-sites", "ci_sites"), ("select", "select"), ("ignore", "ignore")):
+        if key in table:
+            items = _string_list(table, key, path)
+            layer[field_name] = values.ci_sites(items, f"{path}: {key}") if key == "ci-sites" else tuple(items)
+    if "rule-packs" in table:
+        # Relative to the configuration file, so a repository's packs are found from any folder in it.
+        layer["rule_packs"] = tuple(str((path.parent / pack).resolve())
+                                    for pack in _string_list(table, "rule-packs", path))
+    if "api-version" in table:
+        layer["api_version"] = values.api_version(str(table["api-version"]), f"{path}: api-version")
+    if "site-ids" in table:
+        if not isinstance(table["site-ids"], dict):
+            raise SettingsError(f"{path}: site-ids must be a table of siteID = \"siteName\"")
+        layer["site_ids"] = {str(k): str(v) for k, v in table["site-ids"].items()}
+    if "severity" in table:
+        if not isinstance(table["severity"], dict):
+            raise SettingsError(f"{path}: severity must be a table of RULE = \"error|warning|info\"")
+        layer["severity"] = {rule: values.severity(rule, level, f"{path}: severity.{rule}")
+                             for rule, level in table["severity"].items()}
+    if "validate" in table:
+        if not isinstance(table["validate"], bool):
+            raise SettingsError(f"{path}: validate must be true or false")
+        layer["validate"] = table["validate"]
+    if table.get("schema-dir"):
+        layer["schema_dir"] = values.folder(str(table["schema-dir"]), relative_to=path.parent)
+    return layer
+
+
+def _string_list(table: dict[str, Any], key: str, path: Path) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SettingsError(f"{path}: {key} must be a list of strings")
+    return value

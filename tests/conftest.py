@@ -57,7 +57,7 @@ def start_proxy(tmp_path, confdir):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         started.append(process)
         wait_for_port(port, process, timeout=60)
-        return RunningProxy(process, port, log)
+        return RunningProxy(process, port, log, mode)
 
     yield start
     for process in started:

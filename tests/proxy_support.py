@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.client import HTTPConnection
 from pathlib import Path
 
 from cryptography import x509
@@ -20,6 +21,7 @@ from mitmproxy.certs import CertStore
 from mitmproxy.proxy.layers.http import HttpRequestHook, HttpResponseHook
 from mitmproxy.test import taddons, tflow, tutils
 
+from tests.builders import request_xml
 from tests.processes import free_port, stop_process, wait_for_port  # noqa: F401 (the tests' helpers)
 
 PATH = "/WBXService/XMLService"
@@ -97,22 +99,73 @@ class RunningProxy:
     process: subprocess.Popen
     port: int
     log: Path
+    mode: str | None = None
+    sentinel_flows: set[str] = field(default_factory=set)
+    _sentinels: int = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def events(self, kind: str | None = None) -> list[dict]:
+        """The findings log's events, less those of the sentinel flows `settle` sent."""
         if not self.log.exists():
             return []
         events = [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines() if line]
-        return [e for e in events if kind is None or e["event"] == kind]
+        return [e for e in events if (kind is None or e["event"] == kind) and e.get("flow_id") not in self.sentinel_flows]
 
-    def wait_for(self, kind: str, count: int, timeout: float = 15.0) -> list[dict]:
-        """The lint worker logs a few milliseconds after a flow passed: wait (bounded) for `count`
-        events of `kind`, then a moment more, so that an unexpected extra event is seen too."""
+    def send_sentinel(self) -> str:
+        """POST a sentinel request, its own marker in an invalid date (WX406 quotes the value); returns the marker.
+
+        In reverse mode it goes to the upstream; in regular mode to a closed port (mitmproxy answers
+        502 after the request hook has seen it)."""
+        self._sentinels += 1
+        marker = f"sentinel-{self.port}-{self._sentinels}"
+        body = sentinel_request(marker)
+        if self.mode and self.mode.startswith("reverse:"):
+            connection = HTTPConnection("127.0.0.1", self.port, timeout=30)
+            target = PATH
+        else:
+            connection = HTTPConnection("127.0.0.1", self.port, timeout=30)
+            target = f"http://127.0.0.1:{free_port()}{PATH}"
+        try:
+            connection.request("POST", target, body=body, headers={"Content-Type": "text/xml"})
+            connection.getresponse().read()
+        finally:
+            connection.close()
+        return marker
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Send a sentinel flow and wait until its finding is in the log. The lint worker is one FIFO
+        pipe, so every flow sent before the sentinel has been logged by then: a missing or an extra
+        event shows as a failed count, never as a race."""
+        marker = self.send_sentinel()
         deadline = time.monotonic() + timeout
-        while len(self.events(kind)) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
+        while time.monotonic() < deadline:
+            if self.log.exists():
+                for line in self.log.read_text(encoding="utf-8").splitlines():
+                    if marker in line:
+                        self.sentinel_flows.add(json.loads(line)["flow_id"])
+                        return
+            time.sleep(0.02)
+        raise AssertionError(f"the sentinel {marker} never reached the findings log within {timeout:.0f} s")
+
+    def wait_for(self, kind: str, timeout: float = 30.0) -> list[dict]:
+        """Every event of `kind` once the proxy has logged all flows sent so far (see `settle`)."""
+        self.settle(timeout)
         return self.events(kind)
+
+
+def sentinel_request(marker: str) -> bytes:
+    """A request whose only finding, WX406, quotes `marker`: nothing else in it fires or is learned."""
+    return request_xml("LstsummaryMeeting", f"<listControl><startFrom>1</startFrom></listControl>"
+                       f"<dateScope><startDateStart>{marker}</startDateStart></dateScope>", package="meeting",
+                       security="<siteName>sentinel</siteName><webExID>sentinel@sentinel.invalid</webExID>")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll `condition` (bounded); True once it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .builders import CORPUS, REPO, request_xml
+from .builders import CORPUS, REPO, request_xml, requires_corpus
 
 SECRET = "Hunter2-Secret-Pw"
 HQ_HD = "<enableOptions>\n  <HQvideo>true</HQvideo>\n</enableOptions>"
@@ -156,6 +156,7 @@ def test_rules_listing_and_generated_docs_are_current():
         "docs/rules.md is stale: run `webex-xml-lint rules --format markdown > docs/rules.md`"
 
 
+@requires_corpus
 def test_linting_does_not_import_mitmproxy():
     code = ("import sys; from proxy_addon.cli import main; "
             f"rc = main(['check', '--format', 'json', {str(CORPUS / 'erolms__webex_xml_api')!r}]); "

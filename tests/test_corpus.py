@@ -16,8 +16,9 @@ import pytest
 
 from proxy_addon.lint.context import LintContext
 
-from .builders import CORPUS
+from .builders import CORPUS, requires_corpus
 
+pytestmark = requires_corpus
 CORPUS_FILES = sorted(CORPUS.glob("*/*.xml"))
 
 EXPECTED = {

@@ -59,5 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_CLEAN
+    except Exception as error:  # noqa: BLE001 (a bug must not read as "findings", exit 1)
+        _report_internal_error(error)
+        return EXIT_USAGE
+
+
+def _report_internal_error(error: Exception) -> None:
+    """One redacted line: exit 2 tells CI "the tool failed", never "the messages have findings"."""
+    from proxy_addon.core.redaction import redact
+
+    print(f"webex-xml-lint: internal error: {type(error).__name__}: {redact(str(error))}", file=sys.stderr)
 
 

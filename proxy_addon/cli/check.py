@@ -13,7 +13,7 @@ from proxy_addon.config import ConfigError
 from proxy_addon.core.redaction import redact
 from proxy_addon.lint.engine import Linter, LintResult
 from proxy_addon.lint.ruleset import RuleError
-from proxy_addon.outputs.formats import FORMATTERS
+from proxy_addon.outputs.formats import FORMATTERS, visible
 
 if TYPE_CHECKING:
     from proxy_addon.inputs.model import CapturedMessage
@@ -55,7 +55,12 @@ def iter_messages(paths: list[str], errors: list[str]) -> Iterator[CapturedMessa
 
     for raw_path in paths:
         if raw_path == "-":
-            yield CapturedMessage(sys.stdin.buffer.read(), "-")
+            try:  # a closed stdin (<&-) is None, or a descriptor that fails to read
+                data = sys.stdin.buffer.read()
+            except (AttributeError, OSError):
+                errors.append("-: cannot read stdin (is it closed?)")
+                continue
+            yield CapturedMessage(data, "-")
             continue
         for item in read_inputs([raw_path]):
             if isinstance(item, CaptureError):
@@ -92,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         findings.extend(result.findings)
     sys.stdout.write(FORMATTERS[args.format](findings, linter.ruleset, args.statistics))
     for error in errors:
-        print(f"webex-xml-lint: error: {redact(error)}", file=sys.stderr)
+        print(f"webex-xml-lint: error: {visible(redact(error))}", file=sys.stderr)
     if errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN

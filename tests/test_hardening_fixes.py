@@ -7,13 +7,23 @@ XML is built.
 
 from __future__ import annotations
 
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from lxml import etree
 
 from proxy_addon.cli import main as cli_main
-from tests.builders import request_xml
+from proxy_addon.lint.engine import Linter
+from tests.builders import REPO, request_xml
 from tests.test_proxy_e2e import post_all
 
+FIXABLE = request_xml("CreateMeeting", "<enableOptions>\n<HQvideo>true</HQvideo>\n</enableOptions>", package="meeting")
+FIXED = FIXABLE.replace(b"<HQvideo>true</HQvideo>\n", b"")
 SITE_ID_SECURITY = "<siteID>5941234567</siteID><webExID>admin</webExID><password>S3cret!pw</password>"
 SITE_ID_REQUEST = request_xml("GetUser", "<webExId>jane</webExId>", security=SITE_ID_SECURITY)
 
@@ -42,3 +52,86 @@ def test_rewrite_with_a_site_name_needing_escapes_sends_well_formed_xml(start_pr
         (received,) = simulator.received
     assert received.body != SITE_ID_REQUEST  # rewritten
     assert _site_name_of(received.body) == "R&D"
+
+
+# -- --fix never loses data ----------------------------------------------------------------------
+
+def _check_fix(*paths: Path, limit_file_size: int | None = None) -> subprocess.CompletedProcess:
+    """`check --fix` as a real process; with `limit_file_size`, no file it writes may grow past that
+    many bytes (RLIMIT_FSIZE: a full disk that root cannot get around)."""
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_size, limit_file_size))
+
+    return subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "--fix", *map(str, paths)],
+                          cwd=REPO, capture_output=True, timeout=120, check=False,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+                          preexec_fn=limit if limit_file_size is not None else None)
+
+
+def test_fix_writes_the_fixed_file_keeping_its_mode_and_leaving_no_temporary_file(tmp_path):
+    target = tmp_path / "meeting.xml"
+    target.write_bytes(FIXABLE)
+    target.chmod(0o640)
+    result = _check_fix(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert target.read_bytes() == FIXED
+    assert target.stat().st_mode & 0o7777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["meeting.xml"]
+
+
+def test_a_failed_write_leaves_the_original_whole(tmp_path):
+    target = tmp_path / "meeting.xml"
+    target.write_bytes(FIXABLE)
+    result = _check_fix(target, limit_file_size=100)  # the fixed file is several hundred bytes
+    assert result.returncode == 2
+    stderr = result.stderr.decode()
+    assert "cannot write the fixed file" in stderr and "Traceback" not in stderr
+    assert target.read_bytes() == FIXABLE
+    assert [p.name for p in tmp_path.iterdir()] == ["meeting.xml"]
+
+
+def test_fix_on_a_folder_never_follows_a_symlink_out_of_it(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.xml"
+    victim.write_bytes(FIXABLE)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "link.xml").symlink_to(victim)
+    (tree / "own.xml").write_bytes(FIXABLE)
+    result = _check_fix(tree)
+    assert victim.read_bytes() == FIXABLE
+    assert (tree / "link.xml").is_symlink()
+    assert (tree / "own.xml").read_bytes() == FIXED  # the rest of the folder is fixed
+    stderr = result.stderr.decode()
+    assert result.returncode == 2 and "link.xml: symlink to" in stderr and "not followed" in stderr
+
+
+def test_a_symlink_inside_the_folder_is_fixed_through_and_stays_a_symlink(tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "real").mkdir(parents=True)
+    (tree / "real" / "meeting.xml").write_bytes(FIXABLE)
+    (tree / "alias.xml").symlink_to(tree / "real" / "meeting.xml")
+    result = _check_fix(tree)
+    assert result.returncode == 0, result.stderr
+    assert (tree / "alias.xml").is_symlink() and (tree / "real" / "meeting.xml").read_bytes() == FIXED
+
+
+def test_an_edit_made_while_linting_is_kept(tmp_path, monkeypatch, capsys):
+    target = tmp_path / "meeting.xml"
+    target.write_bytes(FIXABLE)
+    edited = FIXABLE.replace(b"<confName>", b"<confName>edited ") if b"<confName>" in FIXABLE else FIXABLE + b"\n"
+    lint = Linter.lint
+
+    def lint_while_an_editor_saves(self, data, **kwargs):
+        result = lint(self, data, **kwargs)
+        if kwargs.get("path") == str(target) and target.read_bytes() == FIXABLE:
+            target.write_bytes(edited)  # the user saves the file while check is linting it
+        return result
+
+    monkeypatch.setattr(Linter, "lint", lint_while_an_editor_saves)
+    assert cli_main(["check", "--fix", str(target)]) == 2
+    assert target.read_bytes() == edited
+    assert "changed since it was linted" in capsys.readouterr().err

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
@@ -105,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: list[str]) -> LintResult:
     from proxy_addon.core.fixes import apply_fixes  # noqa: PLC0415
+    from proxy_addon.outputs.fixed_files import FixNotWritten, write_fixed  # noqa: PLC0415
 
     outcome = apply_fixes(result, unsafe=args.unsafe_fixes)
     if not outcome.changed:
@@ -123,15 +123,10 @@ def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: l
     if result.path == "-":
         sys.stderr.write("webex-xml-lint: --fix on stdin: fixed message not written (use --diff)\n")
         return result
-    target = Path(result.path)
-    if not target.stat().st_mode & 0o222:
-        # Root ignores permission bits; a file nobody may write is a reference copy: leave it be.
-        errors.append(f"{result.path}: read-only file, fixes not written (use --diff to see them)")
-        return result
     try:
-        target.write_bytes(outcome.data)
-    except OSError as error:
-        errors.append(f"{result.path}: cannot write the fixed file: {error.strerror}")
+        write_fixed(result.path, outcome.data, original=result.document.raw, given=args.paths)
+    except FixNotWritten as error:
+        errors.append(f"{result.path}: {error}")
         return result
     # Report what is left after fixing, as ruff does.
     return linter.lint(outcome.data, path=result.path, direction=args.direction, context=result.context)

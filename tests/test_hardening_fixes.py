@@ -135,3 +135,45 @@ def test_an_edit_made_while_linting_is_kept(tmp_path, monkeypatch, capsys):
     assert cli_main(["check", "--fix", str(target)]) == 2
     assert target.read_bytes() == edited
     assert "changed since it was linted" in capsys.readouterr().err
+
+
+# -- --diff shows no credential, and only credentials are masked ----------------------------------
+
+ATTRIBUTE_SECRET = "Attr5ecret-in-value"
+FLAGS = "<forceChangePassword>FALSE</forceChangePassword>\n<enforcePassword>true</enforcePassword>"
+
+
+def _diff_of(tmp_path: Path, message: bytes) -> str:
+    target = tmp_path / "message.xml"
+    target.write_bytes(message)
+    result = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "--diff", str(target)],
+                            cwd=REPO, capture_output=True, timeout=120, check=False)
+    assert target.read_bytes() == message
+    return result.stderr.decode()
+
+
+def test_diff_masks_a_secret_held_in_an_attribute_of_a_self_closing_credential(tmp_path):
+    security = (f'<siteName>acme</siteName><webExID>admin</webExID>\n<siteID>42</siteID>\n'
+                f'<password value="{ATTRIBUTE_SECRET}"/>\n<sessionTicket token=\'{ATTRIBUTE_SECRET}2\'/>')
+    diff = _diff_of(tmp_path, request_xml("GetUser", "<webExId>jane</webExId>", security=security))
+    assert "-<siteID>42</siteID>" in diff
+    assert ATTRIBUTE_SECRET not in diff
+    assert '<password value="***"/>' in diff
+
+
+def test_diff_keeps_boolean_settings_about_passwords_and_masks_the_password(tmp_path):
+    diff = _diff_of(tmp_path, request_xml("CreateMeeting", f"{FLAGS}\n<enableOptions>\n<HQvideo>true</HQvideo>\n"
+                                          "</enableOptions>\n<accessControl><meetingPassword>Mtg-Pass-42"
+                                          "</meetingPassword></accessControl>", package="meeting"))
+    assert "-<HQvideo>true</HQvideo>" in diff
+    assert " <forceChangePassword>FALSE</forceChangePassword>" in diff
+    assert " <enforcePassword>true</enforcePassword>" in diff
+    assert "Mtg-Pass-42" not in diff and "<meetingPassword>***</meetingPassword>" in diff
+
+
+def test_a_self_closing_credential_is_not_read_as_an_open_one():
+    from proxy_addon.core.redaction import redact  # noqa: PLC0415
+
+    text = "<hostKey/>\n<confName>Standup</confName>\n<hostKey>123456</hostKey>"
+    assert redact(text) == "<hostKey/>\n<confName>Standup</confName>\n<hostKey>***</hostKey>"
+    assert redact('<password value="x1y2z3" xmlns:a="urn:a"/><b>kept</b>') == '<password value="***" xmlns:a="urn:a"/><b>kept</b>'

@@ -18,7 +18,9 @@ import pytest
 from lxml import etree
 
 from proxy_addon.cli import main as cli_main
+from proxy_addon.core.redaction import redact
 from proxy_addon.lint.engine import Linter
+from proxy_addon.simulator.server import WebexSimulator
 from tests.builders import REPO, request_xml
 from tests.test_proxy_e2e import post_all
 
@@ -44,8 +46,6 @@ def test_fix_with_a_site_name_needing_escapes_writes_well_formed_xml(tmp_path, c
 
 @pytest.mark.e2e
 def test_rewrite_with_a_site_name_needing_escapes_sends_well_formed_xml(start_proxy):
-    from proxy_addon.simulator.server import WebexSimulator  # noqa: PLC0415
-
     with WebexSimulator(record=True) as simulator:
         proxy = start_proxy("--rewrite", "--site-id", "5941234567=R&D", mode=f"reverse:{simulator.base_url}")
         post_all(proxy.port, [SITE_ID_REQUEST])
@@ -172,8 +172,6 @@ def test_diff_keeps_boolean_settings_about_passwords_and_masks_the_password(tmp_
 
 
 def test_a_self_closing_credential_is_not_read_as_an_open_one():
-    from proxy_addon.core.redaction import redact  # noqa: PLC0415
-
     text = "<hostKey/>\n<confName>Standup</confName>\n<hostKey>123456</hostKey>"
     assert redact(text) == "<hostKey/>\n<confName>Standup</confName>\n<hostKey>***</hostKey>"
     assert redact('<password value="x1y2z3" xmlns:a="urn:a"/><b>kept</b>') == '<password value="***" xmlns:a="urn:a"/><b>kept</b>'

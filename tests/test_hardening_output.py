@@ -24,7 +24,7 @@ TEXT_LINE = re.compile(r"^.+:\d+:\d+: WX\d{3} \[(error|warning|info)\] .*$")
 
 def _check(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
     command = " ".join([sys.executable, "-m", "proxy_addon.cli", "check", *args]) + stdin
-    return subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, timeout=120)
+    return subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, timeout=120, check=False)
 
 
 def _no_control_characters(text: str) -> None:
@@ -65,7 +65,7 @@ def test_check_of_a_hostile_file_name_prints_no_raw_control_character(tmp_path, 
     target.write_bytes(request_xml("CreateMeeting", "<enableOptions><HQvideo>true</HQvideo></enableOptions>",
                                    package="meeting"))
     result = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", str(target)], cwd=REPO,
-                            capture_output=True, timeout=120)
+                            capture_output=True, timeout=120, check=False)
     out = result.stdout.decode()
     assert result.returncode == 1, result.stderr
     _no_control_characters(out)
@@ -77,7 +77,7 @@ def test_check_of_cdata_quoted_in_wx001_prints_no_forged_line(tmp_path):
     target = tmp_path / "cdata.xml"
     target.write_bytes(b"<a><![CDATA[x\nWX999 [error] forged\x1b[2J")
     result = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", str(target)], cwd=REPO,
-                            capture_output=True, timeout=120)
+                            capture_output=True, timeout=120, check=False)
     out = result.stdout.decode()
     _no_control_characters(out)
     lines = out.splitlines()

@@ -171,7 +171,9 @@ def test_secret_elements_are_masked(secret, name, prefix, attrs, cdata, multilin
         cdata = False
     name = name.upper() if upper else name
     element = in_xml_element(secret, name, prefix, attrs, cdata, multiline)
-    start_tag = f"<{prefix}{name}{attrs}>"
+    # A credential element's attribute values are masked too (issue 12: <password value="..."/>).
+    masked_attrs = {"": "", ' a="1"': f' a="{MASK}"', " x:y='a > b'": f" x:y='{MASK}'", '\n   z="q"': f'\n   z="{MASK}"'}
+    start_tag = f"<{prefix}{name}{masked_attrs[attrs]}>"
     if truncated:  # a message cut inside the credential's element (captures, truncated bodies)
         text = "<webExID>admin</webExID>" + element[:element.rindex("</")]
         assert redact(text) == f"<webExID>admin</webExID>{start_tag}{MASK}"

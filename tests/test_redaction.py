@@ -21,7 +21,8 @@ def test_identifiers_are_not_credentials(name):
 
 def test_xml_elements_are_masked_with_prefix_attributes_and_lines():
     text = '<use:sessionTicket a="1">AAAB\nCC==</use:sessionTicket><sessionKey>123</sessionKey><password/>'
-    assert redact(text) == f'<use:sessionTicket a="1">{MASK}</use:sessionTicket><sessionKey>123</sessionKey><password/>'
+    # A credential element's attributes are masked too (issue 12: <password value="..."/>).
+    assert redact(text) == f'<use:sessionTicket a="{MASK}">{MASK}</use:sessionTicket><sessionKey>123</sessionKey><password/>'
 
 
 def test_query_strings_json_and_headers():

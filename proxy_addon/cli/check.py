@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
 from proxy_addon.core.redaction import redact
@@ -13,7 +12,7 @@ from proxy_addon.exchange.linter import ExchangeLinter
 from proxy_addon.exchange.observed import Observed
 from proxy_addon.lint.engine import Linter, LintResult
 from proxy_addon.lint.ruleset import RuleError
-from proxy_addon.outputs.formats import FORMATTERS
+from proxy_addon.outputs.formats import FORMATTERS, visible
 from proxy_addon.settings import SettingsError, make_linter
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -51,7 +50,12 @@ def iter_messages(paths: list[str], errors: list[str], direction: str | None) ->
 
     for raw_path in paths:
         if raw_path == "-":
-            yield Observed(sys.stdin.buffer.read(), direction, "-")
+            try:  # a closed stdin (<&-) is None, or a descriptor that fails to read
+                data = sys.stdin.buffer.read()
+            except (AttributeError, OSError):
+                errors.append("-: cannot read stdin (is it closed?)")
+                continue
+            yield Observed(data, direction, "-")
             continue
         for item in read_inputs([raw_path]):
             if isinstance(item, CaptureError):
@@ -84,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         findings.extend(result.findings)
     sys.stdout.write(FORMATTERS[args.format](findings, linter.ruleset, args.statistics))
     for error in errors:
-        print(f"webex-xml-lint: error: {redact(error)}", file=sys.stderr)
+        print(f"webex-xml-lint: error: {visible(redact(error))}", file=sys.stderr)
     if errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
@@ -92,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: list[str]) -> LintResult:
     from proxy_addon.core.fixes import apply_fixes  # noqa: PLC0415
+    from proxy_addon.outputs.fixed_files import FixNotWritten, write_fixed  # noqa: PLC0415
 
     outcome = apply_fixes(result, unsafe=args.unsafe_fixes)
     if not outcome.changed:
@@ -110,15 +115,10 @@ def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: l
     if result.path == "-":
         sys.stderr.write("webex-xml-lint: --fix on stdin: fixed message not written (use --diff)\n")
         return result
-    target = Path(result.path)
-    if not target.stat().st_mode & 0o222:
-        # Root ignores permission bits; a file nobody may write is a reference copy: leave it be.
-        errors.append(f"{result.path}: read-only file, fixes not written (use --diff to see them)")
-        return result
     try:
-        target.write_bytes(outcome.data)
-    except OSError as error:
-        errors.append(f"{result.path}: cannot write the fixed file: {error.strerror}")
+        write_fixed(result.path, outcome.data, original=result.document.raw, given=args.paths)
+    except FixNotWritten as error:
+        errors.append(f"{result.path}: {error}")
         return result
     # Report what is left after fixing, as ruff does.
     return linter.lint(outcome.data, path=result.path, direction=args.direction, context=result.context)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from proxy_addon.core.versions import format_version
 from proxy_addon.lint.ruleset import Rule, RuleError, RuleSet

@@ -23,12 +23,20 @@ _EXACT_SECRET_NAMES = {
     "partnerid", "pin",
 }
 _SECRET_SUFFIXES = ("password", "token", "ticket", "passwd", "secret")
+# Settings about a credential are not credentials: forceChangePassword, resetPassword, excludePassword,
+# isEnforceAudioPassword, strictUserPassword, allMeetingsPassword are booleans. Masking them hid real
+# changes, and their values ("true", "FALSE") were then masked wherever they appeared.
+_SETTING_OF_A_SECRET = re.compile(r"(?:is|has|enforce|force|exclude|reset|strict|require|enable|allow|allMeetings)"
+                                  r"(?=[A-Z])")
 
 
 def is_secret_name(name: str) -> bool:
     """True when a field or element of this (local) name carries a credential."""
-    local = name.rsplit(":", 1)[-1].rsplit("}", 1)[-1].lower()
-    return local in _EXACT_SECRET_NAMES or local.endswith(_SECRET_SUFFIXES)
+    original = name.rsplit(":", 1)[-1].rsplit("}", 1)[-1]
+    local = original.lower()
+    if local in _EXACT_SECRET_NAMES:
+        return True
+    return local.endswith(_SECRET_SUFFIXES) and not _SETTING_OF_A_SECRET.match(original)
 
 
 # The local names is_secret_name accepts, as a pattern: only secret elements may match below, or a
@@ -69,6 +77,13 @@ def _mask_xml_elements(text: str) -> str:
     for start in _SECRET_START_TAG.finditer(text):
         if start.start() < done:  # inside a value already masked
             continue
+        if not is_secret_name(start.group("local")):
+            continue
+        tag = _mask_attributes(start.group())
+        if start.group("attrs").rstrip().endswith("/"):  # <password value="..."/>: no content, no end tag
+            parts += [text[done:start.start()], tag]
+            done = start.end()
+            continue
         qname = start.group("qname")
         end = next_end.get(qname, False)
         if end is False or (end is not None and end[0] < start.end()):
@@ -82,11 +97,28 @@ def _mask_xml_elements(text: str) -> str:
             end, closing = (stop, stop), ""
         else:
             closing = f"</{qname}>"
-        if end[0] == start.end() or not is_secret_name(start.group("local")):
+        if end[0] == start.end():
+            parts += [text[done:start.start()], tag]
+            done = start.end()
             continue
-        parts += [text[done:start.end()], MASK, closing]
+        parts += [text[done:start.start()], tag, MASK, closing]
         done = end[1]
     return "".join(parts) + text[done:] if parts else text
+
+
+# name="value" in a start tag; a credential element's attributes hold the credential too, except its
+# namespace declarations and xsi: attributes, which only say how to read it.
+_ATTRIBUTE = re.compile(r"""(?P<name>[^\s=/<>"']+)(?P<equals>\s*=\s*)(?P<quote>["'])(?P<value>.*?)(?P=quote)""", re.DOTALL)
+
+
+def _mask_attributes(tag: str) -> str:
+    def mask(attribute: re.Match[str]) -> str:
+        name = attribute.group("name")
+        if name == "xmlns" or name.startswith(("xmlns:", "xsi:")) or not attribute.group("value"):
+            return attribute.group()
+        return f"{name}{attribute.group('equals')}{attribute.group('quote')}{MASK}{attribute.group('quote')}"
+
+    return _ATTRIBUTE.sub(mask, tag) if "=" in tag else tag
 
 
 def _follows_a_tag(text: str, position: int) -> bool:

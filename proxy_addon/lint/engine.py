@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -152,8 +153,9 @@ class Linter:
             name = result.context.site_ids.get(text_of(element) or "")
             if name:
                 prefix = element.prefix + ":" if element.prefix and element.prefix in (element.nsmap or {}) else ""
+                # Escaped here, where the XML is built: "R&D" from --site-id must not make it ill-formed.
                 return Fix(f"replace <siteID> with <siteName>{name}</siteName>", rule.fix.safe,
-                           "replace-element", index, f"<{prefix}siteName>{name}</{prefix}siteName>")
+                           "replace-element", index, f"<{prefix}siteName>{escape(name)}</{prefix}siteName>")
         return None
 
     def _emit_case(self, result: LintResult, rule_id: str, case: str, element: etree._Element,

@@ -3,7 +3,8 @@
 Both backends take the same calls from the addon. The worker backend only writes a frame per
 message (never blocking the event loop: a backlog is flushed when the pipe drains, and past its
 limit messages are dropped and counted rather than slowing traffic). Annotations come back
-asynchronously. A worker that dies is restarted (what it learned about sites is then lost).
+asynchronously. A worker that dies is restarted, forever, after a back-off that grows with each death
+in a row (what it learned about sites is then lost); each restart is an event in the findings log.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.shipped import PACKAGE_DIR
@@ -27,7 +28,12 @@ logger = logging.getLogger(__name__)
 MAX_BACKLOG_BYTES = 64 * 1024 * 1024
 PIPE_SIZE = 1024 * 1024
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-MAX_RESTARTS_PER_MINUTE = 5
+# Seconds to wait before restarting a worker that died, by how many died in a row: the first at once,
+# then doubling up to 30 s, which holds for as long as it keeps dying (a crash on every message must
+# not spin a core; a worker that comes back must not stay off). A worker up STABLE_AFTER seconds
+# starts the count again.
+RESTART_DELAYS: Sequence[float] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_AFTER = 60.0
 STOP_TIMEOUT = 30.0
 
 AnnotationSink = Callable[[Annotation, bool], None]  # (annotation, arrived later than its hook)
@@ -100,13 +106,17 @@ class WorkerBackend:
 
     offloaded = True
 
-    def __init__(self, settings: Settings, on_annotation: AnnotationSink, loop: asyncio.AbstractEventLoop):
+    def __init__(self, settings: Settings, on_annotation: AnnotationSink, loop: asyncio.AbstractEventLoop,
+                 restart_delays: Sequence[float] | None = None):
         self.settings = settings
         self.on_annotation = on_annotation
         self.loop = loop
         self.dropped = 0
         self.waiting: dict[str, asyncio.Future] = {}
-        self.restarts: list[float] = []
+        self.restart_delays = tuple(restart_delays if restart_delays is not None else RESTART_DELAYS)
+        self.restarts = 0  # since mitmdump started
+        self.deaths_in_a_row = 0
+        self.pending_restart: asyncio.TimerHandle | None = None
         self.closing = False
         self.process: subprocess.Popen | None = None
         self._spawn()
@@ -132,6 +142,7 @@ class WorkerBackend:
         self.backlog = bytearray()
         self.reader = FrameReader()
         self.loop.add_reader(self.results_fd, self._on_results)
+        self.spawned_at = time.monotonic()
         self._send(("configure", self.settings), essential=True)
 
     def _worker_died(self) -> None:
@@ -146,14 +157,25 @@ class WorkerBackend:
         self.waiting.clear()
         if self.closing:
             return
-        now = time.monotonic()
-        self.restarts = [t for t in self.restarts if now - t < 60] + [now]
-        if len(self.restarts) > MAX_RESTARTS_PER_MINUTE:
-            logger.error("webexlint: the lint worker keeps dying (status %s); linting is off, traffic flows on", status)
+        if time.monotonic() - self.spawned_at >= STABLE_AFTER:
+            self.deaths_in_a_row = 0
+        delay = self.restart_delays[min(self.deaths_in_a_row, len(self.restart_delays) - 1)]
+        self.deaths_in_a_row += 1
+        logger.error("webexlint: the lint worker exited (status %s); restarting it in %s s (what it had learned "
+                     "about sites is lost; until then traffic flows on unlinted)", status, delay)
+        if delay > 0:
+            self.pending_restart = self.loop.call_later(delay, self._restart, status, delay)
+        else:
+            self._restart(status, delay)
+
+    def _restart(self, status: int | None, delay: float) -> None:
+        self.pending_restart = None
+        if self.closing:
             return
-        logger.error("webexlint: the lint worker exited (status %s); restarting it (what it had learned about "
-                     "sites is lost)", status)
         self._spawn()
+        self.restarts += 1
+        self._send(("event", "worker_restarted", {"restart": self.restarts, "status": status, "delay": delay,
+                                                  "deaths_in_a_row": self.deaths_in_a_row}), essential=True)
 
     def _detach(self) -> None:
         self.loop.remove_reader(self.results_fd)
@@ -259,6 +281,9 @@ class WorkerBackend:
     def close(self) -> None:
         """Let the worker finish what it was sent (log, store), then stop it."""
         self.closing = True
+        if self.pending_restart is not None:
+            self.pending_restart.cancel()
+            self.pending_restart = None
         process = self.process
         if process is None:
             return

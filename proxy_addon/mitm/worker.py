@@ -7,7 +7,7 @@ pipes are length-prefixed pickles (both ends are this package):
 
   jobs    (proxy -> worker): ("configure", Settings) | ("message", Observed, reply: bool)
                              | ("rewrite_applied", flow_id) | ("error", flow_id, where, text, client)
-                             | ("forget", flow_id)
+                             | ("forget", flow_id) | ("event", name, fields): a line for the findings log
   results (worker -> proxy): ("annotate", Annotation) | ("rewritten", flow_id, Rewritten | None)
                              | ("settings_error", text)
 
@@ -89,6 +89,8 @@ class Worker:
             self.pipeline.not_linted(*job[1:])
         elif kind == "forget":
             self.pipeline.forget(job[1])
+        elif kind == "event":  # about the proxy itself (a worker restarted), not a flow
+            self.pipeline.emit(job[1], None, None, None, **job[2])
 
     def _message(self, seen, reply: bool) -> None:
         annotation = rewritten = None

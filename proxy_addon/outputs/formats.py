@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
@@ -17,6 +18,17 @@ SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.IN
 DOCS_URL = "https://github.com/webex-xml-lint/webex-xml-lint/blob/main/docs/rules.md#{anchor}"
 
 
+# Characters a terminal or a line-based reader acts on: C0 and C1 controls (newlines forge finding lines,
+# ESC and CSI start terminal escapes), Unicode line separators, and bidirectional overrides.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str, keep: str = "") -> str:
+    """`text` with each control character written as its Python escape (\\n, \\x1b, \\u202e), so it
+    shows instead of acting; characters in `keep` are left as they are."""
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else repr(m.group())[1:-1], text)
+
+
 def rule_anchor(rule: Rule) -> str:
     return f"{rule.id.lower()}-{rule.name}"
 
@@ -24,9 +36,9 @@ def rule_anchor(rule: Rule) -> str:
 def format_text(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
     lines = []
     for f in findings:
-        lines.append(f"{f.location}:{f.line}:{f.column}: {f.rule} [{f.severity}] {f.message}"
+        lines.append(visible(f"{f.location}:{f.line}:{f.column}: {f.rule} [{f.severity}] {f.message}")
                      + (" [*]" if f.fixable and f.fix.safe else ""))
-        lines.extend(f"  = note: {note}" for note in f.notes)  # learned facts, the failure a finding predicted
+        lines.extend(visible(f"  = note: {note}") for note in f.notes)  # learned facts, the failure it predicted
     if statistics:
         lines.append(format_statistics(findings, ruleset))
     fixable = sum(1 for f in findings if f.fixable and f.fix.safe)
@@ -65,7 +77,8 @@ def format_github(findings: Sequence[Finding], ruleset: RuleSet, statistics: boo
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Newlines are the workflow-command encoding's own (%0A); every other control character shows.
+    return visible(text, keep="\r\n").replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import base64
 import random
+import subprocess
+import sys
 import time
 
+import pytest
+
 from proxy_addon.audit.store.records import content_digest
-from proxy_addon.core.redaction import MASK, redact_text
-from tests.builders import request_xml
+from proxy_addon.core.redaction import MASK, mask_dsn, redact_text
+from tests.builders import REPO, request_xml
+from tests.processes import free_port
+from tests.proxy_support import MITMDUMP
 
 SECURITY = ("<siteName>acme</siteName><webExID>admin@acme.com</webExID><password>S3cret&amp;pw</password>"
             "<sessionTicket>AAABBBcccDDD111222</sessionTicket>")
@@ -74,3 +80,38 @@ def test_key_values_are_masked_as_before():
     }
     for text, expected in cases.items():
         assert redact_text(text) == expected, text
+
+
+# -- a DSN never shows its password ----------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["postgresql://auditor:Sup3rS3cretPW@127.0.0.1:{port}/inventory",
+                                 "postgres://auditor:Sup3rS3cretPW@127.0.0.1:{port}/inventory?sslmode=disable",
+                                 "postgresql://127.0.0.1:{port}/inventory?user=a&password=Sup3rS3cretPW"])
+@pytest.mark.parametrize("how", ["webex-xml-lint proxy", "mitmdump -s addon.py", "audit", "inventory"])
+def test_a_store_that_cannot_connect_never_shows_its_password(how, url, tmp_path):
+    url = url.format(port=free_port())  # nothing listens there
+    message = tmp_path / "m.xml"
+    message.write_bytes(request_xml("GetUser", "<webExId>jdoe</webExId>"))
+    command = {
+        "webex-xml-lint proxy": [sys.executable, "-m", "proxy_addon.cli", "proxy", "--listen-port",
+                                 str(free_port()), "--db", url],
+        "mitmdump -s addon.py": [str(MITMDUMP), "-q", "--listen-host", "127.0.0.1", "--listen-port",
+                                 str(free_port()), "-s", str(REPO / "proxy_addon" / "addon.py"),
+                                 "--set", f"webexlint_db={url}"],
+        "audit": [sys.executable, "-m", "proxy_addon.cli", "audit", str(message), "--db", url],
+        "inventory": [sys.executable, "-m", "proxy_addon.cli", "inventory", "--db", url],
+    }[how]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, timeout=120, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert b"cannot connect to PostgreSQL" in output, output
+    assert b"Sup3rS3cretPW" not in output, output
+
+
+def test_mask_dsn_masks_every_way_a_password_is_written():
+    assert mask_dsn("postgresql://u:p%40ss@db:5432/x") == f"postgresql://u:{MASK}@db:5432/x"
+    assert mask_dsn("postgresql://u@db/x?password=pw") == f"postgresql://u@db/x?password={MASK}"
+    assert mask_dsn("host=db user=u password=pw dbname=x") == f"host=db user=u password={MASK} dbname=x"
+    assert mask_dsn("postgresql://u:a:b@c@db/x") == f"postgresql://u:{MASK}@db/x"
+    assert mask_dsn("/var/lib/audit.sqlite") == "/var/lib/audit.sqlite"
+    assert mask_dsn("postgresql://db:notaport/x") == "postgresql://db:notaport/x"

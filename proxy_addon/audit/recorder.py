@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from proxy_addon.core.redaction import redact
+from proxy_addon.core.redaction import mask_dsn, redact
 from proxy_addon.lint.engine import LintResult
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def open_audit_store(url: str) -> Any:
     try:
         return module.open_store(url)
     except Exception as error:  # noqa: BLE001 (any failure to open is reported as a startup error)
-        raise StoreUnavailable(f"cannot open the audit store {redact(url)}: {redact(str(error))}") from None
+        raise StoreUnavailable(f"cannot open the audit store {mask_dsn(url)}: {redact(str(error))}") from None
 
 
 @dataclass(frozen=True)

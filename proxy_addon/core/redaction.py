@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -209,6 +210,20 @@ def _written_forms(secret: str) -> set[str]:
     if "&" in secret or "<" in secret or ">" in secret:
         raw |= {form.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for form in raw}
     return forms | raw
+
+
+def mask_dsn(url: str) -> str:
+    """A store's address (a SQLite path, a postgresql:// URL, a libpq "key=value" string) with its
+    password masked: every message, log line and report naming a store shows it through this."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL we can read: the text scan below still masks password=...
+        password = None
+    if password is not None:
+        userinfo, _, host = parts.netloc.rpartition("@")
+        url = urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:{MASK}@{host}"))
+    return redact_text(url)
 
 
 def redact(value: Any, known_secrets: frozenset[str] | set[str] = frozenset()) -> Any:

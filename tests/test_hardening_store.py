@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import base64
 import random
+import socket
 import subprocess
 import sys
 import time
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
+from proxy_addon.audit.report.page import CONTENT_SECURITY_POLICY
 from proxy_addon.audit.store.records import content_digest
 from proxy_addon.core.redaction import MASK, mask_dsn, redact_text
 from tests.builders import REPO, request_xml
 from tests.processes import free_port
 from tests.proxy_support import MITMDUMP
+from tests.test_report import png_pixels, run_chromium
 
 SECURITY = ("<siteName>acme</siteName><webExID>admin@acme.com</webExID><password>S3cret&amp;pw</password>"
             "<sessionTicket>AAABBBcccDDD111222</sessionTicket>")
@@ -115,3 +120,71 @@ def test_mask_dsn_masks_every_way_a_password_is_written():
     assert mask_dsn("postgresql://u:a:b@c@db/x") == f"postgresql://u:{MASK}@db/x"
     assert mask_dsn("/var/lib/audit.sqlite") == "/var/lib/audit.sqlite"
     assert mask_dsn("postgresql://db:notaport/x") == "postgresql://db:notaport/x"
+
+
+# -- the report: written whole or not at all, under a Content Security Policy ----------------------
+
+_WRITE_REPORT_UNDER_A_FILE_SIZE_LIMIT = """
+import resource, sys
+from pathlib import Path
+from proxy_addon.audit.store import open_store
+from proxy_addon.cli.audit import _write_report
+store = open_store(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), int(sys.argv[3])))  # a disk that fills up
+try:
+    _write_report(store, Path(sys.argv[2]))
+except OSError as error:
+    print(error)
+    sys.exit(2)
+"""
+
+
+@pytest.fixture
+def audited_store(tmp_path) -> Path:
+    store = tmp_path / "audit.sqlite"
+    done = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "audit", str(REPO / "examples"), "--db",
+                           str(store), "--report", str(tmp_path / "first.html")], cwd=REPO, capture_output=True,
+                          timeout=120, check=False)
+    assert done.returncode in (0, 1), done.stderr
+    return store
+
+
+def test_a_report_that_cannot_be_written_whole_leaves_the_previous_one(audited_store, tmp_path):
+    report = tmp_path / "report.html"
+    report.write_text("<p>last week's report</p>")
+    report.chmod(0o640)
+    size = (tmp_path / "first.html").stat().st_size
+    done = subprocess.run([sys.executable, "-c", _WRITE_REPORT_UNDER_A_FILE_SIZE_LIMIT, str(audited_store),
+                           str(report), str(size // 2)], cwd=REPO, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout.decode().startswith(f"{report}: cannot write the report: File too large")
+    assert report.read_text() == "<p>last week's report</p>", "the previous report, whole"
+    assert sorted(p.name for p in tmp_path.iterdir() if "report" in p.name) == ["report.html"], "no leftovers"
+    # With room, the report replaces the previous one whole, keeping its permissions.
+    done = subprocess.run([sys.executable, "-c", _WRITE_REPORT_UNDER_A_FILE_SIZE_LIMIT, str(audited_store),
+                           str(report), str(size * 4)], cwd=REPO, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert report.read_text().rstrip().endswith("</html>") and report.stat().st_mode & 0o777 == 0o640
+
+
+def test_the_report_declares_a_policy_chromium_enforces(audited_store, tmp_path):
+    page = (tmp_path / "first.html").read_text()
+    assert f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">' in page
+    assert page.index("Content-Security-Policy") < page.index("<style>") < page.index("<body>")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.2)
+        port = listener.getsockname()[1]
+        # What escaping must never let through, and the policy stops should it ever: a script, a fetch.
+        hostile = page.replace("<main>", f'<main><script>document.title = "script ran"</script>'
+                               f'<img src="http://127.0.0.1:{port}/leak"><p id="probe" style="color: rgb(1, 2, 3)">p</p>')
+        (tmp_path / "hostile.html").write_text(hostile)
+        dumped = run_chromium("--dump-dom", (tmp_path / "hostile.html").as_uri(), profile=tmp_path / "p1").stdout
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    assert b"script ran" not in dumped.split(b"</script>", 1)[1] and b"<title>Webex XML API migration audit" in dumped
+    # The report's own styles still apply (its page background is CSS), with the policy in place.
+    shot = tmp_path / "shot.png"
+    run_chromium(f"--screenshot={shot}", "--window-size=1280,800", "--force-device-scale-factor=0.25",
+                 (tmp_path / "first.html").as_uri(), profile=tmp_path / "p2")
+    _, _, pixels = png_pixels(shot.read_bytes())
+    assert Counter(pixels)[(0xF5, 0xF6, 0xF8)] > 1000, "the stylesheet applied"

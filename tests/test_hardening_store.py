@@ -4,19 +4,31 @@ costs a record, a DSN never shows its password, a report is written whole or not
 from __future__ import annotations
 
 import base64
+import http.client
+import json
+import logging
+import os
 import random
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from proxy_addon.audit.recorder import BackgroundRecorder, SeenMessage
 from proxy_addon.audit.report.page import CONTENT_SECURITY_POLICY
+from proxy_addon.audit.store import open_store
 from proxy_addon.audit.store.records import content_digest
 from proxy_addon.core.redaction import MASK, mask_dsn, redact_text
+from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator
+from tests.audit_support import har_entry, set_user, untyped_response
 from tests.builders import REPO, request_xml
 from tests.processes import free_port
 from tests.proxy_support import MITMDUMP
@@ -188,3 +200,105 @@ def test_the_report_declares_a_policy_chromium_enforces(audited_store, tmp_path)
                  (tmp_path / "first.html").as_uri(), profile=tmp_path / "p2")
     _, _, pixels = png_pixels(shot.read_bytes())
     assert Counter(pixels)[(0xF5, 0xF6, 0xF8)] > 1000, "the stylesheet applied"
+
+
+# -- text that is not UTF-8 never costs a record ----------------------------------------------------
+
+def _post(port: int, body: bytes, agent: bytes) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.putrequest("POST", SERVICE_PATH)
+        connection.putheader("Content-Type", "text/xml")
+        connection.putheader("User-Agent", agent)
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+@pytest.mark.e2e
+def test_proxy_stores_every_client_when_one_sends_a_byte_that_is_not_utf8(start_proxy, tmp_path):
+    db = tmp_path / "audit.sqlite"
+    with WebexSimulator(ci_sites=["acme"]) as simulator:
+        proxy = start_proxy("--db", str(db), mode=f"reverse:{simulator.base_url}")
+        agents = [f"Client/{n}".encode() for n in range(12)]
+        agents[5] = b"Bad\xffClient/5"
+        bodies = [request_xml("GetUser", f"<webExId>user{n}</webExId>", security=SECURITY) for n in range(12)]
+        with ThreadPoolExecutor(12) as pool:  # at once, so they share the store's write batches
+            statuses = list(pool.map(lambda n: _post(proxy.port, bodies[n], agents[n]), range(12)))
+        assert statuses == [200] * 12
+        deadline = time.monotonic() + 30
+        rows: list[tuple[str]] = []
+        while time.monotonic() < deadline and len(rows) < 12:
+            time.sleep(0.2)
+            with sqlite3.connect(db) as connection:
+                rows = connection.execute("SELECT user_agent FROM messages WHERE direction = 'request'").fetchall()
+    assert sorted(agent for (agent,) in rows) == sorted(
+        [f"Client/{n}" for n in range(12) if n != 5] + ["Bad\\xffClient/5"])
+
+
+def test_the_recorder_loses_only_the_record_that_cannot_be_written(tmp_path, linter, caplog):
+    store = open_store(str(tmp_path / "audit.sqlite"))
+    recorder = BackgroundRecorder(store)
+    held = threading.Event()
+    recorder._submit(lambda _store: held.wait(10))  # hold the writer, so the next ones form one batch
+    result = linter.lint(request_xml("GetUser", "<webExId>jdoe</webExId>", security=SECURITY))
+    for n in range(6):
+        agent = object() if n == 3 else f"Client/{n}"  # a record the store cannot take
+        recorder.message(SeenMessage(result, b"<x/>", f"flow-{n}", 1714550400.0, "10.0.0.1", agent, None, None))
+    held.set()
+    with caplog.at_level(logging.WARNING):
+        recorder.close()
+    with sqlite3.connect(tmp_path / "audit.sqlite") as connection:
+        stored = sorted(locator for (locator,) in connection.execute("SELECT locator FROM messages"))
+    assert stored == [f"flow-{n}" for n in range(6) if n != 3]
+    assert recorder.failed == 1 and "failed for flow flow-3" in caplog.text
+
+
+def test_every_output_format_writes_a_file_name_that_is_not_utf8(tmp_path):
+    name = os.fsdecode(b"bad\xffname.xml")
+    (tmp_path / name).write_bytes(request_xml("SetUser", "<webExId>u</webExId>",
+                                              security="<siteID>5941234567</siteID><webExID>a</webExID>"))
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict", "LC_ALL": "C.UTF-8"}
+    for output in ("text", "json", "sarif", "github"):
+        done = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "--format", output, str(tmp_path)],
+                              cwd=REPO, capture_output=True, timeout=60, check=False, env=env)
+        assert done.returncode == 1, (output, done.stderr)
+        text = done.stdout.decode("utf-8")  # strictly UTF-8
+        assert "WX101" in text, output
+        if output in ("json", "sarif"):
+            document = json.loads(text)
+            if output == "sarif":
+                uri = document["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                assert uri.endswith("bad%FFname.xml")
+            else:
+                assert document["findings"][0]["path"].endswith("bad\\xffname.xml")
+        else:
+            assert "bad\\xffname.xml" in text, output
+
+
+def test_audit_stores_and_reports_a_file_name_and_a_user_agent_that_are_not_utf8(tmp_path):
+    capture = tmp_path / "capture"
+    capture.mkdir()
+    (capture / os.fsdecode(b"bad\xffname.xml")).write_bytes(request_xml("GetUser", "<webExId>u</webExId>"))
+    entry = har_entry(set_user(site_id="5941234567"), untyped_response(), agent="Tool/1",
+                      when=datetime(2024, 5, 1, tzinfo=UTC))
+    har = json.dumps({"log": {"version": "1.2", "entries": [entry]}})
+    (capture / "lone.har").write_text(har.replace('"Tool/1"', '"Tool/\\ud800x"'))
+    (capture / os.fsdecode(b"cut\xff.har")).write_text('{"log": {"entries": [')
+    done = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "audit", str(capture), "--db",
+                           str(tmp_path / "a.sqlite"), "--report", str(tmp_path / "r.html")], cwd=REPO,
+                          capture_output=True, timeout=120, check=False,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
+    assert done.returncode == 1, done.stderr.decode("utf-8", "replace")  # 1: the cut HAR
+    assert "cut\\xff.har" in done.stderr.decode("utf-8")
+    with sqlite3.connect(tmp_path / "a.sqlite") as connection:
+        sources = {source for (source,) in connection.execute("SELECT source FROM messages")}
+        agents = {agent for (agent,) in connection.execute("SELECT user_agent FROM messages")}
+    assert any(source.endswith("bad\\xffname.xml") for source in sources), sources
+    assert "Tool/\\ud800x" in agents, agents
+    report = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Tool/\\ud800x" in report and "cut\\xff.har" in report

@@ -99,16 +99,28 @@ class BackgroundRecorder:
 
     def _write(self, jobs: list) -> None:
         messages = [job for job in jobs if isinstance(job, SeenMessage)]
+        if len(messages) > 1:
+            try:
+                self.store.record_many([self._item(seen) for seen in messages])
+                messages = []
+            except Exception:  # noqa: BLE001, S110 (one bad record must not cost the others: each alone below)
+                pass
+        for seen in messages:
+            self._attempt(lambda seen=seen: self.store.record_many([self._item(seen)]), f"flow {seen.flow_id}")
+        for job in jobs:
+            if not isinstance(job, SeenMessage):
+                self._attempt(lambda job=job: job(self.store), "CI site")
+
+    def _attempt(self, write: Callable[[], object], what: str) -> None:
         try:
-            if messages:
-                self.store.record_many([(self._record(seen), seen.result.findings) for seen in messages])
-            for job in jobs:
-                if not isinstance(job, SeenMessage):
-                    job(self.store)
+            write()
         except Exception as error:  # noqa: BLE001 (the store must never take the proxy down)
-            self.failed += len(jobs)
-            logger.warning("webexlint: audit store write failed (%d records lost so far): %s", self.failed,
-                           redact(str(error)))
+            self.failed += 1
+            logger.warning("webexlint: audit store write failed for %s (%d records lost so far): %s",
+                           redact(what), self.failed, redact(str(error)))
+
+    def _item(self, seen: SeenMessage) -> tuple[Any, Any]:
+        return self._record(seen), seen.result.findings
 
     def _record(self, seen: SeenMessage) -> Any:
         return self.record_class.from_result(

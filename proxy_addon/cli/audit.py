@@ -17,6 +17,7 @@ from proxy_addon.audit.store import StoreError, open_store
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
 from proxy_addon.config import ConfigError
 from proxy_addon.core.redaction import redact
+from proxy_addon.core.text import encodable
 from proxy_addon.lint.ruleset import RuleError
 
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
         store = open_store(args.db)
     except (ConfigError, RuleError, StoreError, ValueError) as error:
-        print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)
+        print(f"webex-xml-lint: error: {_shown(error)}", file=sys.stderr)
         return 2
     context = settings.context()
     try:
@@ -53,25 +54,30 @@ def run(args: argparse.Namespace) -> int:
             with _Progress(console) as progress:
                 stats = run_audit(args.inputs, store, context, jobs=args.jobs,
                                   on_error=lambda error: console.print(
-                                      f"webex-xml-lint: error: {redact(str(error))}", markup=False, soft_wrap=True),
+                                      f"webex-xml-lint: error: {_shown(error)}", markup=False, soft_wrap=True),
                                   on_start=progress.start, on_progress=progress.advance)
             if args.report:
                 _write_report(store, Path(args.report))
     except (StoreError, RuleError, OSError) as error:
-        print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)
+        print(f"webex-xml-lint: error: {_shown(error)}", file=sys.stderr)
         return 2
     console.print(f"audited {stats.messages:,} messages from {stats.files:,} files: {stats.findings:,} findings"
                   + (f"; {len(stats.errors)} inputs or parts of inputs could not be read" if stats.errors else "")
-                  + f"; inventory in {store.url}" + (f", report in {args.report}" if args.report else ""),
+                  + encodable(f"; inventory in {store.url}" + (f", report in {args.report}" if args.report else "")),
                   markup=False, soft_wrap=True)
     return 1 if stats.errors else 0
+
+
+def _shown(error: object) -> str:
+    """An error as printed: credentials masked, an undecodable byte of a file name as \\xff."""
+    return encodable(redact(str(error)))
 
 
 def _write_report(store, path: Path) -> None:
     from proxy_addon.audit.report import collect, render_html  # noqa: PLC0415
 
     try:
-        write_atomically(path, render_html(collect(store)).encode("utf-8"))
+        write_atomically(path, encodable(render_html(collect(store))).encode("utf-8"))
     except OSError as error:
         raise OSError(f"{path}: cannot write the report: {error.strerror or error}") from None
 

@@ -28,6 +28,7 @@ SCRIPTS: dict[str, list[str]] = {
     "cli_startup": [],
     "validation": [],
     "audit_throughput": ["--messages", "20000"],
+    "audit_digest": [],
     "proxy_overhead": ["--requests", "2000", "--latency-requests", "500", "--rounds", "3"],
 }
 
@@ -35,6 +36,7 @@ SCRIPTS: dict[str, list[str]] = {
 TARGETS: dict[str, tuple[str, object]] = {
     "lint/parse": ("<= 2", lambda value: value <= 2.0),
     "proxy addon/plain throughput": (">= 0.95 (cost <= 5%)", lambda value: value >= 0.95),
+    "audit/check CPU": ("<= 3 (issue 12)", lambda value: value <= 3.0),
     "proxy added p50 ms": ("< 0.5", lambda value: value < 0.5),
     "proxy event-loop CPU per request addon/plain": ("<= 1.05", lambda value: value <= 1.05),
 }

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from proxy_addon.core.redaction import redact
+from proxy_addon.core.redaction import mask_dsn, redact
 from proxy_addon.exchange.linter import Linted
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def open_audit_store(url: str) -> Any:
     try:
         return module.open_store(url)
     except Exception as error:  # noqa: BLE001 (any failure to open is reported as a startup error)
-        raise StoreUnavailable(f"cannot open the audit store {redact(url)}: {redact(str(error))}") from None
+        raise StoreUnavailable(f"cannot open the audit store {mask_dsn(url)}: {redact(str(error))}") from None
 
 
 def check_audit_store(url: str) -> None:
@@ -51,7 +51,7 @@ def check_audit_store(url: str) -> None:
     try:
         module.check_store(url)
     except Exception as error:  # noqa: BLE001 (as open_audit_store: any failure is a startup error)
-        raise StoreUnavailable(f"cannot open the audit store {redact(url)}: {redact(str(error))}") from None
+        raise StoreUnavailable(f"cannot open the audit store {mask_dsn(url)}: {redact(str(error))}") from None
 
 
 class BackgroundRecorder:
@@ -93,16 +93,29 @@ class BackgroundRecorder:
 
     def _write(self, jobs: list) -> None:
         messages = [job for job in jobs if isinstance(job, Linted)]
+        if len(messages) > 1:
+            try:
+                self.store.record_many([self._item(linted) for linted in messages])
+                messages = []
+            except Exception:  # noqa: BLE001, S110 (one bad record must not cost the others: each alone below)
+                pass
+        for linted in messages:
+            self._attempt(lambda linted=linted: self.store.record_many([self._item(linted)]),
+                          f"flow {linted.observed.locator}")
+        for job in jobs:
+            if not isinstance(job, Linted):
+                self._attempt(lambda job=job: job(self.store), "CI site")
+
+    def _attempt(self, write: Callable[[], object], what: str) -> None:
         try:
-            if messages:
-                self.store.record_many([(self._record(linted), linted.findings) for linted in messages])
-            for job in jobs:
-                if not isinstance(job, Linted):
-                    job(self.store)
+            write()
         except Exception as error:  # noqa: BLE001 (the store must never take the proxy down)
-            self.failed += len(jobs)
-            logger.warning("webexlint: audit store write failed (%d records lost so far): %s", self.failed,
-                           redact(str(error)))
+            self.failed += 1
+            logger.warning("webexlint: audit store write failed for %s (%d records lost so far): %s",
+                           redact(what), self.failed, redact(str(error)))
+
+    def _item(self, linted: Linted) -> tuple[Any, Any]:
+        return self._record(linted), linted.findings
 
     def _record(self, linted: Linted) -> Any:
         return self.record_class.from_linted(linted)

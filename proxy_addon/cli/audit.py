@@ -16,6 +16,7 @@ from pathlib import Path
 from proxy_addon.audit.store import StoreError, open_store
 from proxy_addon.cli.options import add_rule_arguments, settings_from_args
 from proxy_addon.core.redaction import redact
+from proxy_addon.core.text import encodable
 from proxy_addon.lint.engine import install_default_linter
 from proxy_addon.lint.ruleset import RuleError
 from proxy_addon.settings import SettingsError, make_linter
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
             install_default_linter(make_linter(settings))  # the audit's lint workers inherit it
         store = open_store(args.db)
     except (SettingsError, RuleError, StoreError, ValueError) as error:
-        print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)
+        print(f"webex-xml-lint: error: {_shown(error)}", file=sys.stderr)
         return 2
     context = settings.context()
     try:
@@ -56,30 +57,56 @@ def run(args: argparse.Namespace) -> int:
             with _Progress(console) as progress:
                 stats = run_audit(args.inputs, store, context, jobs=args.jobs,
                                   on_error=lambda error: console.print(
-                                      f"webex-xml-lint: error: {redact(str(error))}", markup=False, soft_wrap=True),
+                                      f"webex-xml-lint: error: {_shown(error)}", markup=False, soft_wrap=True),
                                   on_start=progress.start, on_progress=progress.advance)
             if args.report:
                 _write_report(store, Path(args.report))
     except (StoreError, RuleError, OSError) as error:
-        print(f"webex-xml-lint: error: {redact(str(error))}", file=sys.stderr)
+        print(f"webex-xml-lint: error: {_shown(error)}", file=sys.stderr)
         return 2
     for fact in stats.learned:
         console.print(f"learned: {fact.provenance}", markup=False, soft_wrap=True)
     console.print(f"audited {stats.messages:,} messages from {stats.files:,} files: {stats.findings:,} findings"
                   + (f"; {len(stats.errors)} inputs or parts of inputs could not be read" if stats.errors else "")
-                  + f"; inventory in {store.url}" + (f", report in {args.report}" if args.report else ""),
+                  + encodable(f"; inventory in {store.url}" + (f", report in {args.report}" if args.report else "")),
                   markup=False, soft_wrap=True)
     return 1 if stats.errors else 0
+
+
+def _shown(error: object) -> str:
+    """An error as printed: credentials masked, an undecodable byte of a file name as \\xff."""
+    return encodable(redact(str(error)))
 
 
 def _write_report(store, path: Path) -> None:
     from proxy_addon.audit.report import collect, render_html  # noqa: PLC0415
 
-    html = render_html(collect(store))
     try:
-        path.write_text(html, encoding="utf-8")
+        write_atomically(path, encodable(render_html(collect(store))).encode("utf-8"))
     except OSError as error:
-        raise OSError(f"{path}: cannot write the report: {error.strerror}") from None
+        raise OSError(f"{path}: cannot write the report: {error.strerror or error}") from None
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` whole or not at all: written to a new file in the same folder,
+    synced, then renamed over it (a full disk leaves the previous file, not a truncated one). The
+    new file keeps the old one's permissions, or gets the usual ones (umask) when there was none."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        try:
+            if path.exists():
+                os.fchmod(descriptor, path.stat().st_mode & 0o7777)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view):]
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 class _Progress:

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -51,16 +52,20 @@ _SECRET_START_TAG = re.compile(
 )
 # key=value (query strings, log lines) and "key": "value" (JSON). A bare "word: text" in prose is
 # not a key, or every sentence about tickets would be masked; header lines are matched apart.
-# A bare key is at most 128 characters: unbounded, the scan of a long word was tried again from each
-# of its characters, quadratic (a 20 KB entity name in a WX001 message held the proxy's worker 11 s).
-# A longer key still matches by its last 128 characters, which end as its name does (the suffix
-# test of is_secret_name sees the same ending; no exact secret name is that long).
-_KEY_VALUE = re.compile(
-    r"""(?P<key>(?:(?P<quote>["'])(?P<qname>[A-Za-z_][\w.-]*)(?P=quote)\s*[:=]|(?P<name>[A-Za-z_][\w.-]{0,127})\s*=)\s*)"""
-    # Quoted values: JSON-style with backslash escapes first, else plain (XML attributes, where a
-    # backslash is only a character).
-    r"""(?P<value>"(?:[^"\\]|\\.)*"|"[^"]*"|'(?:[^'\\]|\\.)*'|'[^']*'|[^\s&,;"'<>}]+)"""
-)
+# A bare key is at most 128 characters, the end of its word (the suffix test of is_secret_name sees
+# the same ending; no exact secret name is that long). Keys are found from their "=" (or a quoted
+# key's ':') backwards, never by a scan trying a key at every character: that scan cost ~1 µs a
+# character (base64 is all words; a 4 MiB image took 4 s to digest), and unbounded it was quadratic.
+# Every quote is a candidate (a charset first lets the scan skip text quickly); only one followed by
+# ":" ends a key.
+_KEY_ANCHOR = re.compile(r"""[="'](?:(?<=["'])\s*:)?""")
+_BARE_KEY_BACKWARDS = re.compile(r"[\w.-]{1,128}")  # matched on the reversed text before an "="
+_KEY_START = re.compile(r"[A-Za-z_]")
+_QUOTED_KEY = re.compile(r"[A-Za-z_][\w.-]*")
+_SPACES = re.compile(r"\s*")
+# Quoted values: JSON-style with backslash escapes first, else plain (XML attributes, where a
+# backslash is only a character).
+_VALUE = re.compile(r"""(?P<value>"(?:[^"\\]|\\.)*"|"[^"]*"|'(?:[^'\\]|\\.)*'|'[^']*'|[^\s&,;"'<>}]+)""")
 _HEADER_LINE = re.compile(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>[^\r\n]+)", re.MULTILINE)
 
 
@@ -154,21 +159,66 @@ def _end_tag(text: str, qname: str, position: int) -> tuple[int, int] | None:
 
 
 def _mask_key_value(match: re.Match[str]) -> str:
-    groups = match.groupdict()
-    name = groups.get("qname") or groups.get("name") or groups.get("hname")
-    if not is_secret_name(name):
+    if not is_secret_name(match.group("hname")):
         return match.group(0)
-    value = match.group("value")
+    return f"{match.group('key')}{_masked(match.group('value'))}"
+
+
+def _masked(value: str) -> str:
     quote = value[0] if value[:1] in "\"'" else ""
-    return f"{match.group('key')}{quote}{MASK}{quote}"
+    return f"{quote}{MASK}{quote}"
+
+
+def _key_before(text: str, anchor: re.Match[str]) -> int | None:
+    """Where the key ending at this "=" or quoted key's ":" starts, and whether it names a credential
+    (None when no key ends there)."""
+    if anchor.group() == "=":
+        end = anchor.start()
+        while end > 0 and text[end - 1].isspace():
+            end -= 1
+    elif anchor.group().endswith(":"):
+        end = anchor.start() + 1  # after the key's closing quote
+    else:
+        return None  # a quote that ends no key
+    if end > 0 and text[end - 1] in "\"'":
+        opening = text.rfind(text[end - 1], 0, end - 1)
+        if opening == -1 or _QUOTED_KEY.fullmatch(text, opening + 1, end - 1) is None:
+            return None
+        return opening if is_secret_name(text[opening + 1:end - 1]) else -opening - 1
+    if anchor.group() != "=":
+        return None
+    word = _BARE_KEY_BACKWARDS.match(text[max(0, end - 128):end][::-1])
+    if word is None:
+        return None
+    name_start = _KEY_START.search(text, end - word.end(), end)
+    if name_start is None:
+        return None
+    return name_start.start() if is_secret_name(text[name_start.start():end]) else -name_start.start() - 1
+
+
+def _mask_key_values(text: str) -> str:
+    """Mask the value of every key=value and "key": value whose key names a credential. Like a
+    left-to-right scan: text inside a value already taken (masked or not) holds no key."""
+    parts: list[str] = []
+    done = 0
+    for anchor in _KEY_ANCHOR.finditer(text):
+        if anchor.start() < done or (key := _key_before(text, anchor)) is None:
+            continue
+        value_start = _SPACES.match(text, anchor.end()).end()
+        value = _VALUE.match(text, value_start)
+        if value is None or (key if key >= 0 else -key - 1) < done:
+            continue
+        parts += [text[done:value_start], _masked(value.group()) if key >= 0 else value.group()]
+        done = value.end()
+    return "".join(parts) + text[done:] if parts else text
 
 
 def redact_text(text: str, known_secrets: frozenset[str] | set[str] = frozenset()) -> str:
     if "<" in text:
         text = _mask_xml_elements(text)
-    # _KEY_VALUE needs an "=" or a quoted key; skipping it otherwise saves a slow scan of prose.
+    # A key=value needs an "=" or a quoted key; skipping it otherwise saves a slow scan of prose.
     if "=" in text or '"' in text or "'" in text:
-        text = _KEY_VALUE.sub(_mask_key_value, text)
+        text = _mask_key_values(text)
     if ":" in text:
         text = _HEADER_LINE.sub(_mask_key_value, text)
     # Longest first, so a secret that contains another is masked whole.
@@ -192,6 +242,20 @@ def _written_forms(secret: str) -> set[str]:
     if "&" in secret or "<" in secret or ">" in secret:
         raw |= {form.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for form in raw}
     return forms | raw
+
+
+def mask_dsn(url: str) -> str:
+    """A store's address (a SQLite path, a postgresql:// URL, a libpq "key=value" string) with its
+    password masked: every message, log line and report naming a store shows it through this."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL we can read: the text scan below still masks password=...
+        password = None
+    if password is not None:
+        userinfo, _, host = parts.netloc.rpartition("@")
+        url = urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:{MASK}@{host}"))
+    return redact_text(url)
 
 
 def redact(value: Any, known_secrets: frozenset[str] | set[str] = frozenset()) -> Any:

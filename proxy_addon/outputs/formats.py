@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from proxy_addon import __version__
 from proxy_addon.core.findings import Finding, Severity
+from proxy_addon.core.text import encodable, path_bytes
 from proxy_addon.lint.ruleset import Rule, RuleSet
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -128,7 +129,7 @@ def _sarif_result(finding: Finding, index: dict[str, int]) -> dict:
         "level": SARIF_LEVEL[finding.severity],
         "message": {"text": finding.message},
         "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": quote(PurePath(finding.path).as_posix()) if finding.path != "-" else "stdin"},
+            "artifactLocation": {"uri": quote(path_bytes(PurePath(finding.path).as_posix())) if finding.path != "-" else "stdin"},
             "region": {"startLine": max(finding.line, 1), "startColumn": max(finding.column, 1)},
         }}],
         "properties": {"operation": finding.operation, "direction": finding.direction},
@@ -140,9 +141,19 @@ def _sarif_result(finding: Finding, index: dict[str, int]) -> dict:
     return result
 
 
+def _encodable(formatter: Callable[[Sequence[Finding], RuleSet, bool], str], *, json: bool = False
+               ) -> Callable[[Sequence[Finding], RuleSet, bool], str]:
+    """The formatter, its output made encodable (a file name with a byte that is not UTF-8 is
+    printed with that byte as \\xff, never a crash)."""
+    def format_encodable(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
+        return encodable(formatter(findings, ruleset, statistics), json=json)
+
+    return format_encodable
+
+
 FORMATTERS: dict[str, Callable[[Sequence[Finding], RuleSet, bool], str]] = {
-    "text": format_text,
-    "json": format_json,
-    "sarif": format_sarif,
-    "github": format_github,
+    "text": _encodable(format_text),
+    "json": _encodable(format_json, json=True),
+    "sarif": _encodable(format_sarif, json=True),
+    "github": _encodable(format_github),
 }

@@ -11,22 +11,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from proxy_addon.core.redaction import MASK, redact
+from proxy_addon.core.redaction import mask_dsn, redact
 
 
 class StoreError(RuntimeError):
     """A store that cannot be opened or written; the message names it (without its password)."""
 
 
-def display_url(url: str) -> str:
-    """The store's address with any password masked, for messages and reports."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+# The store's address with any password masked, for messages and reports: the one masking function.
+display_url = mask_dsn
 
 
 class Backend:
@@ -115,7 +110,7 @@ class PostgresBackend(Backend):
 
     def __init__(self, url: str):
         super().__init__(display_url(url))
-        import psycopg  # noqa: PLC0415 (only PostgreSQL stores need it)
+        import psycopg
 
         self._psycopg = psycopg
         password = urlsplit(url).password

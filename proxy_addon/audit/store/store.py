@@ -27,6 +27,7 @@ from proxy_addon.audit.store.records import MessageRecord, StoredFinding, as_sto
 from proxy_addon.audit.store.schema import LATEST, migrate
 from proxy_addon.core.findings import Finding
 from proxy_addon.core.redaction import redact
+from proxy_addon.core.text import encodable
 
 logger = logging.getLogger(__name__)
 SEVERITIES = ("error", "warning", "info")
@@ -115,11 +116,11 @@ class Store:
         """Remember an input that could not be read, for the report."""
         self._guard(self._write, "INSERT INTO input_errors (source, locator, problem, seen) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (source, locator, problem) DO UPDATE SET seen = excluded.seen",
-                    (redact(source), redact(locator), redact(problem), time.time()))
+                    (_text(source), _text(locator), _text(problem), time.time()))
 
     def record_sites(self, ci_sites: Iterable[str], learned_from: str) -> None:
         """Remember sites known to be CI (from --ci-site, or learned by the proxy)."""
-        rows = [(redact(site), 1, redact(learned_from)) for site in ci_sites]
+        rows = [(_text(site), 1, _text(learned_from)) for site in ci_sites]
         if rows:
             self._guard(self._write_many, "INSERT INTO sites (site, ci, learned_from) VALUES (?, ?, ?) "
                         "ON CONFLICT (site) DO UPDATE SET ci = excluded.ci, learned_from = excluded.learned_from",
@@ -261,7 +262,7 @@ def _message_row(key: bytes, message: MessageRecord, days: dict[int, str]) -> tu
     secrets = message.secrets
 
     def clean(value: str | None) -> str | None:
-        return redact(value, secrets) if value else value
+        return _text(value, secrets) if value else value
 
     day = None
     if message.time is not None:  # formatting dates is slow; a capture spans few days
@@ -275,7 +276,13 @@ def _message_row(key: bytes, message: MessageRecord, days: dict[int, str]) -> tu
 
 def _finding_row(key: bytes, ordinal: int, finding: StoredFinding, secrets: frozenset[str]) -> tuple[Any, ...]:
     return (key, ordinal, finding.rule, str(finding.severity), finding.element,
-            redact(finding.message, secrets), finding.line, finding.column, finding.predicts)
+            _text(finding.message, secrets), finding.line, finding.column, finding.predicts)
+
+
+def _text(value: str, secrets: frozenset[str] = frozenset()) -> str:
+    """A text field as stored: credentials masked, and encodable as UTF-8 (a file name's undecodable
+    byte or a HAR's lone surrogate is kept as an escape; raw, it failed the whole batch's write)."""
+    return encodable(redact(value, secrets))
 
 
 def open_store(url: str) -> Store:

@@ -114,7 +114,7 @@ class Linter:
                 el for select in selectors for el in select(message)]
             if not matches:
                 continue
-            env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions)
+            env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions, self.ruleset.lifecycle)
             for hit in rule.check(matches, rule.options, env):
                 finding = self._emit(result, rule.id, hit.element, _format(rule, {"operation": message.operation, **hit.values}))
                 if finding is None:

@@ -23,6 +23,8 @@ from proxy_addon.lint.selector import Selector, SelectorError, compile_selector
 DIRECTIONS = {"request", "response", "any"}
 FIX_ACTIONS = {"remove", "truncate", "site-id", "rename"}
 DOC_FIELDS = ("summary", "why", "example", "fix", "source")
+# How the proxy's findings log reports a rule: every finding, or the first per client and operation.
+LOG_MODES = {"every", "once-per-client"}
 
 
 class RuleError(ValueError):
@@ -57,6 +59,7 @@ class Rule:
     fix: FixSpec | None = None
     docs: dict[str, str] = field(default_factory=dict)
     pack: str = ""
+    log: str = "every"  # see LOG_MODES
 
     @property
     def is_builtin(self) -> bool:
@@ -155,6 +158,9 @@ def _build_rule(raw: dict[str, Any], path: Path) -> Rule:
         if fix.get("action") not in FIX_ACTIONS:
             raise RuleError(f"{where}: fix action {fix.get('action')!r} is not one of {sorted(FIX_ACTIONS)}")
         fix_spec = FixSpec(fix["action"], bool(fix.get("safe", False)))
+    log = raw.get("log", "every")
+    if log not in LOG_MODES:
+        raise RuleError(f"{where}: log {log!r} is not one of {sorted(LOG_MODES)}")
     docs = {k: str(v).strip() for k, v in (raw.get("docs") or {}).items() if k != "__line__"}
     missing_docs = [f for f in DOC_FIELDS if f not in docs]
     if missing_docs:
@@ -180,6 +186,7 @@ def _build_rule(raw: dict[str, Any], path: Path) -> Rule:
         fix=fix_spec,
         docs=docs,
         pack=path.stem,
+        log=log,
     )
 
 
@@ -196,7 +203,9 @@ def _check_options(function: str, options: dict[str, Any], where: str) -> None:
 
 
 class RuleSet:
-    def __init__(self, rules: list[Rule], exceptions: dict[str, dict[str, Any]] | None = None):
+    def __init__(self, rules: list[Rule], exceptions: dict[str, dict[str, Any]] | None = None,
+                 lifecycle: Any = None):
+        self.lifecycle = lifecycle  # rules/lifecycle.yaml (proxy_addon.lint.lifecycle.Lifecycle), if present
         self.variants = sorted(rules, key=lambda r: r.id)
         self.by_id: dict[str, Rule] = {}
         for rule in self.variants:
@@ -224,7 +233,13 @@ class RuleSet:
         rules: list[Rule] = []
         exceptions: dict[str, dict[str, Any]] = {}
         seen: dict[str, str] = {}
+        lifecycle = None
         for path in sorted(directory.glob("*.yaml")):
+            if path.name == "lifecycle.yaml":  # operation data, not rules: checked by its own loader
+                from proxy_addon.lint.lifecycle import load_lifecycle  # noqa: PLC0415 (it imports this module)
+
+                lifecycle = load_lifecycle(path)
+                continue
             data = load_yaml(path)
             if path.stem == "exceptions":
                 exceptions = _load_exceptions(data, path)
@@ -240,7 +255,7 @@ class RuleSet:
                 rules.extend(variants)
         if not rules:
             raise RuleError(f"{directory}: no rule packs (*.yaml) found")
-        return cls(rules, exceptions)
+        return cls(rules, exceptions, lifecycle)
 
 
 def _expand_variants(raw: Any, path: Path) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from proxy_addon.core.findings import Finding
-from proxy_addon.core.message import local_name
+from proxy_addon.core.message import local_name, text_of
 from proxy_addon.core.redaction import redact_text
 
 
@@ -45,6 +45,7 @@ class MessageRecord:
     time: float | None = None
     result: str | None = None
     exception_id: str | None = None
+    auth: str | None = None  # requests: the kinds of credential sent (see credential_kinds), never values
     secrets: frozenset[str] = field(default_factory=frozenset)
     # element index -> local name, for the elements the message's findings point at (never stored
     # as such: each finding keeps its element's name, e.g. the field WX201 reports).
@@ -87,9 +88,27 @@ class MessageRecord:
             client_address=client_address, user_agent=user_agent, time=time,
             result=message.result if message is not None else None,
             exception_id=message.exception_id if message is not None else None,
+            auth=credential_kinds(message) if message is not None and message.direction == "request" else None,
             secrets=secrets,
             elements=_element_names(result),
         )
+
+
+# The credentials a request can carry, in the order a report names them.
+CREDENTIAL_KINDS = ("password", "accessToken", "sessionTicket")
+
+
+def credential_kinds(message) -> str:
+    """Which kinds of credential a request carries ("password", "accessToken+sessionTicket", "none").
+
+    The securityContext's, plus AuthenticateUser's accessToken in the body. Only names: the
+    values never leave the message.
+    """
+    present = {name for name in CREDENTIAL_KINDS if message.security.get(name)}
+    if message.operation == "AuthenticateUser" and message.body_content is not None:
+        present |= {name for name in CREDENTIAL_KINDS
+                    if (text_of(message.children(message.body_content).first(name)) or "").strip()}
+    return "+".join(name for name in CREDENTIAL_KINDS if name in present) or "none"
 
 
 def content_digest(data: bytes, secrets: frozenset[str], encoding: str | None) -> bytes:

@@ -134,3 +134,32 @@ def test_wx601_not_on_responses(linter):
 
 def test_the_shipped_file_is_where_the_docs_say():
     assert "lifecycle.yaml" in (REPO / "docs" / "migration.md").read_text(encoding="utf-8")
+
+
+def test_the_event_log_writes_once_per_client_rules_once_per_client_and_operation():
+    import io
+    import json
+
+    from proxy_addon.outputs.event_log import event_logger
+
+    stream = io.StringIO()
+    log = event_logger(stream, once_per_client=["WX601"])
+    for client, webex_id, operation, rule in [
+        ("10.0.0.1:5000", "a", "CreateMeeting", "WX601"), ("10.0.0.1:5000", "a", "CreateMeeting", "WX601"),
+        ("10.0.0.1:5000", "a", "CreateMeeting", "WX301"), ("10.0.0.1:5000", "a", "CreateMeeting", "WX301"),
+        ("10.0.0.1:5000", "a", "GetMeeting", "WX601"), ("10.0.0.1:5000", "b", "CreateMeeting", "WX601"),
+        ("10.0.0.2:5000", "a", "CreateMeeting", "WX601"),
+    ]:
+        log.info("finding", client=client, webex_id=webex_id, operation=operation, rule=rule)
+    log.info("learned", client="10.0.0.1:5000", note="x")
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(e["event"], e.get("client"), e.get("webex_id"), e.get("operation"), e.get("rule"),
+             e.get("once_per_client")) for e in events] == [
+        ("finding", "10.0.0.1:5000", "a", "CreateMeeting", "WX601", True),
+        ("finding", "10.0.0.1:5000", "a", "CreateMeeting", "WX301", None),
+        ("finding", "10.0.0.1:5000", "a", "CreateMeeting", "WX301", None),  # other rules: every finding
+        ("finding", "10.0.0.1:5000", "a", "GetMeeting", "WX601", True),
+        ("finding", "10.0.0.1:5000", "b", "CreateMeeting", "WX601", True),
+        ("finding", "10.0.0.2:5000", "a", "CreateMeeting", "WX601", True),
+        ("learned", "10.0.0.1:5000", None, None, None, None),
+    ]

@@ -163,3 +163,47 @@ def test_the_event_log_writes_once_per_client_rules_once_per_client_and_operatio
         ("finding", "10.0.0.2:5000", "a", "CreateMeeting", "WX601", True),
         ("learned", "10.0.0.1:5000", None, None, None, None),
     ]
+
+
+def test_wx601_over_the_examples(linter):
+    examples = sorted((REPO / "examples").glob("*.xml"))
+    flagged = {path.name for path in examples if "WX601" in rules_of(linter.lint(path.read_bytes()))}
+    assert flagged == {"04-create-meeting-siteid-hq-hd.xml", "05-create-event-long-description.xml",
+                       "09-lst-recording-range.xml", "12-lst-summary-meeting-clean.xml"}
+
+
+def test_wx601_in_sarif_and_json(tmp_path):
+    import json
+
+    from .test_cli_check import cli
+
+    (tmp_path / "meeting.xml").write_bytes(request_xml("CreateMeeting", package="meeting"))
+    sarif = json.loads(cli("check", "--format", "sarif", str(tmp_path)).stdout)
+    run = sarif["runs"][0]
+    (result,) = [r for r in run["results"] if r["ruleId"] == "WX601"]
+    assert result["level"] == "note" and "Meetings: Create a Meeting" in result["message"]["text"]
+    assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "WX601"
+    findings = json.loads(cli("check", "--format", "json", str(tmp_path)).stdout)["findings"]
+    assert [(f["rule"], f["severity"], f["operation"]) for f in findings] == [("WX601", "info", "CreateMeeting")]
+
+
+@pytest.mark.parametrize("security, body, operation, kinds", [
+    ("<webExID>a</webExID><password>pw-1</password>", "", "GetUser", "password"),
+    ("<webExID>a</webExID><sessionTicket>t-1</sessionTicket>", "", "GetUser", "sessionTicket"),
+    ("<webExID>a</webExID>", "<accessToken>tok-1</accessToken>", "AuthenticateUser", "accessToken"),
+    ("<webExID>a</webExID><password>pw-1</password>", "<accessToken>tok-1</accessToken>", "AuthenticateUser",
+     "password+accessToken"),
+    ("<webExID>a</webExID>", "", "GetUser", "none"),
+])
+def test_the_store_keeps_the_kind_of_credential_never_the_value(linter, tmp_path, security, body, operation, kinds):
+    from proxy_addon.audit.store import MessageRecord, open_store
+
+    data = request_xml(operation, body, security=f"<siteName>acme</siteName>{security}")
+    result = linter.lint(data)
+    with open_store(str(tmp_path / "a.sqlite")) as store:
+        store.record(MessageRecord.from_result(result, data, source="t"), result.findings)
+        assert store.client_credentials() == [
+            {"client_address": None, "user_agent": None, "webex_id": "a", "auth": kinds, "requests": 1}]
+    dump = (tmp_path / "a.sqlite").read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("a.sqlite-*"))
+    for secret in (b"pw-1", b"t-1", b"tok-1"):
+        assert secret not in dump

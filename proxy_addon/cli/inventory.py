@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
@@ -44,8 +45,6 @@ def run(args: argparse.Namespace) -> int:
 
 def inventory_json(data) -> dict:
     """What `inventory` prints, as data: the summary, the checklist, the breakdowns, migration readiness."""
-    from dataclasses import asdict  # noqa: PLC0415
-
     return {
         "store": data.store_url, "generated_at": data.generated_at, "summary": data.summary,
         "checklist": [asdict(item) for item in data.checklist],

@@ -148,7 +148,8 @@ def test_the_event_log_writes_once_per_client_rules_once_per_client_and_operatio
         ("10.0.0.1:5000", "a", "CreateMeeting", "WX601"), ("10.0.0.1:5000", "a", "CreateMeeting", "WX601"),
         ("10.0.0.1:5000", "a", "CreateMeeting", "WX301"), ("10.0.0.1:5000", "a", "CreateMeeting", "WX301"),
         ("10.0.0.1:5000", "a", "GetMeeting", "WX601"), ("10.0.0.1:5000", "b", "CreateMeeting", "WX601"),
-        ("10.0.0.2:5000", "a", "CreateMeeting", "WX601"),
+        ("10.0.0.2:5000", "a", "CreateMeeting", "WX601"), ("10.0.0.1:6000", "a", "CreateMeeting", "WX601"),
+        ("[::1]:5000", "a", "CreateMeeting", "WX601"), ("[::1]:5001", "a", "CreateMeeting", "WX601"),
     ]:
         log.info("finding", client=client, webex_id=webex_id, operation=operation, rule=rule)
     log.info("learned", client="10.0.0.1:5000", note="x")
@@ -161,6 +162,8 @@ def test_the_event_log_writes_once_per_client_rules_once_per_client_and_operatio
         ("finding", "10.0.0.1:5000", "a", "GetMeeting", "WX601", True),
         ("finding", "10.0.0.1:5000", "b", "CreateMeeting", "WX601", True),
         ("finding", "10.0.0.2:5000", "a", "CreateMeeting", "WX601", True),
+        # another connection of 10.0.0.1 is the same client; ::1 is another
+        ("finding", "[::1]:5000", "a", "CreateMeeting", "WX601", True),
         ("learned", "10.0.0.1:5000", None, None, None, None),
     ]
 

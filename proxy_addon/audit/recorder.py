@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from proxy_addon.core.redaction import redact
+from proxy_addon.core.clients import client_host
 from proxy_addon.lint.engine import LintResult
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class BackgroundRecorder:
     def _record(self, seen: SeenMessage) -> Any:
         return self.record_class.from_result(
             seen.result, seen.data, source="proxy", locator=seen.flow_id, time=seen.time,
-            client_address=seen.client_address, user_agent=seen.user_agent, site=seen.site,
+            client_address=client_host(seen.client_address), user_agent=seen.user_agent, site=seen.site,
             webex_id=seen.webex_id)
 
     def close(self, timeout: float = 30.0) -> None:

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import structlog
 
 from proxy_addon.core.redaction import redact
+from proxy_addon.core.clients import client_host
 
 # An event may carry the literal secrets of the message it is about under this key; the redaction
 # processor masks them wherever they appear and drops the key.
@@ -56,7 +57,7 @@ class OncePerClient:
 
     For rules whose news is the client, not the message (WX601: this client still calls a
     deprecated operation): a console that repeats it for every request buries everything else. A
-    client is its address and webExID, as the event names them. The first event says so
+    client is its host (the port of each connection left out) and webExID. The first event says so
     (`once_per_client`); the keys are kept in memory only, at most `limit` of them (oldest forgotten).
     """
 
@@ -68,7 +69,8 @@ class OncePerClient:
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         if event_dict.get("event") != "finding" or event_dict.get("rule") not in self.rule_ids:
             return event_dict
-        key = (event_dict.get("client"), event_dict.get("webex_id"), event_dict.get("operation"), event_dict["rule"])
+        key = (client_host(event_dict.get("client")), event_dict.get("webex_id"), event_dict.get("operation"),
+               event_dict["rule"])
         if key in self._seen:
             raise structlog.DropEvent
         self._seen[key] = None

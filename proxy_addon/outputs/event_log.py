@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 import structlog
 
-from proxy_addon.core.redaction import redact
 from proxy_addon.core.clients import client_host
+from proxy_addon.core.redaction import redact
 
 # An event may carry the literal secrets of the message it is about under this key; the redaction
 # processor masks them wherever they appear and drops the key.

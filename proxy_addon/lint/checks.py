@@ -214,16 +214,16 @@ def failure_response(matches: list[Element], options: dict[str, Any], env: Check
                             "predicted_by": predicted_by})
 
 
-@check("lifecycle_status", status=(str, True))
-def lifecycle_status(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
-    """The message's operation has lifecycle `status` in rules/lifecycle.yaml; says what replaces it."""
+@check("deprecated_operation")
+def deprecated_operation(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """The message's operation is deprecated in rules/lifecycle.yaml; says what replaces it."""
     lifecycle = env.lifecycle
     if lifecycle is None:
         from proxy_addon.lint.lifecycle import default_lifecycle  # noqa: PLC0415 (it imports the rule loader)
 
         lifecycle = default_lifecycle()
     operation = lifecycle.lookup(env.message.operation)
-    if operation.status != options["status"] or not matches:
+    if operation.status != "deprecated" or not matches:
         return
     dates = lifecycle.statuses.get(operation.status, {})
     rest = operation.rest

@@ -24,6 +24,11 @@ _SOURCE_FIELDS = {"url": True, "says": True}
 _STATUS_FIELDS = {"meaning": True, "source": True, "end_of_support": False, "end_of_life": False, "extension": False}
 _GROUP_FIELDS = {"status": True, "basis": True, "source": True, "note": False}
 _OPERATION_FIELDS = {"group": True, "rest": True, "status": False, "basis": False, "source": False, "note": False}
+# The YAML loader's bookkeeping keys (line numbers: "__line__", and per key "__lines__"), not data.
+def _is_meta(key: Any) -> bool:
+    return isinstance(key, str) and key.startswith("__") and key.endswith("__")
+
+
 _REST_FIELDS = {"stated": {"status", "name", "docs", "source"}, "suggested": {"status", "name", "docs"},
                 "none-known": {"status"}}
 
@@ -96,7 +101,7 @@ def load_lifecycle(path: Path | None = None) -> Lifecycle:
         where = f"{path}:{entry['__line__']} (status {key})"
         _one_of(key, STATUSES, "status", where)
         _source(entry["source"], sources, where)
-        statuses[key] = {k: str(v) for k, v in entry.items() if k != "__line__"}
+        statuses[key] = {k: str(v) for k, v in entry.items() if not _is_meta(k)}
     missing = [s for s in STATUSES if s not in statuses]
     if missing:
         raise RuleError(f"{path}:{data['statuses'].get('__line__', 1)}: statuses lack {', '.join(missing)}")
@@ -108,7 +113,7 @@ def load_lifecycle(path: Path | None = None) -> Lifecycle:
         _one_of(entry["status"], STATUSES, "status", where)
         _one_of(entry["basis"], BASES, "basis", where)
         _source(entry["source"], sources, where)
-        groups[key] = {k: str(v) for k, v in entry.items() if k != "__line__"}
+        groups[key] = {k: str(v) for k, v in entry.items() if not _is_meta(k)}
     operations: dict[str, Operation] = {}
     for name, entry in _entries(data, "operations", path, _OPERATION_FIELDS):
         where = f"{path}:{entry['__line__']} (operation {name})"
@@ -130,7 +135,7 @@ def _entries(data: dict[str, Any], section: str, path: Path, fields: dict[str, b
     if not isinstance(entries, dict):
         raise RuleError(f"{path}:1: {section!r} must be a mapping")
     for key, entry in entries.items():
-        if key == "__line__":
+        if _is_meta(key):
             continue
         where = f"{path}:{entries['__line__']} ({section} {key})"
         if not isinstance(entry, dict):
@@ -143,7 +148,7 @@ def _fields(entry: dict[str, Any], fields: dict[str, bool], where: str) -> None:
     missing = [name for name, required in fields.items() if required and entry.get(name) in (None, "")]
     if missing:
         raise RuleError(f"{where}: missing required field(s) {', '.join(missing)}")
-    unknown = sorted(set(entry) - set(fields) - {"__line__"})
+    unknown = sorted(str(key) for key in set(entry) - set(fields) if not _is_meta(key))
     if unknown:
         raise RuleError(f"{where}: unknown field(s) {', '.join(map(str, unknown))} (known: {', '.join(fields)})")
 

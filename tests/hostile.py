@@ -120,7 +120,7 @@ def hostile_inputs(canary: str, listener_port: int) -> list[Hostile]:
         Hostile("nul-and-control-bytes", request_xml("GetUser", "<webExId>a\x00b\x01c</webExId>"),
                 frozenset({"WX001"}), position=(8, 11)),
         Hostile("truncated-xml", truncated[: len(truncated) * 2 // 3], frozenset({"WX001"}), position=(5, 6)),
-        Hostile("gzip-encoded", gzip.compress(meeting), frozenset({"WX301"}), content_encoding="gzip",
+        Hostile("gzip-encoded", gzip.compress(meeting), frozenset({"WX301", "WX601"}), content_encoding="gzip",
                 check_rules=frozenset({"WX005"})),  # a gzip file given to check is not XML text
         Hostile("gzip-corrupt", gzip.compress(meeting)[:60] + b"\x00garbage" * 4, frozenset(),
                 content_encoding="gzip", check_rules=frozenset({"WX005"}),

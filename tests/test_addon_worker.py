@@ -83,7 +83,7 @@ def test_a_dead_worker_is_restarted_and_traffic_never_waits_for_it(proxy):
     first.wait()
     assert proxy.wait_until(lambda: proxy.session.backend.process is not first)  # noticed and replaced
     flow = proxy.request(MEETING)
-    assert proxy.wait_until(lambda: {f["rule"] for f in proxy.findings(flow)} == {"WX101", "WX301"})
+    assert proxy.wait_until(lambda: {f["rule"] for f in proxy.findings(flow)} == {"WX101", "WX301", "WX601"})
 
 
 def test_a_stalled_worker_never_blocks_the_proxy(proxy, monkeypatch):
@@ -101,7 +101,7 @@ def test_a_stalled_worker_never_blocks_the_proxy(proxy, monkeypatch):
     finally:
         os.kill(process.pid, signal.SIGCONT)
     flow = proxy.request(MEETING)
-    assert proxy.wait_until(lambda: len(proxy.findings(flow)) == 2)
+    assert proxy.wait_until(lambda: len(proxy.findings(flow)) == 3)  # WX101, WX301, WX601
 
 
 def test_an_error_in_the_worker_is_logged_and_the_flow_is_untouched(proxy):

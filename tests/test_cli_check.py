@@ -45,7 +45,8 @@ def test_text_output_names_file_line_column_and_marks_fixable(project):
     meeting = project / "nested" / "meeting.xml"
     assert f"{meeting}:4:" in out and "WX101 [warning]" in out
     assert f"{meeting}:9:3: WX301 [warning]" in out and "[*]" in out
-    assert "Found 2 findings (2 fixable with --fix, marked [*])." in out
+    assert f"{meeting}:7:1: WX601 [info] CreateMeeting is a Meetings XML API operation" in out
+    assert "Found 3 findings (2 fixable with --fix, marked [*])." in out
     assert SECRET not in out
 
 
@@ -56,7 +57,8 @@ def test_json_output_shape(project):
     assert {"rule", "name", "severity", "path", "line", "column", "operation", "direction", "message",
             "fixable"} <= set(first)
     assert {(f["rule"], f["operation"], f["direction"], f["fixable"]) for f in data["findings"]} == {
-        ("WX101", "CreateMeeting", "request", True), ("WX301", "CreateMeeting", "request", True)}
+        ("WX101", "CreateMeeting", "request", True), ("WX301", "CreateMeeting", "request", True),
+        ("WX601", "CreateMeeting", "request", False)}
 
 
 def test_sarif_output_is_what_github_code_scanning_reads(project):
@@ -84,7 +86,7 @@ def test_statistics_and_select_ignore(project):
     assert "     1  WX301  [*] removed-hq-hd-video" in out
     only = json.loads(cli("check", "--format", "json", "--select", "WX3", str(project)).stdout)["findings"]
     assert {f["rule"] for f in only} == {"WX301"}
-    without = json.loads(cli("check", "--format", "json", "--ignore", "WX3", str(project)).stdout)["findings"]
+    without = json.loads(cli("check", "--format", "json", "--ignore", "WX3,WX6", str(project)).stdout)["findings"]
     assert {f["rule"] for f in without} == {"WX101"}
 
 
@@ -127,7 +129,8 @@ def test_fix_with_diff_applies_safe_fixes_and_shows_them_redacted(project):
     after = meeting.read_bytes()
     assert b"HQvideo" not in after and b"<siteID>" not in after
     assert after == before.replace(b"  <HQvideo>true</HQvideo>\n", b"").replace(b"<siteID>42</siteID>", b"")
-    assert result.returncode == 0  # nothing left
+    assert result.returncode == 1  # WX601 is left: the operation itself is deprecated, no fix for that
+    assert "WX601" in result.stdout.decode() and "WX301" not in result.stdout.decode()
 
 
 def test_diff_alone_does_not_write(project):

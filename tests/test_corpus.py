@@ -8,6 +8,8 @@ Judgment calls (also in the README):
 - WX503 on the old GetAPIVersion responses: they carry apiVersion only (V10.0.0), true.
 - No WX101 on cisco-ie's <siteId>: the element is misspelled (WX008 with --validate), not siteID.
 - WX004 is NOT raised for meeting.auo.CreateTeleconferenceSession: that dotted package is real.
+- WX601 (info) on the 40 requests to Meetings-related operations: true, Cisco deprecated them
+  (rules/lifecycle.yaml); none on user management or on operations of unknown status.
 """
 
 from __future__ import annotations
@@ -40,6 +42,53 @@ EXPECTED = {
     "waldronmatt__webexDashboard/videoSys.xml": {"WX001"},
 }
 
+# WX601 (info): every request to a Meetings-related operation (meeting, attendee, session, event,
+# teleconference, history). Not on responses, user management (GetUser, SetUser, AuthenticateUser,
+# GetLoginTicket, GetloginurlUser) or operations of unknown status (GetSite, GetAPIVersion,
+# LstMeetingType, FlushWebCache, GetSiteAdminNavUrl).
+DEPRECATED_MEETINGS_REQUESTS = {
+    "CiscoDevNet__webex-meetings-python-samples/postman_CreateMeeting.xml",
+    "CiscoDevNet__webex-meetings-python-samples/postman_DelMeeting.xml",
+    "CiscoDevNet__webex-meetings-python-samples/postman_GetMeeting.xml",
+    "CiscoDevNet__webex-meetings-python-samples/postman_GetjoinurlMeeting.xml",
+    "CiscoDevNet__webex-meetings-python-samples/postman_LstMeetingAttendee.xml",
+    "CiscoDevNet__webex-meetings-python-samples/postman_LstsummaryMeeting.xml",
+    "CiscoDevNet__webex-meetings-python-samples/postman_LstsummarySession.xml",
+    "amardaxini__webex_api/createmeeting.xml",
+    "amardaxini__webex_api/createmeetingattendee.xml",
+    "amardaxini__webex_api/delmeetingattendee.xml",
+    "cisco-ie__webex-api-client/fixture_create-meeting.xml",
+    "cisco-ie__webex-api-client/fixture_create-teleconference-session.xml",
+    "cisco-ie__webex-api-client/fixture_delete-meeting.xml",
+    "cisco-ie__webex-api-client/fixture_get-meeting.xml",
+    "cisco-ie__webex-api-client/fixture_get-teleconference-session.xml",
+    "cisco-ie__webex-api-client/fixture_gethosturl-meeting.xml",
+    "cisco-ie__webex-api-client/fixture_getjoinurl-meeting.xml",
+    "cisco-ie__webex-api-client/fixture_lst-summary-meeting.xml",
+    "cisco-ie__webex-api-client/fixture_set-meeting.xml",
+    "cisco-ie__webex-api-client/mock_create-meeting_nestedbody.xml",
+    "cisco-ie__webex-api-client/mock_create-meeting_pdfpaste.xml",
+    "erolms__webex_xml_api/meeting_create_meeting_request.xml",
+    "erolms__webex_xml_api/meeting_del_meeting_request.xml",
+    "erolms__webex_xml_api/meeting_get_meeting_request.xml",
+    "erolms__webex_xml_api/meeting_getjoinurl_meeting_request.xml",
+    "prior__webexpy/attendee_delmeetingattendee_byemail.xml",
+    "prior__webexpy/attendee_delmeetingattendee_byid.xml",
+    "prior__webexpy/attendee_lstmeetingattendee.xml",
+    "prior__webexpy/attendee_registermeetingattendee.xml",
+    "prior__webexpy/event_createevent.xml",
+    "prior__webexpy/event_delevent.xml",
+    "prior__webexpy/event_lstsummaryevent.xml",
+    "prior__webexpy/event_setevent.xml",
+    "prior__webexpy/history_lsteventattendeehistory.xml",
+    "prior__webexpy/history_lsteventsessionhistory.xml",
+    "splunk__ta-cisco-webex-meetings-add-on-for-splunk/ep_lstsummarysession_password.xml",
+    "splunk__ta-cisco-webex-meetings-add-on-for-splunk/history_lstmeetingattendeehistory.xml",
+    "splunk__ta-cisco-webex-meetings-add-on-for-splunk/history_lstmeetingusagehistory_accesstoken.xml",
+    "splunk__ta-cisco-webex-meetings-add-on-for-splunk/history_lstrecordaccesshistory_accesstoken.xml",
+    "splunk__ta-cisco-webex-meetings-add-on-for-splunk/history_lstsupportsessionhistory.xml",
+}
+
 
 def _unbound(path) -> bool:
     return "unbound prefix" in _provenance().get(path, "")
@@ -59,6 +108,8 @@ def test_corpus_message_lints_as_a_reviewer_expects(linter, path):
     relative = f"{path.parent.name}/{path.name}"
     result = linter.lint(path.read_bytes(), path=relative)
     expected = set(EXPECTED.get(relative, set()))
+    if relative in DEPRECATED_MEETINGS_REQUESTS:
+        expected.add("WX601")
     if _unbound(relative) and "WX001" not in expected:
         expected.add("WX002")
     assert {f.rule for f in result.findings} == expected

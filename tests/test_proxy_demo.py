@@ -23,7 +23,7 @@ def test_demo_sends_the_examples_and_summarises_findings(tmp_path):
         assert name in out
     assert "06-create-user-ci-site.xml                   CreateUser         FAILURE 030098   " \
            "[030098 — predicted by WX202 on this request]" in out
-    for rule in ("WX101", "WX201", "WX202", "WX301", "WX401", "WX403", "WX501"):
+    for rule in ("WX101", "WX201", "WX202", "WX301", "WX401", "WX403", "WX501", "WX601"):
         assert f"  {rule} " in out, rule
     assert "site acme learned as CI from GetSiteType (siteType 1)" in out
     assert "site globex learned as CI from a 030098 failure" in out

@@ -24,6 +24,7 @@ from tests.proxy_support import (
     make_server_context,
     wait_until,
 )
+from tests.processes import stop_process
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Tr0ub4dor-e2e-secret"
@@ -97,7 +98,7 @@ def test_reverse_mode_passthrough_is_byte_identical_and_both_directions_are_lint
     assert b"<ep:siteType>1</ep:siteType>" in answers[2] and b"030098" in answers[4]
 
     findings = proxy.wait_for("finding")
-    assert len(findings) == 8
+    assert len(findings) == 9  # WX601 once: the CreateMeeting
     by_flow: dict[str, list[tuple[str, str]]] = {}
     for event in findings:
         by_flow.setdefault(event["flow_id"], []).append((event["direction"], event["rule"]))
@@ -119,6 +120,35 @@ def test_reverse_mode_passthrough_is_byte_identical_and_both_directions_are_lint
     assert ticket and ticket not in log_text
 
 
+def test_wx601_in_the_console_once_per_client_and_operation_in_the_store_per_message(simulator, start_proxy,
+                                                                                     tmp_path):
+    from proxy_addon.audit.store import open_store
+
+    store = tmp_path / "audit.sqlite"
+    proxy = start_proxy("--db", str(store), mode=f"reverse:{simulator.base_url}")
+    meeting = request_xml("CreateMeeting", "<metaData><confName>Standup</confName></metaData>", package="meeting",
+                          security=ACME)
+    listing = request_xml("LstsummaryMeeting", package="meeting", security=ACME)
+    other_user = request_xml("CreateMeeting", "<metaData><confName>1:1</confName></metaData>", package="meeting",
+                             security=ACME.replace("admin@acme.com", "host@acme.com"))
+    post_all(proxy.port, [meeting, meeting, listing, meeting, listing, other_user, CREATE_USER])
+    assert len(simulator.received) == 7
+
+    findings = [e for e in proxy.wait_for("finding", 3) if e["rule"] == "WX601"]
+    assert [(e["operation"], e["webex_id"], e.get("once_per_client")) for e in findings] == [
+        ("CreateMeeting", "admin@acme.com", True), ("LstsummaryMeeting", "admin@acme.com", True),
+        ("CreateMeeting", "host@acme.com", True)]
+    assert "suggested: Meetings: Create a Meeting" in findings[0]["message"]
+    stop_process(proxy.process)  # the store is written on shutdown at the latest
+    with open_store(str(store)) as opened:
+        rows = opened.backend.query(
+            "SELECT m.operation, COUNT(*) FROM findings f JOIN messages m ON m.key = f.message_key "
+            "WHERE f.rule = 'WX601' GROUP BY m.operation ORDER BY m.operation")
+        auth = opened.backend.query("SELECT DISTINCT auth FROM messages WHERE direction = 'request'")
+    assert rows == [("CreateMeeting", 4), ("LstsummaryMeeting", 2)]  # every message in the store
+    assert auth == [("password",)]
+
+
 def test_regular_mode_https_with_the_client_trusting_the_mitmproxy_ca(confdir, start_proxy):
     server_context, ca_file = make_server_context(confdir)
     with WebexSimulator(ci_sites=["acme"], ssl_context=server_context, record=True) as upstream:
@@ -135,7 +165,8 @@ def test_regular_mode_https_with_the_client_trusting_the_mitmproxy_ca(confdir, s
         assert [r.body for r in upstream.received] == [UNDECLARED_PREFIX, CREATE_USER]
         assert len({r.connection for r in upstream.received}) == 1
         rules = sorted((e["operation"], e["direction"], e["rule"]) for e in proxy.wait_for("finding"))
-        assert rules == [("CreateMeeting", "request", rule) for rule in ("WX002", "WX101", "WX301", "WX301")] + \
+        assert rules == [("CreateMeeting", "request", rule)
+                         for rule in ("WX002", "WX101", "WX301", "WX301", "WX601")] + \
             [("CreateUser", "response", "WX501")]
         [learned] = proxy.events("learned")
         assert learned_at("site acme learned as CI from a 030098 failure", learned["note"])

@@ -18,12 +18,33 @@ from proxy_addon.audit.report import collect, render_html
 from proxy_addon.audit.store import open_store
 from proxy_addon.lint.context import LintContext
 
-from .audit_support import mixed_capture
-from .builders import REPO
+from .audit_support import PASSWORD, TICKET, day, har_entry, mixed_capture, write_har
+from .builders import REPO, request_xml
 
 CHROMIUM_FILE = REPO / ".pytest-services" / "chromium.path"
 ARTIFACTS = REPO / "artifacts"
 WARNING_RGB = (0xEF, 0x8F, 0x00)
+DEPRECATED_RGB = (0xD6, 0x45, 0x45)  # the migration section's share bar
+NOT_AFFECTED_RGB = (0x3C, 0x9A, 0x4C)
+SCHEDULER = "SchedulerApp/2.1"
+
+
+def scheduler_capture(folder: Path) -> None:
+    """A scheduling integration still on the Meetings XML API: two CreateMeeting and a
+    LstsummaryMeeting with a password, then a GetUser with a session ticket (days with findings
+    already, so the timeline keeps its days)."""
+    with_password = f"<siteName>acme</siteName><webExID>scheduler</webExID><password>{PASSWORD}</password>"
+    with_ticket = f"<siteName>acme</siteName><webExID>scheduler</webExID><sessionTicket>{TICKET}</sessionTicket>"
+    meeting = request_xml("CreateMeeting", "<metaData><confName>Weekly</confName></metaData>", package="meeting",
+                          security=with_password)
+    listing = request_xml("LstsummaryMeeting", "", package="meeting", security=with_password)
+    user = request_xml("GetUser", "<webExId>jdoe</webExId>", security=with_ticket)
+    write_har(folder / "scheduler.har", [
+        har_entry(meeting, None, when=day(1, 10), client="10.0.0.7", agent=SCHEDULER),
+        har_entry(meeting.replace(b"Weekly", b"Monthly"), None, when=day(4, 10), client="10.0.0.7", agent=SCHEDULER),
+        har_entry(listing, None, when=day(5, 10), client="10.0.0.7", agent=SCHEDULER),
+        har_entry(user, None, when=day(5, 11), client="10.0.0.7", agent=SCHEDULER),
+    ])
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +52,7 @@ def audited(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     capture = mixed_capture(folder / "capture")
     (capture / "cut.har").write_text('{"log": {"entries": [')
+    scheduler_capture(capture)
     context = LintContext(ci_sites=frozenset({"acme"}), site_ids={"5941234567": "acme"})
     store = open_store(str(folder / "audit.sqlite"))
     store.record_sites(context.ci_sites, "--ci-site")
@@ -51,11 +73,16 @@ def chart_values(tree, chart_id: str) -> dict[tuple[str, str], int]:
 def test_the_report_loads_nothing_from_anywhere(audited):
     _, _, page, _ = audited
     assert "<script" not in page and "<link" not in page and "@import" not in page and "url(" not in page
-    assert not re.search(r"""(?:src|href)\s*=\s*["'](?!#)""", page), "only in-page links"
+    assert not re.search(r"""src\s*=""", page), "nothing embedded from elsewhere"
     tree = lxml_html.fromstring(page)
     ids = set(tree.xpath("//@id"))
     links = tree.xpath("//a/@href")
-    assert links and all(link[1:] in ids for link in links), "every checklist link has its rule documentation"
+    inside = [link for link in links if link.startswith("#")]
+    assert inside and all(link[1:] in ids for link in inside), "every checklist link has its rule documentation"
+    # The only links out are the REST documentation the migration section points to (followed by a
+    # reader, never loaded by the page).
+    outside = set(tree.xpath('//table[@id="migration-replacements"]//a/@href'))
+    assert outside and set(links) - set(inside) == outside and all(u.startswith("https://") for u in outside)
 
 
 def test_charts_hold_the_stores_numbers(audited):
@@ -83,6 +110,55 @@ def test_sections_name_the_legacy_clients_the_ci_fields_and_the_bad_inputs(audit
     checklist = [row.xpath("string(td[2])").split()[0] for row in tree.xpath('//table[@id="checklist"]/tbody/tr')]
     assert checklist == [item.rule for item in data.checklist]
     assert set(checklist) >= {"WX101", "WX201"}
+
+
+def test_migration_section_names_the_deprecated_calls_their_clients_and_replacements(audited):
+    store, data, page, _ = audited
+    tree = lxml_html.fromstring(page)
+    migration = data.migration
+    requests = store.summary()["requests"]
+    assert migration.requests == requests == 11
+    assert migration.by_status == {"deprecated": 3, "not-affected": 8, "unknown": 0}
+    assert "73%" in tree.xpath('string(//p[@id="migration-share"])')  # 8 of 11 on user management
+    bar = {span.get("data-status"): int(span.get("data-value"))
+           for span in tree.xpath('//div[@id="migration-share-bar"]/span')}
+    assert bar == {"deprecated": 3, "not-affected": 8}
+    groups = [[cell.text_content() for cell in row.xpath("td")]
+              for row in tree.xpath('//table[@id="migration-groups"]/tbody/tr')]
+    assert groups == [["meeting", "deprecated", "2", "3"], ["user", "not affected", "3", "8"]]
+    (client,) = tree.xpath('//table[@id="migration-clients"]/tbody/tr')
+    cells = [cell.text_content() for cell in client.xpath("td")]
+    assert cells[:4] == [f"10.0.0.7 · {SCHEDULER}", "scheduler", "CreateMeeting (2), LstsummaryMeeting (1)", "3 / 4"]
+    assert cells[4].startswith("2024-05-01 10:") and cells[5].startswith("2024-05-05 10:")  # the deprecated calls only
+    replacements = {row.xpath("string(td[1])"): (row.xpath("string(td[5])"), row.xpath("string(td[5]//a/@href)"))
+                    for row in tree.xpath('//table[@id="migration-replacements"]/tbody/tr')}
+    assert replacements == {"CreateMeeting": ("Meetings: Create a Meeting", "https://developer.webex.com/docs/meetings"),
+                            "LstsummaryMeeting": ("Meetings: List Meetings", "https://developer.webex.com/docs/meetings")}
+    credentials = {row.xpath("string(td[1])") + "|" + row.xpath("string(td[2])"): row.xpath("string(td[3])")
+                   for row in tree.xpath('//table[@id="migration-credentials"]/tbody/tr')}
+    assert credentials[f"10.0.0.7 · {SCHEDULER}|scheduler"] == "3"  # the GetUser used a ticket
+    assert PASSWORD not in page and TICKET not in page
+
+
+def test_inventory_json_carries_the_migration_section(audited, tmp_path):
+    import json
+
+    from .test_cli_check import cli
+
+    store, data, _, _ = audited
+    result = cli("inventory", "--db", store.url, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    inventory = json.loads(result.stdout)
+    output = result.stdout.decode()
+    migration = inventory["migration"]
+    assert migration["by_status"] == data.migration.by_status and migration["end_of_life"] == "2024-03-31"
+    (client,) = migration["clients"]
+    assert (client["user_agent"], client["deprecated_requests"]) == (SCHEDULER, 3)
+    assert [op["operation"] for op in client["operations"]] == ["CreateMeeting", "LstsummaryMeeting"]
+    assert {c["webex_id"]: c["password_requests"] for c in migration["credentials"]}["scheduler"] == 3
+    assert PASSWORD not in output and TICKET not in output
+    text = cli("inventory", "--db", store.url).stdout.decode()
+    assert "Migration readiness" in text and "Clients still sending passwords" in text
 
 
 def test_checklist_is_ordered_by_impact(audited):
@@ -159,6 +235,8 @@ def test_the_report_renders_in_headless_chromium(audited, tmp_path):
         values = [int(v) for v in chart.xpath(".//rect[contains(@class, 'bar')]/@data-value")]
         assert values and all(v > 0 for v in values), chart.get("id")
     assert sum(chart_values(tree, "chart-rule").values()) == data.summary["findings"]
+    assert tree.xpath('string(//h2[@id="migration-readiness"])') == "Migration readiness"
+    assert len(tree.xpath('//table[@id="migration-clients"]/tbody/tr')) == len(data.migration.clients) == 1
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"  # the whole report, for people to look at
@@ -173,4 +251,6 @@ def test_the_report_renders_in_headless_chromium(audited, tmp_path):
     assert (width, height) == (640, 1600)
     colours = Counter(pixels)
     assert colours[WARNING_RGB] > 1000, colours.most_common(5)
+    # The migration section's share bar is drawn: deprecated and not-affected traffic side by side.
+    assert colours[DEPRECATED_RGB] > 100 and colours[NOT_AFFECTED_RGB] > 100, colours.most_common(8)
     assert len(colours) > 50, "not a blank page"

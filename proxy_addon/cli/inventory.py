@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +17,8 @@ from proxy_addon.lint.ruleset import RuleError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default="audit.sqlite", metavar="URL",
                         help="the store: a SQLite file (default audit.sqlite) or postgresql://user:pw@host/db")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text: tables in the terminal; json: one object for dashboards")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,5 +35,20 @@ def run(args: argparse.Namespace) -> int:
     except (StoreError, RuleError) as error:
         print(f"webex-xml-lint: error: {error}", file=sys.stderr)
         return 2
-    print_inventory(data, Console(highlight=False))
+    if args.format == "json":
+        json.dump(inventory_json(data), sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print_inventory(data, Console(highlight=False))
     return 0
+
+
+def inventory_json(data) -> dict:
+    """What `inventory` prints, as data: the summary, the checklist, the breakdowns, migration readiness."""
+    return {
+        "store": data.store_url, "generated_at": data.generated_at, "summary": data.summary,
+        "checklist": [asdict(item) for item in data.checklist],
+        "by_rule": [asdict(row) for row in data.by_rule], "by_site": [asdict(row) for row in data.by_site],
+        "by_operation": [asdict(row) for row in data.by_operation], "by_day": [asdict(row) for row in data.by_day],
+        "migration": data.migration.as_dict() if data.migration is not None else None,
+    }

@@ -48,6 +48,7 @@ class CheckEnv:
     api_version: Version
     is_ci: bool | None  # None: the site type is unknown
     exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)  # rules/exceptions.yaml
+    lifecycle: Any = None  # rules/lifecycle.yaml (proxy_addon.lint.lifecycle.Lifecycle)
 
 
 Check = Callable[[list[Element], dict[str, Any], CheckEnv], Iterator[Hit]]
@@ -215,3 +216,23 @@ def failure_response(matches: list[Element], options: dict[str, Any], env: Check
         yield Hit(element, {"exception_id": message.exception_id or "(no exceptionID)",
                             "reason": message.reason or "(no reason)", "explanation": explanation,
                             "predicted_by": predicted_by})
+
+
+@check("deprecated_operation")
+def deprecated_operation(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """The message's operation is deprecated in rules/lifecycle.yaml; says what replaces it."""
+    lifecycle = env.lifecycle
+    if lifecycle is None:
+        from proxy_addon.lint.lifecycle import default_lifecycle  # noqa: PLC0415 (it imports the rule loader)
+
+        lifecycle = default_lifecycle()
+    operation = lifecycle.lookup(env.message.operation)
+    if operation.status != "deprecated" or not matches:
+        return
+    dates = lifecycle.statuses.get(operation.status, {})
+    rest = operation.rest
+    replacement = ("no REST counterpart is known" if rest.status == "none-known"
+                   else f"{'suggested' if rest.status == 'suggested' else 'REST'}: {rest.name}, {rest.docs}")
+    yield Hit(matches[0], {"group": operation.group, "end_of_support": dates.get("end_of_support", "?"),
+                           "end_of_life": dates.get("end_of_life", "?"), "replacement": replacement,
+                           "rest_status": rest.status})

@@ -111,7 +111,7 @@ class Linter:
                 el for select in selectors for el in select(message)]
             if not matches:
                 continue
-            env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions)
+            env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions, self.ruleset.lifecycle)
             for hit in rule.check(matches, rule.options, env):
                 text = render(rule.message, {"operation": message.operation, **hit.values})
                 finding = self._emit(result, rule, rule.severity, hit.element, text)

@@ -36,11 +36,13 @@ DIRECTIONS = {"request", "response", "any"}
 FIX_ACTIONS = {"remove", "truncate", "site-id", "rename"}
 DOC_FIELDS = ("summary", "why", "example", "fix", "source")
 RULE_KEYS = {"id", "name", "severity", "introduced", "direction", "operations", "site", "api", "given", "unless",
-             "then", "message", "cases", "predicts", "fix", "docs", "variants"}
+             "then", "message", "cases", "predicts", "fix", "docs", "variants", "log"}
 VARIANT_KEYS = {"operations", "given", "unless", "then", "direction", "api", "site"}
 ID_PATTERN = re.compile(r"^[A-Z]+[0-9]+$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 BUILTIN_PREFIX = "WX"
+# How the proxy's findings log reports a rule: every finding, or the first per client and operation.
+LOG_MODES = {"every", "once-per-client"}
 
 
 class RuleError(ValueError):
@@ -89,6 +91,7 @@ class Rule:
     @property
     def team(self) -> bool:
         return self.id.rstrip("0123456789") != BUILTIN_PREFIX
+    log: str = "every"  # see LOG_MODES
 
     @property
     def is_builtin(self) -> bool:
@@ -231,6 +234,9 @@ def _build_rule(raw: dict[str, Any], path: Path, team: bool) -> Rule:
         if fix.get("action") not in FIX_ACTIONS:
             raise where(f"fix action {fix.get('action')!r} is not one of {sorted(FIX_ACTIONS)}", "fix")
         fix_spec = FixSpec(fix["action"], bool(fix.get("safe", False)))
+    log = raw.get("log", "every")
+    if log not in LOG_MODES:
+        raise where(f"log {log!r} is not one of {sorted(LOG_MODES)}", "log")
     docs_raw = _mapping(raw, "docs", DOC_FIELDS, where)
     docs = {k: str(v).strip() for k, v in plain_items(docs_raw)}
     missing_docs = [f for f in DOC_FIELDS if not docs.get(f)]
@@ -259,6 +265,7 @@ def _build_rule(raw: dict[str, Any], path: Path, team: bool) -> Rule:
         cases=_cases(raw, severity, where),
         pack=path.stem,
         source=str(path),
+        log=log,
     )
 
 
@@ -303,7 +310,9 @@ def _check_id(rule_id: Any, team: bool, where: _Where) -> None:
 
 
 class RuleSet:
-    def __init__(self, rules: list[Rule], exceptions: dict[str, dict[str, Any]] | None = None):
+    def __init__(self, rules: list[Rule], exceptions: dict[str, dict[str, Any]] | None = None,
+                 lifecycle: Any = None):
+        self.lifecycle = lifecycle  # rules/lifecycle.yaml (proxy_addon.lint.lifecycle.Lifecycle), if present
         self.variants = sorted(rules, key=lambda r: r.id)
         self.by_id: dict[str, Rule] = {}
         for rule in self.variants:
@@ -347,13 +356,19 @@ class RuleSet:
         rules: list[Rule] = []
         exceptions: dict[str, dict[str, Any]] = {}
         seen: dict[str, str] = {}
+        lifecycle = None
         packs = [(path, False) for path in sorted(directory.glob("*.yaml"))]
-        if not any(path.stem != "exceptions" for path, _ in packs):
+        if not any(path.stem not in ("exceptions", "lifecycle") for path, _ in packs):
             raise RuleError(f"{directory}: no rule packs (*.yaml) found")
         packs += [(Path(path), True) for path in extra_packs]
         for path, team in packs:
             if team and not path.is_file():
                 raise RuleError(f"{path}: rule pack not found")
+            if not team and path.name == "lifecycle.yaml":  # operation data, not rules: its own loader checks it
+                from proxy_addon.lint.lifecycle import load_lifecycle  # noqa: PLC0415 (it imports this module)
+
+                lifecycle = load_lifecycle(path)
+                continue
             data = load_yaml(path)
             if not team and path.stem == "exceptions":
                 exceptions = _load_exceptions(data, path)
@@ -366,7 +381,7 @@ class RuleSet:
                 seen[rule_id] = f"{path}:{line_of(raw, 'id')}"
                 rules.extend(variants)
         _check_predictions(exceptions, rules, directory)
-        return cls(rules, exceptions)
+        return cls(rules, exceptions, lifecycle)
 
 
 @functools.cache

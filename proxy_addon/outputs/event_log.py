@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, MutableMapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any, TextIO
 
 import structlog
 
+from proxy_addon.core.clients import client_host
 from proxy_addon.core.redaction import redact
 
 # An event may carry the literal secrets of the message it is about under this key; the redaction
@@ -25,7 +27,7 @@ LEADING_KEYS = ("time", "event")
 # Fields whose values this tool makes up itself (identifiers, rule ids, counts): nothing from the
 # traffic can reach them, so redaction leaves them out. Everything else is redacted.
 OWN_FIELDS = frozenset({"time", "event", "flow_id", "rule", "name", "severity", "direction", "line", "column",
-                        "predicts", "where", "bytes_before", "bytes_after"})
+                        "predicts", "where", "bytes_before", "bytes_after", "once_per_client"})
 
 EventDict = MutableMapping[str, Any]
 Processor = Callable[[Any, str, EventDict], EventDict]
@@ -50,8 +52,38 @@ def time_and_event_first(logger: Any, method_name: str, event_dict: EventDict) -
     return ordered
 
 
-def processors() -> list[Processor]:
+class OncePerClient:
+    """Logs a finding of the given rules once per client, operation and rule; drops the repeats.
+
+    For rules whose news is the client, not the message (WX601: this client still calls a
+    deprecated operation): a console that repeats it for every request buries everything else. A
+    client is its host (the port of each connection left out) and webExID. The first event says so
+    (`once_per_client`); the keys are kept in memory only, at most `limit` of them (oldest forgotten).
+    """
+
+    def __init__(self, rule_ids: Iterable[str], limit: int = 100_000):
+        self.rule_ids = frozenset(rule_ids)
+        self.limit = limit
+        self._seen: OrderedDict[tuple, None] = OrderedDict()
+
+    def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+        if event_dict.get("event") != "finding" or event_dict.get("rule") not in self.rule_ids:
+            return event_dict
+        key = (client_host(event_dict.get("client")), event_dict.get("webex_id"), event_dict.get("operation"),
+               event_dict["rule"])
+        if key in self._seen:
+            raise structlog.DropEvent
+        self._seen[key] = None
+        if len(self._seen) > self.limit:
+            self._seen.popitem(last=False)
+        event_dict["once_per_client"] = True
+        return event_dict
+
+
+def processors(once_per_client: Iterable[str] = ()) -> list[Processor]:
+    once = frozenset(once_per_client)
     return [
+        *([OncePerClient(once)] if once else []),
         drop_empty_fields,
         redact_secrets,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
@@ -64,16 +96,18 @@ def _compact_json(value: Any, **kwargs: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def event_logger(stream: TextIO) -> Any:
-    """A logger writing one JSON line per event to `stream` (flushed per line, for tail -f)."""
-    return structlog.wrap_logger(structlog.WriteLogger(stream), processors=processors(),
+def event_logger(stream: TextIO, once_per_client: Iterable[str] = ()) -> Any:
+    """A logger writing one JSON line per event to `stream` (flushed per line, for tail -f).
+
+    Findings of the rules in `once_per_client` are written once per client and operation."""
+    return structlog.wrap_logger(structlog.WriteLogger(stream), processors=processors(once_per_client),
                                  wrapper_class=structlog.BoundLogger, cache_logger_on_first_use=True)
 
 
 class EventLogFile:
     """An event log at a path ("-" is standard output): opened for appending, closed on close()."""
 
-    def __init__(self, target: str):
+    def __init__(self, target: str, once_per_client: Iterable[str] = ()):
         self.target = target
         if target == "-":
             self._stream: TextIO = sys.stdout
@@ -82,7 +116,7 @@ class EventLogFile:
             # Line-buffered: every event reaches the file when it is logged.
             self._stream = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (closed in close())
             self._owned = True
-        self.logger = event_logger(self._stream)
+        self.logger = event_logger(self._stream, once_per_client)
 
     def close(self) -> None:
         if self._owned and not self._stream.closed:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from proxy_addon.audit.report.migration import MigrationReadiness, readiness
 from proxy_addon.audit.store import Breakdown, ChecklistItem, Store
+from proxy_addon.lint.lifecycle import default_lifecycle
 from proxy_addon.lint.ruleset import Rule, RuleSet
 
 TOP = 15  # rows per chart before the rest are folded into "other"
@@ -28,6 +30,7 @@ class ReportData:
     input_errors: list[dict[str, Any]]
     ci_sites: dict[str, str | None] = field(default_factory=dict)  # site -> where it was learned
     rules: dict[str, Rule] = field(default_factory=dict)
+    migration: MigrationReadiness | None = None
 
     def rule(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
@@ -42,6 +45,8 @@ def collect(store: Store, ruleset: RuleSet | None = None) -> ReportData:
         site_id_clients=store.deprecated_site_id_clients(), ci_fields=store.ci_ignored_fields(),
         checklist=store.checklist(), input_errors=store.input_errors(), ci_sites=store.ci_sites(),
         rules=dict(ruleset.by_id),
+        migration=readiness(store.operation_usage(), store.client_credentials(),
+                            ruleset.lifecycle or default_lifecycle()),
     )
 
 
@@ -59,6 +64,10 @@ def when(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.0%}"
 
 
 def client_label(row: dict[str, Any]) -> str:

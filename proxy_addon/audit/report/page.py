@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from html import escape
 
-from proxy_addon.audit.report.data import ReportData, client_label, top, when
+from proxy_addon.audit.report.data import ReportData, client_label, percent, top, when
+from proxy_addon.audit.report.migration import STATUS_LABELS
 from proxy_addon.audit.report.svg import bar_chart, timeline_chart
 from proxy_addon.audit.store import SEVERITIES
 from proxy_addon.outputs.formats import rule_anchor
@@ -33,6 +34,13 @@ th { background: #f0f2f5; font-weight: 600; } td.num, th.num { text-align: right
 pre { background: #f5f6f8; padding: 8px 10px; border-radius: 6px; overflow-x: auto; font-size: 12px; }
 .rule-doc { border-top: 1px solid #e3e6eb; padding-top: 4px; }
 a { color: #0b57d0; }
+.status { display: inline-block; padding: 1px 7px; border-radius: 9px; font-size: 12px; }
+.status-deprecated { background: #fde7e7; color: #8e1c1c; } .status-not-affected { background: #e3f4e5; color: #1f6b2a; }
+.status-unknown { background: #eceff3; color: #3c4454; }
+.share { height: 14px; background: #eceff3; border-radius: 7px; overflow: hidden; display: flex; margin: 4px 0 12px; }
+.share span { display: block; height: 100%; }
+.share .status-deprecated { background: #d64545; } .share .status-not-affected { background: #3c9a4c; }
+.share .status-unknown { background: #a5adba; }
 """
 
 
@@ -123,6 +131,65 @@ def _ci_fields(data: ReportData) -> str:
     return '<div id="ci-fields">' + "".join(parts) + "</div>"
 
 
+def _status(status: str) -> str:
+    return f'<span class="status status-{_e(status)}">{_e(STATUS_LABELS.get(status, status))}</span>'
+
+
+def _link(url: str | None, text: str) -> str:
+    return f'<a href="{_e(url)}">{_e(text)}</a>' if url else _e(text)
+
+
+def _migration(data: ReportData) -> str:
+    m = data.migration
+    if m is None or not m.requests:
+        return '<p class="empty">No requests seen: nothing to say about the migration yet.</p>'
+    intro = (f"<p>Cisco deprecated the Meetings-related XML APIs: end of support {_e(m.end_of_support)}, "
+             f"end of life {_e(m.end_of_life)} (extensions {_e(m.extension)}); user management is not "
+             "affected. Statuses and replacements come from rules/lifecycle.yaml; a replacement marked "
+             "<i>suggested</i> is our inference, <i>stated</i> one a source gives (see docs/migration.md).</p>")
+    bar = "".join(f'<span class="status-{status}" style="width: {100 * count / m.requests:.2f}%" '
+                  f'data-status="{status}" data-value="{count}" title="{_e(STATUS_LABELS[status])}: {count}"></span>'
+                  for status, count in m.by_status.items() if count)
+    share = (f'<p id="migration-share"><b>{percent(m.unaffected_share)}</b> of {m.requests:,} requests are already '
+             f"on operations the deprecation does not affect; {m.by_status['deprecated']:,} call deprecated "
+             f"operations, {m.by_status['unknown']:,} operations of unknown status.</p>"
+             f'<div class="share" id="migration-share-bar">{bar}</div>')
+    groups = _table(["Service group", "Status", "Operations seen", "Requests"],
+                    [[_e(g["group"]), _status(g["status"]), f"{g['operations']:,}", f"{g['requests']:,}"]
+                     for g in m.by_group], {2, 3}, "migration-groups")
+    if m.clients:
+        clients = _table(
+            ["Client", "webExID", "Deprecated operations (requests)", "Deprecated / all requests", "First seen",
+             "Last seen"],
+            [[_e(client_label(vars(c))), _e(c.webex_id or "-"),
+              ", ".join(f"{_e(op['operation'])} ({op['requests']:,})" for op in c.operations),
+              f"{c.deprecated_requests:,} / {c.requests:,}", _e(when(c.first_seen)), _e(when(c.last_seen))]
+             for c in m.clients], {3}, "migration-clients")
+    else:
+        clients = '<p class="empty" id="migration-clients">No client calls a deprecated operation.</p>'
+    if m.replacements:
+        replacements = _table(
+            ["Deprecated operation", "Group", "Requests", "Clients", "REST counterpart", "Basis"],
+            [[_e(u.operation), _e(u.group), f"{u.requests:,}", f"{u.clients:,}",
+              _link(u.docs, u.replacement.rsplit(" (", 1)[0] if u.rest_status != "none-known" else "none known"),
+              _e(u.rest_status.replace("-", " "))] for u in m.replacements], {2, 3}, "migration-replacements")
+    else:
+        replacements = '<p class="empty" id="migration-replacements">No deprecated operation seen.</p>'
+    kinds = ["password", "accessToken", "sessionTicket", "none"]
+    credentials = _table(
+        ["Client", "webExID", "Requests with a password", "with an accessToken", "with a sessionTicket",
+         "with no credential"],
+        [[_e(client_label(vars(c))), _e(c.webex_id or "-"), f"{c.password_requests:,}",
+          *(f"{sum(n for k, n in c.by_kind.items() if kind in k.split('+')):,}" for kind in kinds[1:])]
+         for c in m.credentials], {2, 3, 4, 5}, "migration-credentials")
+    password = len(m.password_clients)
+    return (intro + share + "<h3>Operations seen, by service group and status</h3>" + groups
+            + "<h3>Clients still calling deprecated operations</h3>" + clients
+            + "<h3>Suggested replacements</h3>" + replacements
+            + f"<h3>How clients authenticate</h3><p>{password:,} of {len(m.credentials):,} clients still send "
+            "passwords; REST needs access tokens (counts only: the store keeps no credential).</p>" + credentials)
+
+
 def _input_errors(data: ReportData) -> str:
     if not data.input_errors:
         return '<p class="empty">Every input was read.</p>'
@@ -169,6 +236,8 @@ def render_html(data: ReportData) -> str:
 {_cards(data)}
 <h2 id="checklist-title">Migration checklist</h2>
 {_checklist(data)}
+<h2 id="migration-readiness">Migration readiness</h2>
+{_migration(data)}
 <h2>Findings</h2>
 <div class="charts">{charts}</div>
 <h2>Clients still sending the deprecated siteID (WX101)</h2>

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from proxy_addon.audit.report.data import ReportData, client_label, top, when
+from proxy_addon.audit.report.data import ReportData, client_label, percent, top, when
+from proxy_addon.audit.report.migration import STATUS_LABELS
 from proxy_addon.audit.store import SEVERITIES, Breakdown
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
@@ -38,6 +39,7 @@ def print_inventory(data: ReportData, console: Console) -> None:
                           f"[{_STYLE.get(item.severity, '')}]{item.severity}[/]", f"{item.clients:,}",
                           f"{item.messages:,}", f"{item.sites:,}", item.predicts or "")
     console.print(checklist)
+    print_migration(data, console)
     console.print(_breakdown_table("Findings by rule", "rule", data.by_rule))
     console.print(_breakdown_table("Findings by site", "site", top(data.by_site, unknown="(no site)")))
     console.print(_breakdown_table("Findings by operation", "operation",
@@ -65,3 +67,43 @@ def print_inventory(data: ReportData, console: Console) -> None:
         for row in data.input_errors:
             errors.add_row(row["source"], row["locator"] or "-", row["problem"])
         console.print(errors)
+
+
+def print_migration(data: ReportData, console: Console) -> None:
+    m = data.migration
+    if m is None or not m.requests:
+        console.print("Migration readiness: no requests seen.")
+        return
+    console.print(f"[bold]Migration readiness[/bold]: {percent(m.unaffected_share)} of {m.requests:,} requests "
+                  f"already on operations the deprecation does not affect ({m.by_status['deprecated']:,} deprecated, "
+                  f"{m.by_status['unknown']:,} status unknown); end of support {m.end_of_support}, end of life "
+                  f"{m.end_of_life}", soft_wrap=True)
+    groups = Table(title="Operations seen, by service group and status", title_justify="left")
+    for name in ("group", "status", "operations", "requests"):
+        groups.add_column(name, justify="right" if name in ("operations", "requests") else "left")
+    for group in m.by_group:
+        groups.add_row(group["group"], STATUS_LABELS[group["status"]], f"{group['operations']:,}",
+                       f"{group['requests']:,}")
+    console.print(groups)
+    clients = Table(title="Clients still calling deprecated operations", title_justify="left")
+    for name in ("client", "webExID", "deprecated operations (requests)", "deprecated/all", "first seen", "last seen"):
+        clients.add_column(name, justify="right" if name == "deprecated/all" else "left")
+    for client in m.clients:
+        clients.add_row(client_label(vars(client)), client.webex_id or "-",
+                        ", ".join(f"{op['operation']} ({op['requests']:,})" for op in client.operations),
+                        f"{client.deprecated_requests:,}/{client.requests:,}", when(client.first_seen),
+                        when(client.last_seen))
+    console.print(clients)
+    replacements = Table(title="Suggested replacements", title_justify="left")
+    for name in ("operation", "requests", "clients", "REST counterpart", "docs"):
+        replacements.add_column(name, justify="right" if name in ("requests", "clients") else "left")
+    for use in m.replacements:
+        replacements.add_row(use.operation, f"{use.requests:,}", f"{use.clients:,}", use.replacement, use.docs or "-")
+    console.print(replacements)
+    credentials = Table(title="Clients still sending passwords (counts only)", title_justify="left")
+    for name in ("client", "webExID", "password", "other requests"):
+        credentials.add_column(name, justify="right" if name in ("password", "other requests") else "left")
+    for client in m.password_clients:
+        credentials.add_row(client_label(vars(client)), client.webex_id or "-", f"{client.password_requests:,}",
+                            f"{sum(client.by_kind.values()) - client.password_requests:,}")
+    console.print(credentials)

@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from proxy_addon.core.findings import Finding
-from proxy_addon.core.message import local_name
+from proxy_addon.core.message import local_name, text_of
+from proxy_addon.core.clients import client_host
 from proxy_addon.core.redaction import redact_text
+from proxy_addon.exchange.observed import PROXY_SOURCE
 
 
 @dataclass(slots=True)
@@ -46,6 +48,7 @@ class MessageRecord:
     time: float | None = None
     result: str | None = None
     exception_id: str | None = None
+    auth: str | None = None  # requests: the kinds of credential sent (see credential_kinds), never values
     secrets: frozenset[str] = field(default_factory=frozenset)
     # element index -> local name, for the elements the message's findings point at (never stored
     # as such: each finding keeps its element's name, e.g. the field WX201 reports).
@@ -68,9 +71,11 @@ class MessageRecord:
     def from_linted(cls, linted) -> MessageRecord:
         """A record of one message the exchange linter linted (proxy_addon.exchange.linter.Linted)."""
         seen = linted.observed
+        # A client is a host: the proxy names "host:port", a new port per connection; captures the host.
+        client = client_host(seen.client_address) if seen.source == PROXY_SOURCE else seen.client_address
         return cls.from_result(linted.result, seen.data, source=seen.source, locator=seen.locator, time=seen.time,
-                               client_address=seen.client_address, user_agent=seen.user_agent, site=linted.site,
-                               webex_id=linted.webex_id)
+                               client_address=client, user_agent=seen.user_agent,
+                               site=linted.site, webex_id=linted.webex_id)
 
     @classmethod
     def from_result(cls, result, data: bytes, *, source: str, locator: str = "", time: float | None = None,
@@ -96,6 +101,7 @@ class MessageRecord:
             client_address=client_address, user_agent=user_agent, time=time,
             result=message.result if message is not None else None,
             exception_id=message.exception_id if message is not None else None,
+            auth=credential_kinds(message) if message is not None and message.direction == "request" else None,
             secrets=secrets,
             elements=_element_names(result),
         )
@@ -109,6 +115,22 @@ class MessageRecord:
 MAX_MASKED_SECRETS = 64
 _MARKUP = re.compile(r"<!\[CDATA\[.*?(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)"
                      r"|<!DOCTYPE(?:[^\[>]|\[.*?(?:\]|\Z))*>?|(?P<name></?[A-Za-z_][\w.:-]*)", re.DOTALL)
+
+# The credentials a request can carry, in the order a report names them.
+CREDENTIAL_KINDS = ("password", "accessToken", "sessionTicket")
+
+
+def credential_kinds(message) -> str:
+    """Which kinds of credential a request carries ("password", "accessToken+sessionTicket", "none").
+
+    The securityContext's, plus AuthenticateUser's accessToken in the body. Only names: the
+    values never leave the message.
+    """
+    present = {name for name in CREDENTIAL_KINDS if message.security.get(name)}
+    if message.operation == "AuthenticateUser" and message.body_content is not None:
+        present |= {name for name in CREDENTIAL_KINDS
+                    if (text_of(message.children(message.body_content).first(name)) or "").strip()}
+    return "+".join(name for name in CREDENTIAL_KINDS if name in present) or "none"
 
 
 def content_digest(data: bytes, secrets: frozenset[str], encoding: str | None) -> bytes:

@@ -69,6 +69,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (source, locator, problem)
         )""",
     )),
+    # How each request authenticated: the kind of credential only (password, accessToken,
+    # sessionTicket, none), never its value; for the migration section (who still sends passwords).
+    Migration(2, "messages.auth: the kind of credential a request carried", (
+        "ALTER TABLE messages ADD COLUMN auth TEXT",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

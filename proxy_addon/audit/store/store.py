@@ -37,7 +37,8 @@ _CLIENT = "COALESCE(m.client_address, '') || '|' || COALESCE(m.user_agent, '') |
 _RANK = "CASE f.severity WHEN 'error' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END"
 _SEVERITY_OF_RANK = {rank: name for name, rank in SEVERITY_RANK.items()}
 _MESSAGE_COLUMNS = ("key", "content_hash", "source", "locator", "direction", "operation", "site", "site_id",
-                    "webex_id", "client_address", "user_agent", "time", "day", "size", "result", "exception_id")
+                    "webex_id", "client_address", "user_agent", "time", "day", "size", "result", "exception_id",
+                    "auth")
 _UPSERT_MESSAGE = (
     f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(_MESSAGE_COLUMNS))}) "
     "ON CONFLICT (key) DO UPDATE SET "
@@ -196,6 +197,24 @@ class Store:
                 {"field": element, "messages": messages, "clients": clients})
         return sites
 
+    def operation_usage(self) -> list[dict[str, Any]]:
+        """Requests per client (address, user agent, webExID) and operation, with first and last seen."""
+        rows = self._query(
+            "SELECT m.client_address, m.user_agent, m.webex_id, m.operation, COUNT(*), MIN(m.time), MAX(m.time) "
+            "FROM messages m WHERE m.direction = 'request' "
+            "GROUP BY m.client_address, m.user_agent, m.webex_id, m.operation")
+        names = ("client_address", "user_agent", "webex_id", "operation", "requests", "first_seen", "last_seen")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def client_credentials(self) -> list[dict[str, Any]]:
+        """Requests per client and kind of credential (password, accessToken, ...): counts, never values."""
+        rows = self._query(
+            "SELECT m.client_address, m.user_agent, m.webex_id, COALESCE(m.auth, 'unknown'), COUNT(*) "
+            "FROM messages m WHERE m.direction = 'request' "
+            "GROUP BY m.client_address, m.user_agent, m.webex_id, COALESCE(m.auth, 'unknown')")
+        names = ("client_address", "user_agent", "webex_id", "auth", "requests")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     def checklist(self) -> list[ChecklistItem]:
         rows = self._query(
             f"SELECT f.rule, MAX({_RANK}), COUNT(*), COUNT(DISTINCT f.message_key), COUNT(DISTINCT m.site), "
@@ -271,7 +290,7 @@ def _message_row(key: bytes, message: MessageRecord, days: dict[int, str]) -> tu
     return (key, message.content_hash, clean(message.source), clean(message.locator), message.direction,
             clean(message.operation), clean(message.site), clean(message.site_id), clean(message.webex_id),
             clean(message.client_address), clean(message.user_agent), message.time, day, message.size,
-            clean(message.result), clean(message.exception_id))
+            clean(message.result), clean(message.exception_id), message.auth)
 
 
 def _finding_row(key: bytes, ordinal: int, finding: StoredFinding, secrets: frozenset[str]) -> tuple[Any, ...]:

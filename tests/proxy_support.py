@@ -115,40 +115,40 @@ class RunningProxy:
         return [e for e in events if (kind is None or e["event"] == kind) and e.get("flow_id") not in self.sentinel_flows]
 
     def send_sentinel(self) -> str:
-        """POST a sentinel request, its own marker in an invalid date (WX406 quotes the value); returns the marker.
+        """POST a sentinel request the proxy cannot decode (an unknown Content-Encoding), so it logs a
+        not_linted event for it whatever rules are selected, and neither lints nor stores it. Returns
+        the sentinel's client address, which names its event.
 
         In reverse mode it goes to the upstream; in regular mode to a closed port (mitmproxy answers
         502 after the request hook has seen it)."""
-        self._sentinels += 1
-        marker = f"sentinel-{self.port}-{self._sentinels}"
-        body = sentinel_request(marker)
-        if self.mode and self.mode.startswith("reverse:"):
-            connection = HTTPConnection("127.0.0.1", self.port, timeout=30)
-            target = PATH
-        else:
-            connection = HTTPConnection("127.0.0.1", self.port, timeout=30)
-            target = f"http://127.0.0.1:{free_port()}{PATH}"
+        reverse = bool(self.mode and self.mode.startswith("reverse:"))
+        target = PATH if reverse else f"http://127.0.0.1:{free_port()}{PATH}"
+        connection = HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            connection.request("POST", target, body=body, headers={"Content-Type": "text/xml"})
+            connection.connect()
+            host, port = connection.sock.getsockname()[:2]
+            connection.request("POST", target, body=SENTINEL_BODY,
+                               headers={"Content-Type": "text/xml", "Content-Encoding": SENTINEL_CODING})
             connection.getresponse().read()
         finally:
             connection.close()
-        return marker
+        return f"{host}:{port}"
 
     def settle(self, timeout: float = 30.0) -> None:
-        """Send a sentinel flow and wait until its finding is in the log. The lint worker is one FIFO
+        """Send a sentinel flow and wait until its event is in the log. The lint worker is one FIFO
         pipe, so every flow sent before the sentinel has been logged by then: a missing or an extra
         event shows as a failed count, never as a race."""
-        marker = self.send_sentinel()
+        client = self.send_sentinel()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.log.exists():
                 for line in self.log.read_text(encoding="utf-8").splitlines():
-                    if marker in line:
-                        self.sentinel_flows.add(json.loads(line)["flow_id"])
+                    event = json.loads(line) if SENTINEL_CODING in line else None
+                    if event and event.get("event") == "not_linted" and event.get("client") == client:
+                        self.sentinel_flows.add(event["flow_id"])
                         return
             time.sleep(0.02)
-        raise AssertionError(f"the sentinel {marker} never reached the findings log within {timeout:.0f} s")
+        raise AssertionError(f"the sentinel from {client} never reached the findings log within {timeout:.0f} s")
 
     def wait_for(self, kind: str, timeout: float = 30.0) -> list[dict]:
         """Every event of `kind` once the proxy has logged all flows sent so far (see `settle`)."""
@@ -156,11 +156,9 @@ class RunningProxy:
         return self.events(kind)
 
 
-def sentinel_request(marker: str) -> bytes:
-    """A request whose only finding, WX406, quotes `marker`: nothing else in it fires or is learned."""
-    return request_xml("LstsummaryMeeting", f"<listControl><startFrom>1</startFrom></listControl>"
-                       f"<dateScope><startDateStart>{marker}</startDateStart></dateScope>", package="meeting",
-                       security="<siteName>sentinel</siteName><webExID>sentinel@sentinel.invalid</webExID>")
+SENTINEL_CODING = "x-webexlint-test-sentinel"  # no such content coding: never decoded, never linted
+SENTINEL_BODY = request_xml("GetUser", "<webExId>sentinel</webExId>",
+                            security="<siteName>sentinel</siteName><webExID>sentinel@sentinel.invalid</webExID>")
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:

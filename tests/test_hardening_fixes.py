@@ -64,7 +64,9 @@ def _check_fix(*paths: Path, limit_file_size: int | None = None) -> subprocess.C
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_size, limit_file_size))
 
-    return subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "--fix", *map(str, paths)],
+    # --ignore WX601: the Meetings API end-of-life notice has no fix; these tests are about writing fixes.
+    return subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "--fix", "--ignore", "WX601",
+                           *map(str, paths)],
                           cwd=REPO, capture_output=True, timeout=120, check=False,
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
                           preexec_fn=limit if limit_file_size is not None else None)

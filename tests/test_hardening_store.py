@@ -22,11 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from proxy_addon.audit.recorder import BackgroundRecorder, SeenMessage
+from proxy_addon.audit.recorder import BackgroundRecorder
 from proxy_addon.audit.report.page import CONTENT_SECURITY_POLICY
 from proxy_addon.audit.store import open_store
 from proxy_addon.audit.store.records import content_digest
 from proxy_addon.core.redaction import MASK, mask_dsn, redact_text
+from proxy_addon.exchange.linter import Linted
+from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
 from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator
 from tests.audit_support import har_entry, set_user, untyped_response
 from tests.builders import REPO, request_xml
@@ -249,8 +251,11 @@ def test_proxy_stores_every_client_when_one_sends_a_byte_that_is_not_utf8(start_
         rows: list[tuple[str]] = []
         while time.monotonic() < deadline and len(rows) < 12:
             time.sleep(0.2)
-            with sqlite3.connect(db) as connection:
-                rows = connection.execute("SELECT user_agent FROM messages WHERE direction = 'request'").fetchall()
+            try:  # read-only: the lint worker creates and migrates the store when it starts
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+                    rows = connection.execute("SELECT user_agent FROM messages WHERE direction = 'request'").fetchall()
+            except sqlite3.OperationalError:
+                continue
     assert sorted(agent for (agent,) in rows) == sorted(
         [f"Client/{n}" for n in range(12) if n != 5] + ["Bad\\xffClient/5"])
 
@@ -263,7 +268,8 @@ def test_the_recorder_loses_only_the_record_that_cannot_be_written(tmp_path, lin
     result = linter.lint(request_xml("GetUser", "<webExId>jdoe</webExId>", security=SECURITY))
     for n in range(6):
         agent = object() if n == 3 else f"Client/{n}"  # a record the store cannot take
-        recorder.message(SeenMessage(result, b"<x/>", f"flow-{n}", 1714550400.0, "10.0.0.1", agent, None, None))
+        seen = Observed(b"<x/>", "request", PROXY_SOURCE, f"flow-{n}", 1714550400.0, "10.0.0.1", agent)
+        recorder.message(Linted(seen, result))
     held.set()
     with caplog.at_level(logging.WARNING):
         recorder.close()

@@ -46,7 +46,7 @@ def test_a_worker_that_keeps_dying_is_restarted_with_back_off_and_each_restart_i
     assert all(event["status"] == -9 for event in restarts)
     # and linting goes on: findings log, annotations
     flow = proxy.request(MEETING)
-    assert proxy.wait_until(lambda: {f["rule"] for f in proxy.findings(flow)} == {"WX101", "WX301"})
+    assert proxy.wait_until(lambda: {f["rule"] for f in proxy.findings(flow)} == {"WX101", "WX301", "WX601"})
 
 
 def test_a_worker_that_stays_up_starts_the_back_off_again(proxy, monkeypatch):  # noqa: F811

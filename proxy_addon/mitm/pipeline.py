@@ -78,7 +78,7 @@ class LintPipeline:
         if target:
             try:
                 self.log = EventLogFile(target, once_per_client=[  # rules with `log: once-per-client`
-                    rule.id for rule in self.linter.ruleset.rules if rule.log == "once-per-client"])
+                    rule.id for rule in self.exchanges.linter.ruleset.rules if rule.log == "once-per-client"])
             except OSError as error:
                 raise SettingsError(f"webexlint_findings_log: cannot open {target}: {error.strerror}") from None
 

@@ -4,7 +4,7 @@
     webex-xml-lint proxy --listen-port 8080 [--mode reverse:https://acme.webex.com] ...
 
 One small addon per concern. WebexLint hands each serv:message request and response (recognised by
-path or by content) to the lint pipeline (proxy_pipeline.py), which lints it with the same engine as
+path or by content) to the lint pipeline (mitm/pipeline.py), which lints it with the same engine as
 `check`, learns site type and API version from the answers, ties failures to their predictions, and
 writes the findings log and the audit store. The pipeline runs in a worker process by default
 (webexlint_offload), so the proxy's event loop only hands bodies over. FindingsLog and AuditStore

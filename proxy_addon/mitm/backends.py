@@ -102,7 +102,7 @@ class InProcessBackend:
 
 
 class WorkerBackend:
-    """The pipeline in a child process (proxy_worker.py), fed through a non-blocking pipe."""
+    """The pipeline in a child process (mitm/worker.py), fed through a non-blocking pipe."""
 
     offloaded = True
 

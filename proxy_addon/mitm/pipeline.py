@@ -4,7 +4,7 @@ Each message goes through the exchange linter (proxy_addon.exchange, the same on
 replay captures through): it lints, notes learned facts, ties a FAILURE to its prediction and learns
 from answers. Here the results go out: the findings log, the audit store, the rewrite when asked. It returns what the flow should show
 (an Annotation) and, for a request to rewrite, the new body (Rewritten); the mitmproxy addon applies
-both. The pipeline runs in the lint worker process (proxy_worker.py) or inside mitmdump.
+both. The pipeline runs in the lint worker process (mitm/worker.py) or inside mitmdump.
 """
 
 from __future__ import annotations

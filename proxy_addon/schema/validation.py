@@ -8,7 +8,7 @@ bodyContent's xsi:type, which for requests is a Java class (java:com.webex.servi
 SetUser), not a QName XSD can resolve: the package names the namespace (.../service/user) and the
 class the type (setUser). Responses name theirs (use:getUserResponse), or the engine passes the
 operation. Each copy is checked by libxml2 first; only a message it rejects is validated again by
-xmlschema, which lists every error with its element (see proxy_addon/schema_bundle.py).
+xmlschema, which lists every error with its element (see proxy_addon/schema/bundle.py).
 """
 
 from __future__ import annotations

@@ -38,6 +38,8 @@ def applies_to(rule: Rule) -> str:
     parts = [f"{rule.direction if rule.direction != 'any' else 'any'} messages", operations]
     if rule.site == "ci":
         parts.append("CI sites only")
+    elif rule.site == "not-ci":
+        parts.append("sites not known to be CI")
     if rule.since:
         parts.append(f"API {format_version(rule.since)}+")
     return "; ".join(parts)
@@ -46,10 +48,11 @@ def applies_to(rule: Rule) -> str:
 def operations_of(ruleset: RuleSet, rule: Rule) -> Rule:
     """A rule with variants documents the union of its variants' operations."""
     variants = [v for v in ruleset.variants if v.id == rule.id]
+    site = rule.site if len({v.site for v in variants}) == 1 else "any"  # e.g. WX101: CI and not-CI words
     if any(v.operations is None for v in variants):
-        return rule
+        return Rule(**{**rule.__dict__, "site": site})
     merged = tuple(dict.fromkeys(op for v in variants for op in v.operations))
-    return Rule(**{**rule.__dict__, "operations": merged})
+    return Rule(**{**rule.__dict__, "operations": merged, "site": site})
 
 
 def render_text(rule: Rule) -> str:

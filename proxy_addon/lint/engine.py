@@ -105,6 +105,8 @@ class Linter:
         for rule in self._runnable(message.direction, message.operation, version, is_ci is True, context):
             if rule.unless and any(select(message) for select in rule.unless):
                 continue
+            if rule.when and not all(select(message) for select in rule.when):
+                continue
             selectors = rule.selectors
             matches = selectors[0](message) if len(selectors) == 1 else [
                 el for select in selectors for el in select(message)]
@@ -132,7 +134,7 @@ class Linter:
             rules = self._plans[key] = [
                 rule for rule in self.ruleset.candidates(direction, operation)
                 if context.is_selected(rule.id) and rule.applies_to_version(version)
-                and (rule.site != "ci" or is_ci)
+                and (rule.site != "ci" or is_ci) and (rule.site != "not-ci" or not is_ci)
             ]
         return rules
 

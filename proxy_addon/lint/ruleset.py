@@ -225,12 +225,13 @@ def _build_rule(raw: dict[str, Any], path: Path, team: bool) -> Rule:
         raise where("a rule with a check function needs a 'given' selector")
     unless = _text_list(raw, "unless", where)
     when = _text_list(raw, "when", where)
-    try:
-        selectors = [compile_selector(expr) for expr in given]
-        unless_selectors = [compile_selector(expr) for expr in unless]
-        when_selectors = [compile_selector(expr) for expr in when]
-    except SelectorError as error:
-        raise where(str(error), "given") from None
+    compiled: dict[str, list[Selector]] = {}
+    for key, expressions in (("given", given), ("unless", unless), ("when", when)):
+        try:
+            compiled[key] = [compile_selector(expr) for expr in expressions]
+        except SelectorError as error:
+            raise where(str(error), key) from None
+    selectors, unless_selectors, when_selectors = compiled["given"], compiled["unless"], compiled["when"]
     fix = _mapping(raw, "fix", {"action", "safe"}, where)
     fix_spec = None
     if fix:

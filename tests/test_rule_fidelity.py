@@ -197,3 +197,14 @@ def test_wx405_and_wx503_document_their_decisions():
 def test_wx010_is_a_warning_of_its_own():
     result = RuleSet.load().describe("WX010", "invalid-uri", {"attribute": "xmlns:a", "value": "a b"})
     assert result[0] == "invalid-namespace-uri" and result[1].value == "warning"
+
+
+def test_rule_docs_show_what_each_variant_says():
+    """WX101 speaks differently on CI sites (B966) and WX401 from 39.8 (B214): `rule` shows both."""
+    from proxy_addon.cli.rule_docs import _variants, operations_of, render_text  # noqa: PLC0415
+
+    rules = RuleSet.load()
+    wx101 = render_text(operations_of(rules, rules.by_id["WX101"]), _variants(rules, rules.by_id["WX101"]))
+    assert "- CI sites, API 11.0 SP13+: `securityContext/siteID on a CI site" in wx101
+    wx401 = render_text(operations_of(rules, rules.by_id["WX401"]), _variants(rules, rules.by_id["WX401"]))
+    assert "- API 39.3 until 39.8: `" in wx401 and "- API 39.8+: `" in wx401

@@ -158,6 +158,13 @@ ROWS = {
     "namespace-uri-is-not-wellformedness": Row(
         "Namespaces in XML 1.0 §2.2", INVALID_URI_DECLARATION, ["WX010", "WX101", "WX301"],
         says=("xmlns:schemaLocation=", "not a valid namespace URI"), never=("not well-formed",)),
+    "namespace-uri-does-not-hide-a-real-error": Row(
+        "XML 1.0 §2.1", INVALID_URI_DECLARATION.replace(b"</bodyContent>", b"<x></y></bodyContent>"), ["WX001"],
+        says=("Opening and ending tag mismatch",), never=("valid URI",)),
+    "many-namespace-uris-then-a-real-error": Row(
+        "XML 1.0 §2.1", f'<m xmlns="{SERVICE_NS}"><body>'.encode()
+        + b"".join(b'<a xmlns:p%d="x y"/>' % i for i in range(300)) + b"<x></y></body></m>", ["WX001"],
+        says=("Opening and ending tag mismatch",)),
     "setmeeting-meetingkey-lower-case": Row(
         "official reference (issue 11)", SET_MEETING_LOWER_KEY, [], context=VALIDATE),
     "spec-getsitetype-answer-validates": Row("A196-210", SITE_TYPE_ANSWER, [], context=VALIDATE),

@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from proxy_addon.cli.rule_docs import _variants, operations_of, render_text
+from proxy_addon.core.message import build_message
+from proxy_addon.core.parsing import parse_document
 from proxy_addon.core.versions import parse_version
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.ruleset import RuleSet
+from proxy_addon.simulator.answers import SimulatedService
 
 from .builders import SERVICE_NS, request_xml, response_xml, rules_of
 
@@ -208,10 +212,17 @@ def test_wx010_is_a_warning_of_its_own():
 
 def test_rule_docs_show_what_each_variant_says():
     """WX101 speaks differently on CI sites (B966) and WX401 from 39.8 (B214): `rule` shows both."""
-    from proxy_addon.cli.rule_docs import _variants, operations_of, render_text  # noqa: PLC0415
-
     rules = RuleSet.load()
     wx101 = render_text(operations_of(rules, rules.by_id["WX101"]), _variants(rules, rules.by_id["WX101"]))
     assert "- CI sites, API 11.0 SP13+: `securityContext/siteID on a CI site" in wx101
     wx401 = render_text(operations_of(rules, rules.by_id["WX401"]), _variants(rules, rules.by_id["WX401"]))
     assert "- API 39.3 until 39.8: `" in wx401 and "- API 39.8+: `" in wx401
+
+
+@pytest.mark.parametrize("size, fails", [(5_000_000, False), (5_000_001, True)])
+def test_the_simulator_reads_5_mb_as_wx405_does(linter, size, fails):
+    """B475: the simulator answers 010100 exactly where WX405 predicts it, so rehearsals agree."""
+    request = _image(size)
+    answer = parse_document(SimulatedService(api_version="39.11.0").answer(request))
+    assert (build_message(answer.root, "response").exception_id == "010100") is fails
+    assert (rules_of(linter.lint(request)) == ["WX405"]) is fails

@@ -23,6 +23,9 @@ from proxy_addon.simulator.answers import SimulatedService
 
 from .builders import SERVICE_NS, request_xml, response_xml, rules_of
 
+# WX601 (the Meetings XML API lifecycle rule on main) fires on most operations these rows use and is
+# not what they are about: ignoring it keeps each row's expected list to the rule it pins.
+NOT_LIFECYCLE = ("WX601",)
 CI = LintContext(ci_sites=frozenset({"acme"}))
 VALIDATE = LintContext(validate=True)
 
@@ -183,7 +186,8 @@ ROWS = {
 
 @pytest.mark.parametrize("row", ROWS.values(), ids=ROWS.keys())
 def test_rule_fidelity(linter, row: Row):
-    result = linter.lint(row.data, context=row.context, direction=row.direction)
+    context = row.context.with_changes(ignore=row.context.ignore + NOT_LIFECYCLE)
+    result = linter.lint(row.data, context=context, direction=row.direction)
     assert rules_of(result) == row.expected, [f.message for f in result.findings]
     said = "\n".join(f.message for f in result.findings)
     for words in row.says:
@@ -225,4 +229,4 @@ def test_the_simulator_reads_5_mb_as_wx405_does(linter, size, fails):
     request = _image(size)
     answer = parse_document(SimulatedService(api_version="39.11.0").answer(request))
     assert (build_message(answer.root, "response").exception_id == "010100") is fails
-    assert (rules_of(linter.lint(request)) == ["WX405"]) is fails
+    assert (rules_of(linter.lint(request, context=LintContext(ignore=NOT_LIFECYCLE))) == ["WX405"]) is fails

@@ -26,12 +26,12 @@ def set_user(site: str = "acme", *, site_id: str | None = None, webex_id: str = 
     """A SetUser request carrying a password (and, with site_id, the deprecated siteID)."""
     identity = f"<siteID>{site_id}</siteID>" if site_id else f"<siteName>{site}</siteName>"
     security = f"{identity}<webExID>{webex_id}</webExID><password>{PASSWORD}</password>"
-    return request_xml("SetUser", f"<webExId>jdoe</webExId>{fields}", security=security, encoding=encoding)
+    return request_xml("SetUser", f"<webExId>jdoe@acme.com</webExId>{fields}", security=security, encoding=encoding)
 
 
 def get_user_with_ticket() -> bytes:
     security = f"<siteName>acme</siteName><webExID>admin@acme.com</webExID><sessionTicket>{TICKET}</sessionTicket>"
-    return request_xml("GetUser", "<webExId>jdoe</webExId>", security=security)
+    return request_xml("GetUser", "<webExId>jdoe@acme.com</webExId>", security=security)
 
 
 def authenticate_with_token() -> bytes:

@@ -134,7 +134,9 @@ def test_failure_nothing_predicted_says_so(proxy):
 
 def test_responses_are_linted_by_content_even_without_a_webex_request(proxy):
     flow = proxy.request(b"ping", path="/health")
-    proxy.respond(flow, response_xml("GetAPIVersion", "<ep:apiVersion>WebEx XML API V11.0.0</ep:apiVersion>"))
+    # A 39.1+ answer (with apiVer): WX503 fires on answers only when apiVer is there (issue 11).
+    proxy.respond(flow, response_xml("GetAPIVersion", "<ep:apiVersion>WebEx XML API V11.0.0</ep:apiVersion>"
+                                                      "<ep:apiVer>39.11.0</ep:apiVer>"))
     assert [f["rule"] for f in proxy.findings(flow)] == ["WX503"]
 
 

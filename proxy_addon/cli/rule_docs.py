@@ -33,21 +33,28 @@ def applies_to(rule: Rule) -> str:
     parts = [f"{rule.direction if rule.direction != 'any' else 'any'} messages", operations]
     if rule.site == "ci":
         parts.append("CI sites only")
+    elif rule.site == "not-ci":
+        parts.append("sites not known to be CI")
     if rule.since:
         parts.append(f"API {format_version(rule.since)}+")
     return "; ".join(parts)
 
 
+def _variants(ruleset: RuleSet, rule: Rule) -> list[Rule]:
+    return [v for v in ruleset.variants if v.id == rule.id]
+
+
 def operations_of(ruleset: RuleSet, rule: Rule) -> Rule:
     """A rule with variants documents the union of its variants' operations."""
     variants = [v for v in ruleset.variants if v.id == rule.id]
+    site = rule.site if len({v.site for v in variants}) == 1 else "any"  # e.g. WX101: CI and not-CI words
     if any(v.operations is None for v in variants):
-        return rule
+        return Rule(**{**rule.__dict__, "site": site})
     merged = tuple(dict.fromkeys(op for v in variants for op in v.operations))
-    return Rule(**{**rule.__dict__, "operations": merged})
+    return Rule(**{**rule.__dict__, "operations": merged, "site": site})
 
 
-def render_text(rule: Rule) -> str:
+def render_text(rule: Rule, variants: list[Rule] = ()) -> str:
     docs = rule.docs
     fix = "none"
     if rule.fix:
@@ -66,7 +73,33 @@ def render_text(rule: Rule) -> str:
         f"## How to fix\n{docs['fix']}\n\n"
         f"## Source\n{docs['source']}\n"
         f"{render_cases(rule)}"
+        f"{render_variant_messages(rule, variants)}"
     )
+
+
+def render_variant_messages(rule: Rule, variants: list[Rule]) -> str:
+    """A rule whose variants speak differently (WX101 on CI sites, WX401 from 39.8) shows each."""
+    messages = list(dict.fromkeys(variant.message for variant in variants))
+    if len(messages) < 2:
+        return ""
+    show_operations = len({v.operations for v in variants}) > 1
+    lines = []
+    for message in messages:
+        scopes = dict.fromkeys(_scope(v, show_operations) for v in variants if v.message == message)
+        lines.append(f"- {'; '.join(scopes)}: `{message}`")
+    return "\n## Messages\n" + "\n".join(lines) + "\n"
+
+
+def _scope(variant: Rule, show_operations: bool) -> str:
+    parts = []
+    if variant.site != "any":
+        parts.append("CI sites" if variant.site == "ci" else "sites not known to be CI")
+    if variant.since or variant.until:
+        since = f"API {format_version(variant.since)}" if variant.since else "any API"
+        parts.append(f"{since} until {format_version(variant.until)}" if variant.until else f"{since}+")
+    if show_operations:
+        parts.append(", ".join(variant.operations) if variant.operations else "every operation")
+    return ", ".join(parts) or "every message"
 
 
 def render_cases(rule: Rule) -> str:
@@ -86,7 +119,7 @@ def render_markdown(ruleset: RuleSet) -> str:
                      f"| {rule.predicts or ''} | {fix} |")
     lines.append("")
     for rule in ruleset.rules:
-        body = render_text(operations_of(ruleset, rule)).replace(f"# {rule.id} {rule.name}", f"## {rule.id} {rule.name}", 1)
+        body = render_text(operations_of(ruleset, rule), _variants(ruleset, rule)).replace(f"# {rule.id} {rule.name}", f"## {rule.id} {rule.name}", 1)
         body = body.replace("\n## ", "\n### ")
         lines.append(f'<a id="{rule_anchor(rule)}"></a>\n\n{body}')
     return "\n".join(lines)
@@ -104,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         if rule is None:
             print(f"webex-xml-lint: error: unknown rule {wanted!r} (see `webex-xml-lint rules`)", file=sys.stderr)
             return 2
-        sys.stdout.write(render_text(operations_of(ruleset, rule)))
+        sys.stdout.write(render_text(operations_of(ruleset, rule), _variants(ruleset, rule)))
         return 0
     if args.format == "json":
         json.dump([{"code": r.id, "name": r.name, "severity": str(r.severity), "introduced": r.introduced,

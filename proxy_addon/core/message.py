@@ -247,3 +247,9 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
 
 def is_service_namespace(namespace: str | None) -> bool:
     return namespace == SERVICE_NS
+
+
+def exception_key(exception_id: str) -> str:
+    """An exceptionID as the catalog keys it: B1006 writes 000015 as "00015", so digits are padded to six."""
+    value = exception_id.strip()
+    return value.lstrip("0").zfill(6) if value.isascii() and value.isdigit() else value

@@ -37,6 +37,9 @@ _ROOT_START_TAG = re.compile(
     r"<(?![!?/])[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(?=/?>)", re.DOTALL
 )
 _UNDEFINED_PREFIX_ERROR = re.compile(r"Namespace prefix (\S+) (?:on|for) ")
+# libxml2's namespace error (not a well-formedness one) for xmlns="not a URI" (WX010).
+_INVALID_NS_URI = "WAR_NS_URI"
+_INVALID_NS_URI_TEXT = re.compile(r"^(xmlns(?::[^:\s]+)?): '(.*)' is not a valid URI$", re.DOTALL)
 # XML 1.0 Appendix F: without a byte-order mark, the first bytes still tell a 16- or 32-bit document
 # (an 8-bit one never holds NUL bytes). Python's "utf-16" would guess the byte order; these do not.
 _UNMARKED = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
@@ -71,16 +74,19 @@ class _RefuseExternalResources(etree.Resolver):
         return self.resolve_string("", context)
 
 
-def _parser() -> etree.XMLParser:
-    # lxml parsers are not thread-safe; one per thread, built once.
-    parser = getattr(_local, "parser", None)
+def _parser(recover: bool = False) -> etree.XMLParser:
+    # lxml parsers are not thread-safe; one per thread, built once. The recovering one is used only
+    # for documents whose sole errors are invalid namespace URIs (WX010), which it keeps as written.
+    name = "recovering_parser" if recover else "parser"
+    parser = getattr(_local, name, None)
     if parser is None:
         parser = etree.XMLParser(
             resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
             attribute_defaults=False, huge_tree=False, collect_ids=False, remove_blank_text=False,
+            recover=recover,
         )
         parser.resolvers.add(_RefuseExternalResources())
-        _local.parser = parser
+        setattr(_local, name, parser)
     return parser
 
 
@@ -261,11 +267,20 @@ def _parse(doc: ParsedDocument) -> None:
     # for the scan of every prefix used (then all are bound at once, not one retry per prefix).
     for _attempt in range(6):
         source = _inject_declarations(text, doc.unbound_prefixes) if doc.unbound_prefixes else text
+        parser = _parser()
         try:
-            doc.root = etree.fromstring(_parse_input(doc, source), _parser())
+            doc.root = etree.fromstring(_parse_input(doc, source), parser)
             break
         except etree.XMLSyntaxError as error:
-            missing = _UNDEFINED_PREFIX_ERROR.match(str(error.msg or ""))
+            errors = list(parser.error_log)
+            others = [e for e in errors if e.type_name != _INVALID_NS_URI]
+            if errors and not others:
+                # Namespace-invalid but well-formed XML 1.0: report each URI, lint the rest (WX010).
+                if _parse_despite_invalid_uris(doc, source, errors):
+                    break
+                return
+            first = next((m for e in others if (m := _UNDEFINED_PREFIX_ERROR.match(e.message))), None)
+            missing = first or _UNDEFINED_PREFIX_ERROR.match(str(error.msg or ""))
             if missing:
                 known = set(doc.unbound_prefixes)
                 if not known:
@@ -274,6 +289,10 @@ def _parse(doc: ParsedDocument) -> None:
                     doc.unbound_prefixes.append(missing.group(1))
                 if set(doc.unbound_prefixes) != known:
                     continue
+            if others and errors[0].type_name == _INVALID_NS_URI:  # say what is not well-formed
+                doc.add("WX001", "not-well-formed", line=others[0].line or 1, column=max(others[0].column, 1),
+                        error=_shorten(others[0].message))
+                return
             line, column = error.position if error.position else (1, 1)
             doc.add("WX001", "not-well-formed", line=line, column=max(column, 1), error=_describe(error))
             return
@@ -291,7 +310,32 @@ def _parse(doc: ParsedDocument) -> None:
         doc.add("WX002", "undeclared", offset=first + 1, prefixes=names, first=doc.unbound_prefixes[0])
 
 
+def _parse_despite_invalid_uris(doc: ParsedDocument, source: str, errors: list) -> bool:
+    """Parse a document whose only errors are namespace URIs libxml2 calls invalid; report each (WX010)."""
+    parser = _parser(recover=True)
+    try:
+        root = etree.fromstring(_parse_input(doc, source), parser)
+    except (etree.XMLSyntaxError, ValueError) as error:
+        doc.add("WX001", "not-well-formed", line=1, column=1, error=_shorten(str(error)))
+        return False
+    if root is None or any(e.type_name != _INVALID_NS_URI for e in parser.error_log):
+        doc.add("WX001", "not-well-formed", line=errors[0].line or 1, column=max(errors[0].column, 1),
+                error=_shorten(errors[0].message))
+        return False
+    doc.root = root
+    for error in errors:
+        found = _INVALID_NS_URI_TEXT.match(error.message.strip())
+        attribute, value = found.groups() if found else ("xmlns", error.message)
+        doc.add("WX010", "invalid-uri", line=error.line or 1, column=max(error.column, 1),
+                attribute=attribute, value=_shorten(value))
+    return True
+
+
 def _describe(error: etree.XMLSyntaxError) -> str:
-    message = re.sub(r", line \d+, column \d+$", "", str(error.msg or error)).strip()
+    return _shorten(re.sub(r", line \d+, column \d+$", "", str(error.msg or error)))
+
+
+def _shorten(message: str) -> str:
     # libxml2 quotes names and entity names, up to 50,000 characters: a finding says what, not all of it.
+    message = message.strip()
     return message if len(message) <= _MAX_ERROR_TEXT else message[:_MAX_ERROR_TEXT] + "…"

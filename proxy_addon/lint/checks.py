@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lxml import etree
 
-from proxy_addon.core.message import Message, child, local_name, text_of
+from proxy_addon.core.message import Message, child, exception_key, local_name, text_of
 from proxy_addon.core.versions import Version
 from proxy_addon.lint.options import (
     Boolean,
@@ -125,10 +125,23 @@ def date_range(matches: list[Element], options: dict[str, Any], env: CheckEnv) -
         start, end = parse_webex_date(text_of(start_el) or ""), parse_webex_date(text_of(end_el) or "")
         if start is None or end is None:
             continue
-        span = end - start
-        if span.total_seconds() > options["max_days"] * 86400:
-            yield Hit(end_el, {"days": round(span.total_seconds() / 86400, 1), "max_days": options["max_days"],
+        span, limit = end - start, timedelta(days=options["max_days"])
+        if span > limit:
+            # Exact, never rounded: "28 days 1 second" must not read as "28.0 days".
+            yield Hit(end_el, {"days": span / timedelta(days=1), "span": describe_duration(span),
+                               "excess": describe_duration(span - limit), "max_days": options["max_days"],
                                "start": options["start"], "end": options["end"]})
+
+
+def describe_duration(span: timedelta) -> str:
+    """A duration in whole units, exactly: "28 days 1 second", "2 hours 30 minutes"."""
+    seconds = int(span.total_seconds())
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{n} {unit}{'' if n == 1 else 's'}"
+             for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"), (seconds, "second")) if n]
+    return " ".join(parts) or "0 seconds"
 
 
 @check("pattern", match=Regex(required=True), skip_empty=Boolean())
@@ -175,8 +188,7 @@ def max_decoded_size(matches: list[Element], options: dict[str, Any], env: Check
         compact = re.sub(r"\s+", "", value)
         size = len(compact) * 3 // 4 - compact[-2:].count("=")
         if size > options["max_bytes"]:
-            yield Hit(element, {"size": size, "size_mb": round(size / 1048576, 1),
-                                "max_mb": round(options["max_bytes"] / 1048576, 1)})
+            yield Hit(element, {"size": size, "max_bytes": options["max_bytes"], "excess": size - options["max_bytes"]})
 
 
 @check("credential_precedence", credentials=MapOf(required=True, value=SelectorText()),
@@ -208,7 +220,7 @@ def failure_response(matches: list[Element], options: dict[str, Any], env: Check
     for element in matches:
         if (text_of(element) or "").upper() != "FAILURE":
             continue
-        entry = env.exceptions.get(message.exception_id or "", {})
+        entry = env.exceptions.get(exception_key(message.exception_id or ""), {})
         predicted_by = entry.get("predicted_by") or []
         explanation = f" — {entry['meaning']}" if entry.get("meaning") else " — not in the catalog of documented exceptions"
         if predicted_by:

@@ -72,7 +72,7 @@ class Linter:
         assert message is not None
         root = message.root
         if local_name(root) != "message" or message.root_namespace != SERVICE_NS:
-            found = f"{{{message.root_namespace}}}{local_name(root)}" if message.root_namespace else local_name(root)
+            found = _describe_root(root, message.root_namespace, result.document.unbound_prefixes)
             self._emit_case(result, "WX003", "wrong-root", root, found=found, namespace=SERVICE_NS)
         if message.direction != "request":
             return
@@ -106,6 +106,8 @@ class Linter:
         for rule in self._runnable(message.direction, message.operation, version, is_ci is True, context):
             if rule.unless and any(select(message) for select in rule.unless):
                 continue
+            if rule.when and not all(select(message) for select in rule.when):
+                continue
             selectors = rule.selectors
             matches = selectors[0](message) if len(selectors) == 1 else [
                 el for select in selectors for el in select(message)]
@@ -130,7 +132,7 @@ class Linter:
             rules = self._plans[key] = [
                 rule for rule in self.ruleset.candidates(direction, operation)
                 if context.is_selected(rule.id) and rule.applies_to_version(version)
-                and (rule.site != "ci" or is_ci)
+                and (rule.site != "ci" or is_ci) and (rule.site != "not-ci" or not is_ci)
             ]
         return rules
 
@@ -211,6 +213,16 @@ class Linter:
 
             self._validator = SchemaValidator(schema_dir=context.schema_dir, voice=self.ruleset)
         return self._validator
+
+
+def _describe_root(root: etree._Element, namespace: str | None, unbound_prefixes: list[str]) -> str:
+    """The root as the client wrote it: never a namespace the parser bound for it (WX002)."""
+    name = local_name(root)
+    if root.prefix and root.prefix in unbound_prefixes:
+        return f"{root.prefix}:{name} (its prefix {root.prefix}: is never declared)"
+    if namespace is None:
+        return f"{name} in no namespace"
+    return f"{name} in {namespace}"
 
 
 def _position(result: LintResult, element: etree._Element, index: int | None) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from proxy_addon.core.findings import Severity
+from proxy_addon.core.message import exception_key
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.core.versions import Version, parse_version
 from proxy_addon.lint.checks import CHECKS, OPTION_SCHEMAS, Check
@@ -33,11 +34,13 @@ from proxy_addon.lint.options import (
 from proxy_addon.lint.selector import Selector, SelectorError, compile_selector
 
 DIRECTIONS = {"request", "response", "any"}
+SITES = {"any", "ci", "not-ci"}  # not-ci: every site not known to be CI
 FIX_ACTIONS = {"remove", "truncate", "site-id", "rename"}
 DOC_FIELDS = ("summary", "why", "example", "fix", "source")
 RULE_KEYS = {"id", "name", "severity", "introduced", "direction", "operations", "site", "api", "given", "unless",
-             "then", "message", "cases", "predicts", "fix", "docs", "variants", "log"}
-VARIANT_KEYS = {"operations", "given", "unless", "then", "direction", "api", "site"}
+             "when", "then", "message", "cases", "predicts", "fix", "docs", "variants", "log"}
+# A variant may also say what it predicts in its own words (a limit whose failure differs by version).
+VARIANT_KEYS = {"operations", "given", "unless", "when", "then", "direction", "api", "site", "message", "predicts"}
 ID_PATTERN = re.compile(r"^[A-Z]+[0-9]+$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 BUILTIN_PREFIX = "WX"
@@ -72,12 +75,13 @@ class Rule:
     introduced: str
     direction: str = "any"
     operations: tuple[str, ...] | None = None  # None = every operation
-    site: str = "any"  # "any" | "ci"
+    site: str = "any"  # "any" | "ci" | "not-ci" (not known to be CI)
     since: Version | None = None
     until: Version | None = None
     given: list[str] = field(default_factory=list)
     selectors: list[Selector] = field(default_factory=list)
     unless: list[Selector] = field(default_factory=list)
+    when: list[Selector] = field(default_factory=list)  # each must match, or the rule does not run
     function: str = "builtin"
     check: Check | None = None
     options: dict[str, Any] = field(default_factory=dict)
@@ -195,8 +199,8 @@ def _build_rule(raw: dict[str, Any], path: Path, team: bool) -> Rule:
     if operations != "*" and not (isinstance(operations, list) and all(isinstance(o, str) for o in operations)):
         raise where("operations must be '*' or a list of operation names", "operations")
     site = raw.get("site", "any")
-    if site not in {"any", "ci"}:
-        raise where(f"site {site!r} is not 'any' or 'ci'", "site")
+    if site not in SITES:
+        raise where(f"site {site!r} is not one of {', '.join(sorted(SITES))}", "site")
     api = _mapping(raw, "api", {"since", "until"}, where)
     try:
         since = parse_version(str(api["since"])) if "since" in api else None
@@ -223,11 +227,14 @@ def _build_rule(raw: dict[str, Any], path: Path, team: bool) -> Rule:
     if function != "builtin" and not given:
         raise where("a rule with a check function needs a 'given' selector")
     unless = _text_list(raw, "unless", where)
-    try:
-        selectors = [compile_selector(expr) for expr in given]
-        unless_selectors = [compile_selector(expr) for expr in unless]
-    except SelectorError as error:
-        raise where(str(error), "given") from None
+    when = _text_list(raw, "when", where)
+    compiled: dict[str, list[Selector]] = {}
+    for key, expressions in (("given", given), ("unless", unless), ("when", when)):
+        try:
+            compiled[key] = [compile_selector(expr) for expr in expressions]
+        except SelectorError as error:
+            raise where(str(error), key) from None
+    selectors, unless_selectors, when_selectors = compiled["given"], compiled["unless"], compiled["when"]
     fix = _mapping(raw, "fix", {"action", "safe"}, where)
     fix_spec = None
     if fix:
@@ -256,6 +263,7 @@ def _build_rule(raw: dict[str, Any], path: Path, team: bool) -> Rule:
         given=given,
         selectors=selectors,
         unless=unless_selectors,
+        when=when_selectors,
         function=function,
         check=CHECKS.get(function),
         options=options,
@@ -444,7 +452,7 @@ def _load_exceptions(data: Any, path: Path) -> dict[str, dict[str, Any]]:
                 raise RuleError(f"{where}: unknown key {key!r}{_did_you_mean(key, ('meaning', 'predicted_by'))}")
             if key == "predicted_by" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
                 raise RuleError(f"{where}: predicted_by must be a list of rule ids")
-        catalog[str(exception_id).zfill(6)] = plain(entry)
+        catalog[exception_key(str(exception_id))] = plain(entry)
     return catalog
 
 

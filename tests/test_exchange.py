@@ -26,7 +26,7 @@ from proxy_addon.simulator.answers import SimulatedService
 from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator
 
 from .audit_support import day, har_entry, write_har
-from .builders import REPO, request_xml
+from .builders import REPO, request_xml, response_xml
 from .processes import stop_process
 
 CLI = [sys.executable, "-m", "proxy_addon.cli"]
@@ -188,3 +188,23 @@ def test_the_live_proxy_check_and_audit_give_the_same_findings_on_one_capture(st
     site_type = next(event for event in learned if "GetSiteType" in event["note"])
     assert site_type["note"] in page and f"{dump} flow 2 at " in page  # the CI site, and where it was learned
     assert "site globex learned as CI from a 030098 failure" in page
+
+
+def test_a_failure_is_tied_to_its_prediction_however_its_exception_id_is_padded():
+    """B1006 writes 000015 as "00015": the catalog's ids and the answer's are compared padded."""
+    from proxy_addon.core.versions import parse_version
+    from proxy_addon.exchange.linter import ExchangeLinter
+    from proxy_addon.exchange.observed import Observed
+    from proxy_addon.lint.context import LintContext
+    from proxy_addon.lint.engine import Linter
+
+    exchanges = ExchangeLinter(Linter(), LintContext(api_version=parse_version("39.5")))
+    event = request_xml("CreateEvent", f"<metaData><sessionName>e</sessionName><description>{'x' * 1100}"
+                        "</description></metaData>", package="event",
+                        security="<siteName>acme</siteName><webExID>a@acme.com</webExID><password>pw</password>")
+    request = exchanges.lint(Observed(event, "request", "capture.har", "entry 1"))
+    assert [f.predicts for f in request.findings if f.rule == "WX401"] == ["060067"]
+    answer = exchanges.lint(Observed(response_xml(None, result="FAILURE", reason="too long", exception_id="60067"),
+                                     "response", "capture.har", "entry 1"))
+    [failure] = [f for f in answer.findings if f.rule == "WX501"]
+    assert any("predicted by WX401 on this request" in note for note in failure.notes), failure.notes

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from proxy_addon.core.findings import Finding
+from proxy_addon.core.message import exception_key
 from proxy_addon.exchange.knowledge import (
     Fact,
     KnowledgeContext,
@@ -130,8 +131,8 @@ class ExchangeLinter:
 
 def _tie_failure_to_prediction(answer: Linted, request_findings: list[Finding]) -> None:
     """Say, on each WX501, which finding on the request predicted this failure (or that none did)."""
-    exception_id = answer.result.message.exception_id
-    predictors = [f.rule for f in request_findings if f.predicts and f.predicts == exception_id]
+    exception_id = exception_key(answer.result.message.exception_id or "")
+    predictors = [f.rule for f in request_findings if f.predicts and exception_key(f.predicts) == exception_id]
     for finding in answer.findings:
         if finding.rule != "WX501":
             continue

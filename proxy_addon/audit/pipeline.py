@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from proxy_addon.audit.store import MessageRecord, PreparedBatch, Store, StoredFinding, as_stored, prepare
-from proxy_addon.exchange.knowledge import SITE_TYPE, Fact, SiteKnowledge
+from proxy_addon.exchange.knowledge import CI, SITE_TYPE, Fact, SiteKnowledge
 from proxy_addon.exchange.linter import ExchangeLinter
 from proxy_addon.exchange.timeline import AnswerScout
 from proxy_addon.inputs import CaptureError, Exchange, input_files, read_file
@@ -120,7 +120,7 @@ def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int
     stats.files = len(files)
     def learned(fact: Fact) -> None:
         stats.learned.append(fact)
-        if fact.kind == SITE_TYPE and fact.value:
+        if fact.kind == SITE_TYPE and fact.value == CI:
             store.record_sites([fact.site], fact.provenance)
 
     chunks = _chunks((item for path in files for item in read_file(path)), AnswerScout(context), error, learned)

@@ -38,6 +38,8 @@ def applies_to(rule: Rule) -> str:
     parts = [f"{rule.direction if rule.direction != 'any' else 'any'} messages", operations]
     if rule.site == "ci":
         parts.append("CI sites only")
+    elif rule.site == "known":
+        parts.append("sites whose type is known (configured or learned)")
     if rule.since:
         parts.append(f"API {format_version(rule.since)}+")
     return "; ".join(parts)

@@ -70,7 +70,7 @@ class Rule:
     introduced: str
     direction: str = "any"
     operations: tuple[str, ...] | None = None  # None = every operation
-    site: str = "any"  # "any" | "ci"
+    site: str = "any"  # "any" | "ci" | "known" (the site's type is known: configured or learned)
     since: Version | None = None
     until: Version | None = None
     given: list[str] = field(default_factory=list)
@@ -96,6 +96,11 @@ class Rule:
 
     def applies_to_version(self, version: Version) -> bool:
         return (self.since is None or version >= self.since) and (self.until is None or version < self.until)
+
+    def applies_to_site(self, site_kind: str | None) -> bool:
+        """site: ci needs a CI site; site: known a site whose type is known (rules read env.site_kind)."""
+        return self.site == "any" or (self.site == "ci" and site_kind == "ci") or (
+            self.site == "known" and site_kind is not None)
 
 
 # libyaml's parser when PyYAML was built with it: the same documents, ~15x faster than the pure
@@ -192,8 +197,8 @@ def _build_rule(raw: dict[str, Any], path: Path, team: bool) -> Rule:
     if operations != "*" and not (isinstance(operations, list) and all(isinstance(o, str) for o in operations)):
         raise where("operations must be '*' or a list of operation names", "operations")
     site = raw.get("site", "any")
-    if site not in {"any", "ci"}:
-        raise where(f"site {site!r} is not 'any' or 'ci'", "site")
+    if site not in {"any", "ci", "known"}:
+        raise where(f"site {site!r} is not 'any', 'ci' or 'known'", "site")
     api = _mapping(raw, "api", {"since", "until"}, where)
     try:
         since = parse_version(str(api["since"])) if "since" in api else None

@@ -258,3 +258,47 @@ def test_wx305_via_check_on_a_har(tmp_path):
                   response_xml("DelRecording"), when=day(1, 10))])
     assert [f["locator"] for f in checked_findings(har) if f["rule"] == "WX305"] == ["entry 1 request"]
     assert "WX305" in run_cli("rule", "WX305").stdout
+
+
+# -- 6. the store keeps learned notes per finding, site types and API versions (migration 2) --------
+
+def test_a_version_1_store_is_upgraded_and_keeps_its_rows(tmp_path):
+    from proxy_addon.audit.store.backends import open_backend  # noqa: PLC0415
+    from proxy_addon.audit.store.schema import MIGRATIONS, migrate  # noqa: PLC0415
+
+    db = tmp_path / "v1.sqlite"
+    backend = open_backend(str(db))
+    try:
+        assert migrate(backend, MIGRATIONS[:1]) == 1
+        backend.execute("INSERT INTO sites (site, ci, learned_from) VALUES ('acme', 1, '--ci-site')")
+    finally:
+        backend.close()
+    with open_store(str(db)) as store:
+        assert store.schema_version == 2
+        assert store.learned_sites() == [{"site": "acme", "site_type": "ci", "type_learned_from": "--ci-site",
+                                          "api_version": None, "version_learned_from": None}]
+        store.record_api_version("acme", "11.0 SP22", "site acme learned as API 11.0 SP22 from GetAPIVersion")
+        store.record_site_type("initech", "sso", "site initech learned as SSO from GetSiteType (siteType 2)")
+        assert store.ci_sites() == {"acme": "--ci-site"}  # a version learned later keeps the site CI
+        learned = {row["site"]: row for row in store.learned_sites()}
+    assert learned["acme"]["api_version"] == "11.0 SP22" and learned["initech"]["site_type"] == "sso"
+
+
+def test_audit_stores_the_notes_of_each_finding_and_the_report_shows_learned_sites(tmp_path):
+    har = write_har(tmp_path / "learning.har", [
+        har_entry(request_xml("GetAPIVersion", package="ep", security=ACME), old_style_version(), when=day(1)),
+        har_entry(request_xml("GetSiteType", package="ep", security="<siteName>acme</siteName>"), site_type_answer("4"),
+                  when=day(1, 10)),
+        har_entry(request_xml("AuthenticateUser", "<accessToken>YWM3MTBl</accessToken>", security=ACME), None,
+                  when=day(1, 11))])
+    db, report = tmp_path / "audit.sqlite", tmp_path / "report.html"
+    result = run_cli("audit", str(har), "--db", str(db), "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    with open_store(str(db)) as store:
+        [notes] = store.backend.query("SELECT notes FROM findings WHERE rule = 'WX105'")[0]
+        [site] = store.learned_sites()
+    assert notes.startswith("site acme learned as SSO from GetSiteType (siteType 4) at ")
+    assert (site["site_type"], site["api_version"]) == ("sso", "11.0 SP22")
+    page = report.read_text(encoding="utf-8")
+    assert '<table id="learned-sites">' in page or 'id="learned-sites"' in page
+    assert "11.0 SP22" in page and "site acme learned as SSO from GetSiteType (siteType 4)" in page

@@ -42,12 +42,13 @@ def test_a_new_store_is_migrated_to_the_latest_schema(store_url):
 def test_only_missing_migration_steps_run_in_order(store_url):
     backend = open_backend(store_url)
     try:
-        assert migrate(backend) == 1
-        extra = Migration(2, "a later column", ("ALTER TABLE messages ADD COLUMN note TEXT",))
-        assert migrate(backend, (*MIGRATIONS, extra)) == 2
-        assert migrate(backend, (*MIGRATIONS, extra)) == 2
+        latest = MIGRATIONS[-1].version
+        assert migrate(backend) == latest
+        extra = Migration(latest + 1, "a later column", ("ALTER TABLE messages ADD COLUMN note TEXT",))
+        assert migrate(backend, (*MIGRATIONS, extra)) == latest + 1
+        assert migrate(backend, (*MIGRATIONS, extra)) == latest + 1
         versions = backend.query("SELECT version FROM schema_version ORDER BY version")
-        assert versions == [(1,), (2,)]
+        assert versions == [(step.version,) for step in (*MIGRATIONS, extra)]
         backend.execute("UPDATE messages SET note = 'x' WHERE 1 = 0")  # the column exists
     finally:
         backend.close()
@@ -59,7 +60,7 @@ def test_a_store_from_a_newer_version_is_refused(store_url):
         migrate(backend, (*MIGRATIONS, Migration(99, "from the future", ())))
     finally:
         backend.close()
-    with pytest.raises(StoreError, match=r"schema version 99 is newer than this webex-xml-lint knows \(1\)"):
+    with pytest.raises(StoreError, match=rf"schema version 99 is newer than this webex-xml-lint knows \({MIGRATIONS[-1].version}\)"):
         open_store(store_url)
 
 

@@ -12,10 +12,16 @@ import pytest
 from proxy_addon.audit.store import open_store
 from proxy_addon.core.message import build_message
 from proxy_addon.core.parsing import parse_document
-from proxy_addon.exchange.knowledge import API_VERSION, SITE_TYPE, facts_from_answer, ticket_digest
+from proxy_addon.exchange.knowledge import (
+    API_VERSION,
+    SITE_TYPE,
+    facts_from_answer,
+    ticket_digest,
+)
 from proxy_addon.exchange.linter import ExchangeLinter
 from proxy_addon.exchange.observed import Observed, format_time
 from proxy_addon.lint.context import LintContext
+from proxy_addon.lint.engine import default_linter
 
 from .audit_support import day, har_entry, write_har
 from .builders import REPO, request_xml, response_xml
@@ -49,7 +55,7 @@ def learn(operation: str, answer: bytes, site: str = "acme", webex_id: str | Non
 def exchanges(pairs: list[tuple[bytes, bytes | None]], start: float = 1_700_000_000.0,
               context: LintContext | None = None, gaps: list[float] | None = None):
     """Lint request/answer pairs in order; returns each request's findings."""
-    linter = ExchangeLinter(_linter(), context or LintContext())
+    linter = ExchangeLinter(default_linter(), context or LintContext())
     found, time = [], start
     for index, (request, answer) in enumerate(pairs):
         time += (gaps or [60.0] * len(pairs))[index]
@@ -57,18 +63,6 @@ def exchanges(pairs: list[tuple[bytes, bytes | None]], start: float = 1_700_000_
         if answer is not None:
             linter.lint(Observed(answer, "response", "capture.har", f"entry {index}", time + 0.2))
     return found
-
-
-_LINTER = None
-
-
-def _linter():
-    global _LINTER
-    if _LINTER is None:
-        from proxy_addon.lint.engine import Linter  # noqa: PLC0415
-
-        _LINTER = Linter()
-    return _LINTER
 
 
 # -- 1. versions: the service pack is in `release` before 39.1 (B396) -------------------------------

@@ -30,8 +30,6 @@ from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.engine import Linter, LintResult
 
 MAX_IN_FLIGHT = 10_000  # requests waiting for their answer; the oldest are forgotten beyond this
-# Operations that change a recording named by recordingID (WX305).
-RECORDING_CHANGES = frozenset({"DelRecording", "SetRecordingInfo"})
 
 
 @dataclass
@@ -144,7 +142,8 @@ class ExchangeLinter:
                     late=_duration(seen.time - issued.value))
                 if finding is not None:
                     finding.notes.append(issued.note)
-        if message.operation in RECORDING_CHANGES and message.body_content is not None:
+        changes = self.linter.ruleset.by_id.get("WX305")  # its operations change a recording (rules/meetings.yaml)
+        if changes is not None and message.operation in (changes.operations or ()) and message.body_content is not None:
             for element in _recording_ids(message):
                 recording_id = text_of(element)
                 shared = self.knowledge.remembered(SHARED_RECORDING, site,

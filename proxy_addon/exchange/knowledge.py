@@ -34,7 +34,7 @@ SITE_KIND_NAMES = {CI: "CI", SSO: "SSO", NON_SSO: "non-SSO"}
 # The service pack as GetAPIVersion's `release` carried it before 39.1 ("SP22"); B396 re-assigned
 # `release` on 2019-05-01, so anything else in it is not a service pack.
 _SERVICE_PACK = re.compile(r"^\s*SP\s*(\d+)\s*$", re.IGNORECASE)
-MAX_REMEMBERED = 100_000  # tickets and shared recordings kept; the oldest are forgotten beyond this
+MAX_REMEMBERED = 10_000  # tickets and shared recordings kept (audit sends them with every chunk); oldest go first
 # An answer that can teach something names one of these (any case), or is not 8-bit text at all.
 _TEACHING_WORDS = re.compile(rb"sitetype|apiver|sessionticket|sharetome|" + USER_MANAGEMENT_ON_CI.encode(),
                              re.IGNORECASE)
@@ -70,7 +70,7 @@ class Fact:
         if self.kind == SITE_TYPE:
             what = SITE_KIND_NAMES.get(str(self.value), str(self.value))
         else:
-            what = "API " + format_version(self.value)
+            what = "API " + version_text(self.value)
         return f"site {self.site} learned as {what} from {self.evidence}{when}"
 
     @property
@@ -113,9 +113,6 @@ class SiteKnowledge:
     def facts(self) -> list[Fact]:
         return [*self._site_types.values(), *self._versions.values(), *self._remembered.values()]
 
-    def site_facts(self) -> list[Fact]:
-        return [*self._site_types.values(), *self._versions.values()]
-
     def remembered(self, kind: str, site: str | None, key: str) -> Fact | None:
         """A ticket (key: its digest) or shared recording (key: "webexid|recordingID") seen for `site`."""
         return self._remembered.get((kind, (site or "").lower(), key))
@@ -123,9 +120,6 @@ class SiteKnowledge:
     def site_kind(self, site: str | None) -> str | None:
         fact = self._site_types.get(site.lower()) if site else None
         return str(fact.value) if fact is not None else None
-
-    def site_type_fact(self, site: str | None) -> Fact | None:
-        return self._site_types.get(site.lower()) if site else None
 
     def is_ci(self, site: str | None) -> bool | None:
         kind = self.site_kind(site)
@@ -215,6 +209,11 @@ def facts_from_answer(site: str | None, operation: str | None, answer: Message, 
                      f"for {webex_id or 'the user'}", shared_recording_key(webex_id, recording_id))
                 for recording_id in _shared_recordings(body)]
     return []
+
+
+def version_text(version: Version) -> str:
+    """As the service names it: 11.0 SP22 before 39.1, all three numbers after (39.3.0, as apiVer)."""
+    return format_version(version) if version < (39, 0, 0) else ".".join(map(str, version))
 
 
 def ticket_digest(ticket: str) -> str:

@@ -18,8 +18,7 @@ from proxy_addon.audit.store.records import MessageRecord, StoredFinding, as_sto
 from proxy_addon.audit.store.schema import migrate
 from proxy_addon.core.findings import Finding
 from proxy_addon.core.redaction import redact
-from proxy_addon.core.versions import format_version
-from proxy_addon.exchange.knowledge import API_VERSION, SITE_TYPE, Fact
+from proxy_addon.exchange.knowledge import API_VERSION, SITE_TYPE, Fact, version_text
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
@@ -130,7 +129,7 @@ class Store:
         if fact.kind == SITE_TYPE:
             self.record_site_type(fact.site, str(fact.value), fact.provenance)
         elif fact.kind == API_VERSION:
-            self.record_api_version(fact.site, format_version(fact.value), fact.provenance)
+            self.record_api_version(fact.site, version_text(fact.value), fact.provenance)
 
     def _write(self, sql: str, params: Sequence[Any]) -> None:
         with self.backend.transaction():

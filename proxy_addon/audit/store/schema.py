@@ -69,7 +69,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (source, locator, problem)
         )""",
     )),
-    Migration(2, "learned notes per finding; learned site types and API versions", (
+    # Number 3: main's migration 2 (messages.auth, the migration branch) comes first.
+    Migration(3, "learned notes per finding; learned site types and API versions", (
         # The learned facts a finding depends on ("site acme learned as CI from …"), one per line.
         "ALTER TABLE findings ADD COLUMN notes TEXT",
         # What traffic taught about a site beyond CI or not: its type (ci, sso, non-sso) and its API

@@ -200,12 +200,18 @@ def test_the_live_proxy_check_and_audit_give_the_same_findings_on_one_capture(st
 # An 11.0 SP22 service (its GetAPIVersion answer is old-style: apiVersion V11.0.0 and release SP22,
 # B396) and an SSO site (GetSiteType 2, A175): learned the same way live, by `check` and by `audit`.
 INITECH = "<siteName>initech</siteName><webExID>it@initech.com</webExID>"
-CREATE_EVENT = request_xml("CreateEvent", "<schedule><autoRecord>true</autoRecord></schedule>", package="event",
-                           security=ACME)
+
+
+def create_event(host: str) -> bytes:
+    # Each from another webExID: a rule logged once per client, webExID and operation logs both.
+    return request_xml("CreateEvent", "<schedule><autoRecord>true</autoRecord></schedule>", package="event",
+                       security=f"<siteName>acme</siteName><webExID>{host}</webExID><password>pw-acme-7781</password>")
+
+
 OLD_SERVICE_CAPTURE = [
-    CREATE_EVENT,  # WX302 (11.0 SP21) at the configured 39.11, with no note
+    create_event("host1@acme.com"),  # WX302 (11.0 SP21) at the configured 39.11, with no note
     request_xml("GetAPIVersion", package="ep", security=ACME),  # 11.0 SP22, not 11.0.0
-    CREATE_EVENT,  # WX302 still, noted: the learned service pack keeps SP-gated rules on
+    create_event("host2@acme.com"),  # WX302 still, noted: the learned service pack keeps SP-gated rules on
     request_xml("GetSiteType", package="ep", security="<siteName>initech</siteName>"),  # 2: SSO
     request_xml("AuthenticateUser", "<accessToken>YWM3MTBlN2Qt</accessToken>", security=INITECH),  # WX105
     request_xml("GetUser", "<webExId>jdoe</webExId>", security="<siteID>5941234</siteID><webExID>x</webExID>"),

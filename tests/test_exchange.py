@@ -142,16 +142,17 @@ def test_audit_in_several_processes_finds_what_one_process_finds(tmp_path, monke
 
 # -- the acceptance test: live proxy, check and audit on the capture it recorded -------------------
 
-@pytest.mark.e2e
-def test_the_live_proxy_check_and_audit_give_the_same_findings_on_one_capture(start_proxy, tmp_path):
+def record_live(start_proxy, dump: Path, capture: list[bytes], **simulator: object) -> tuple[set, list[dict]]:
+    """Send `capture` through the live proxy (recording it to `dump`) to a simulator; its findings
+    as (flow N, direction, rule, operation, notes) and its learned events. The last request is the
+    sentinel: its finding is logged after all the others."""
     from mitmproxy.io import FlowReader  # noqa: PLC0415
 
-    dump = tmp_path / "live.flows"
-    with WebexSimulator(ci_sites=["acme", "globex"]) as simulator:
-        proxy = start_proxy("--set", f"save_stream_file={dump}", direct=True, mode=f"reverse:{simulator.base_url}")
+    with WebexSimulator(**simulator) as service:
+        proxy = start_proxy("--set", f"save_stream_file={dump}", direct=True, mode=f"reverse:{service.base_url}")
         connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
         try:
-            for body in CAPTURE:
+            for body in capture:
                 connection.request("POST", SERVICE_PATH, body=body, headers={"Content-Type": "text/xml"})
                 assert connection.getresponse().read()
         finally:
@@ -165,11 +166,17 @@ def test_the_live_proxy_check_and_audit_give_the_same_findings_on_one_capture(st
         stop_process(proxy.process)  # closes the flow dump
     with dump.open("rb") as stream:
         flow_ids = [flow.id for flow in FlowReader(stream).stream()]
-    assert len(flow_ids) == len(CAPTURE)
+    assert len(flow_ids) == len(capture)
     index_of = {flow_id: index for index, flow_id in enumerate(flow_ids)}
-
     live = {(f"flow {index_of[e['flow_id']]}", e["direction"], e["rule"], e["operation"], tuple(e.get("notes", [])))
             for e in live_events}
+    return live, learned
+
+
+@pytest.mark.e2e
+def test_the_live_proxy_check_and_audit_give_the_same_findings_on_one_capture(start_proxy, tmp_path):
+    dump = tmp_path / "live.flows"
+    live, learned = record_live(start_proxy, dump, CAPTURE, ci_sites=["acme", "globex"])
     checked = {(f["locator"].rsplit(" ", 1)[0], f["direction"], f["rule"], f["operation"], tuple(f["notes"]))
                for f in checked_findings(dump)}
     assert checked == live
@@ -208,3 +215,54 @@ def test_a_failure_is_tied_to_its_prediction_however_its_exception_id_is_padded(
                                      "response", "capture.har", "entry 1"))
     [failure] = [f for f in answer.findings if f.rule == "WX501"]
     assert any("predicted by WX401 on this request" in note for note in failure.notes), failure.notes
+
+
+# An 11.0 SP22 service (its GetAPIVersion answer is old-style: apiVersion V11.0.0 and release SP22,
+# B396) and an SSO site (GetSiteType 2, A175): learned the same way live, by `check` and by `audit`.
+INITECH = "<siteName>initech</siteName><webExID>it@initech.com</webExID>"
+
+
+def create_event(host: str) -> bytes:
+    # Each from another webExID: a rule logged once per client, webExID and operation logs both.
+    return request_xml("CreateEvent", "<schedule><autoRecord>true</autoRecord></schedule>", package="event",
+                       security=f"<siteName>acme</siteName><webExID>{host}</webExID><password>pw-acme-7781</password>")
+
+
+OLD_SERVICE_CAPTURE = [
+    create_event("host1@acme.com"),  # WX302 (11.0 SP21) at the configured 39.11, with no note
+    request_xml("GetAPIVersion", package="ep", security=ACME),  # 11.0 SP22, not 11.0.0
+    create_event("host2@acme.com"),  # WX302 still, noted: the learned service pack keeps SP-gated rules on
+    request_xml("GetSiteType", package="ep", security="<siteName>initech</siteName>"),  # 2: SSO
+    request_xml("AuthenticateUser", "<accessToken>YWM3MTBlN2Qt</accessToken>", security=INITECH),  # WX105
+    request_xml("GetUser", "<webExId>jdoe</webExId>", security="<siteID>5941234</siteID><webExID>x</webExID>"),
+]
+
+
+@pytest.mark.e2e
+def test_live_check_and_audit_learn_old_style_versions_and_sso_sites_alike(start_proxy, tmp_path):
+    dump = tmp_path / "old-service.flows"
+    live, learned = record_live(start_proxy, dump, OLD_SERVICE_CAPTURE, api_version="11.0 SP22", sso_sites=["initech"])
+    checked = {(f["locator"].rsplit(" ", 1)[0], f["direction"], f["rule"], f["operation"], tuple(f["notes"]))
+               for f in checked_findings(dump)}
+    assert checked == live
+    by_flow = {(where, rule): notes for where, _, rule, _, notes in live}
+    assert by_flow[("flow 0", "WX302")] == ()
+    assert by_flow[("flow 2", "WX302")][0].startswith("site acme learned as API 11.0 SP22 from GetAPIVersion "
+                                                      "(apiVersion and release) at ")
+    assert by_flow[("flow 4", "WX105")][0].startswith("site initech learned as SSO from GetSiteType (siteType 2) at ")
+    assert {event["note"].split(" from ")[0] for event in learned} == {"site acme learned as API 11.0 SP22",
+                                                                       "site initech learned as SSO"}
+
+    db, report = tmp_path / "audit.sqlite", tmp_path / "report.html"
+    result = run_cli("audit", str(dump), "--db", str(db), "--report", str(report), "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    assert store_findings(db) == {(where, direction, rule, operation) for where, direction, rule, operation, _ in live}
+    with sqlite3.connect(db) as connection:
+        notes = dict(connection.execute("SELECT f.rule, f.notes FROM findings f WHERE f.notes IS NOT NULL"))
+        sites = {row[0]: row[1:] for row in connection.execute(
+            "SELECT site, site_type, api_version, version_learned_from FROM sites")}
+    assert notes["WX105"] == by_flow[("flow 4", "WX105")][0]
+    assert sites["initech"][0] == "sso" and sites["acme"][1] == "11.0 SP22"
+    assert sites["acme"][2].startswith("site acme learned as API 11.0 SP22 from GetAPIVersion")
+    page = report.read_text(encoding="utf-8")
+    assert "11.0 SP22" in page and "<td>SSO</td>" in page

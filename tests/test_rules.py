@@ -73,9 +73,10 @@ def test_wx103_credential_precedence_depends_on_the_site_type(linter):
     assert [f.rule for f in ci] == ["WX103"]
     assert "password is used" in ci[0].message and "tok-ABCDEFG" not in ci[0].message
     unknown = lint(linter, raw).findings[0].message
-    assert "on a ci site password is used" in unknown and "on a sso site password is used" in unknown
+    # issue 13: not "on a sso site password is used; on a ci site password is used"
+    assert "password is used on SSO and CI sites alike" in unknown and "sso site" not in unknown
     saml = request_xml("AuthenticateUser", "<samlResponse>PHNhbWw+</samlResponse>")
-    assert "sso site samlResponse is used" in lint(linter, saml).findings[0].message
+    assert "on an SSO site samlResponse is used; on a CI site password is used" in lint(linter, saml).findings[0].message
 
 
 # -- CI user management ----------------------------------------------------------------------------

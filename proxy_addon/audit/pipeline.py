@@ -6,7 +6,8 @@ a few chunks are in flight at once, so memory stays flat however large the captu
 
 Learning: the parent scouts every answer as it reads (proxy_addon.exchange.timeline) and sends each
 chunk the facts learned before it; the worker's exchange linter starts from them and learns the rest
-in order, so --jobs N gives the findings one process gives. Learned CI sites go to the store.
+in order, so --jobs N gives the findings one process gives. Learned site types and API versions go
+to the store.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from proxy_addon.audit.store import MessageRecord, PreparedBatch, Store, StoredFinding, as_stored, prepare
-from proxy_addon.exchange.knowledge import SITE_TYPE, Fact, SiteKnowledge
+from proxy_addon.exchange.knowledge import Fact, SiteKnowledge
 from proxy_addon.exchange.linter import ExchangeLinter
 from proxy_addon.exchange.timeline import AnswerScout
 from proxy_addon.inputs import CaptureError, Exchange, input_files, read_file
@@ -120,8 +121,7 @@ def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int
     stats.files = len(files)
     def learned(fact: Fact) -> None:
         stats.learned.append(fact)
-        if fact.kind == SITE_TYPE and fact.value:
-            store.record_sites([fact.site], fact.provenance)
+        store.record_learned(fact)
 
     chunks = _chunks((item for path in files for item in read_file(path)), AnswerScout(context), error, learned)
     if jobs <= 1:

@@ -72,6 +72,10 @@ class BackgroundRecorder:
     def ci_site(self, site: str, learned_from: str) -> None:
         self._submit(lambda store: store.record_sites([site], learned_from))
 
+    def learned(self, fact: Any) -> None:
+        """A site fact the proxy learned (its type or API version; exchange.knowledge.Fact)."""
+        self._submit(lambda store: store.record_learned(fact))
+
     def _submit(self, job: Linted | Callable[[Any], None]) -> None:
         try:
             self._queue.put_nowait(job)

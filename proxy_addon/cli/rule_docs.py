@@ -35,6 +35,8 @@ def applies_to(rule: Rule) -> str:
         parts.append("CI sites only")
     elif rule.site == "not-ci":
         parts.append("sites not known to be CI")
+    elif rule.site == "known":
+        parts.append("sites whose type is known (configured or learned)")
     if rule.since:
         parts.append(f"API {format_version(rule.since)}+")
     return "; ".join(parts)

@@ -21,6 +21,6 @@ def parse_version(text: str) -> Version:
 
 def format_version(version: Version) -> str:
     major, minor, patch = version
-    if major == 11 and patch:
+    if major < 39 and patch:  # service packs numbered the releases before 39.1 (11.0 SP22, 10.0 SP25)
         return f"{major}.{minor} SP{patch}"
     return f"{major}.{minor}" + (f".{patch}" if patch else "")

@@ -1,26 +1,43 @@
 """Site facts learned from traffic, with where they came from, and the lint context that uses them.
 
-A GetSiteType answer tells whether a site is CI (siteType 1) or not; a 030098 failure says it is
-CI; a GetAPIVersion answer gives the site's API version. Later messages for that site are linted
-with what was learned, and their findings carry a note saying where the knowledge came from.
+A GetSiteType answer tells the site's type (1 CI, 2 and 4 SSO, 3 and 5 non-SSO); a 030098 failure
+says it is CI; a GetAPIVersion answer gives the site's API version. Later messages for that site are
+linted with what was learned, and their findings carry a note saying where the knowledge came from.
 What traffic shows wins over what was configured: the service knows best.
+
+Answers also teach things the exchanges after them are checked against, in capture order: the
+session tickets AuthenticateUser issued (remembered by digest, never by value, with when they
+expire) and the recordings LstRecording listed as shared with the user (shareToMe).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from proxy_addon.core.message import Message, local_name, text_of
-from proxy_addon.core.versions import Version, parse_version
+from proxy_addon.core.versions import Version, format_version, parse_version
 from proxy_addon.exchange.observed import Observed, format_time
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.ruleset import Rule
 
 USER_MANAGEMENT_ON_CI = "030098"
-SITE_TYPE, API_VERSION = "site-type", "api-version"
+SITE_TYPE, API_VERSION = "site-type", "api-version"  # what a site is: reported when learned
+SESSION_TICKET, SHARED_RECORDING = "session-ticket", "shared-recording"  # remembered quietly
+CI, SSO, NON_SSO = "ci", "sso", "non-sso"
+# GetSiteType's numbers (xml-api-9.0-release-notes.txt A174-178): 1 CI, 2 SSO, 3 Train non-SSO,
+# 4 W11 SSO, 5 non-SSO. Another number is no documented type: nothing is learned from it.
+SITE_TYPES = {"1": CI, "2": SSO, "3": NON_SSO, "4": SSO, "5": NON_SSO}
+SITE_KIND_NAMES = {CI: "CI", SSO: "SSO", NON_SSO: "non-SSO"}
+# The service pack as GetAPIVersion's `release` carried it before 39.1 ("SP22"); B396 re-assigned
+# `release` on 2019-05-01, so anything else in it is not a service pack.
+_SERVICE_PACK = re.compile(r"^\s*SP\s*(\d+)\s*$", re.IGNORECASE)
+MAX_REMEMBERED = 10_000  # tickets and shared recordings kept (audit sends them with every chunk); oldest go first
 # An answer that can teach something names one of these (any case), or is not 8-bit text at all.
-_TEACHING_WORDS = re.compile(rb"sitetype|apiver|" + USER_MANAGEMENT_ON_CI.encode(), re.IGNORECASE)
+_TEACHING_WORDS = re.compile(rb"sitetype|apiver|sessionticket|sharetome|" + USER_MANAGEMENT_ON_CI.encode(),
+                             re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -28,20 +45,32 @@ class Fact:
     """One learned fact about a site: what, from which evidence, when and where it was seen."""
 
     site: str
-    kind: str  # SITE_TYPE (value: bool, True = CI) | API_VERSION (value: Version)
-    value: bool | Version
+    # SITE_TYPE (value: CI | SSO | NON_SSO) | API_VERSION (value: Version) |
+    # SESSION_TICKET (value: when it expires, seconds since the epoch) | SHARED_RECORDING (value: True)
+    kind: str
+    value: str | Version | float | bool
     evidence: str  # "GetSiteType (siteType 1)", "a 030098 failure"
     time: float | None = None  # when the answer was seen
     where: str = ""  # "capture.har entry 3 at …", "flow <id> at …"
+    key: str = ""  # SESSION_TICKET: the ticket's digest; SHARED_RECORDING: "webexid|recordingID"
+
+    @property
+    def is_site_fact(self) -> bool:
+        """What the site is (type, version): reported when learned, stored, shown in the report."""
+        return self.kind in (SITE_TYPE, API_VERSION)
 
     @property
     def note(self) -> str:
         """What a finding that depends on this fact says about it."""
-        if self.kind == SITE_TYPE:
-            what = "CI" if self.value else "not CI"
-        else:
-            what = "API " + ".".join(map(str, self.value))
         when = f" at {format_time(self.time)}" if self.time is not None else ""
+        if self.kind == SESSION_TICKET:
+            return f"site {self.site} issued session ticket {self.key[:12]}… by {self.evidence}{when}"
+        if self.kind == SHARED_RECORDING:
+            return f"{self.evidence}{when}"
+        if self.kind == SITE_TYPE:
+            what = SITE_KIND_NAMES.get(str(self.value), str(self.value))
+        else:
+            what = "API " + version_text(self.value)
         return f"site {self.site} learned as {what} from {self.evidence}{when}"
 
     @property
@@ -51,16 +80,28 @@ class Fact:
 
 
 class SiteKnowledge:
-    """Learned facts, keyed by case-folded site name (the newest fact of each kind wins)."""
+    """Learned facts, keyed by case-folded site name (the newest fact of each kind wins).
+
+    Tickets and shared recordings are keyed by site and `Fact.key`, at most MAX_REMEMBERED of them.
+    """
 
     def __init__(self, facts: list[Fact] | None = None) -> None:
         self._site_types: dict[str, Fact] = {}
         self._versions: dict[str, Fact] = {}
+        self._remembered: OrderedDict[tuple[str, str, str], Fact] = OrderedDict()
         for fact in facts or ():
             self.learn(fact)
 
     def learn(self, fact: Fact) -> bool:
         """Record a fact; True when it is news (a changed value)."""
+        if not fact.is_site_fact:
+            key3 = (fact.kind, fact.site.lower(), fact.key)
+            news = self._remembered.get(key3) != fact
+            self._remembered[key3] = fact
+            self._remembered.move_to_end(key3)
+            while len(self._remembered) > MAX_REMEMBERED:
+                self._remembered.popitem(last=False)
+            return news
         table = self._site_types if fact.kind == SITE_TYPE else self._versions
         key = fact.site.lower()
         known = table.get(key)
@@ -70,11 +111,19 @@ class SiteKnowledge:
         return True
 
     def facts(self) -> list[Fact]:
-        return [*self._site_types.values(), *self._versions.values()]
+        return [*self._site_types.values(), *self._versions.values(), *self._remembered.values()]
+
+    def remembered(self, kind: str, site: str | None, key: str) -> Fact | None:
+        """A ticket (key: its digest) or shared recording (key: "webexid|recordingID") seen for `site`."""
+        return self._remembered.get((kind, (site or "").lower(), key))
+
+    def site_kind(self, site: str | None) -> str | None:
+        fact = self._site_types.get(site.lower()) if site else None
+        return str(fact.value) if fact is not None else None
 
     def is_ci(self, site: str | None) -> bool | None:
-        fact = self._site_types.get(site.lower()) if site else None
-        return bool(fact.value) if fact is not None else None
+        kind = self.site_kind(site)
+        return kind == CI if kind is not None else None
 
     def api_version(self, site: str | None) -> Version | None:
         fact = self._versions.get(site.lower()) if site else None
@@ -86,7 +135,7 @@ class SiteKnowledge:
             return []
         key = site.lower()
         notes = []
-        if rule.site == "ci" and key in self._site_types:
+        if rule.site != "any" and key in self._site_types:
             notes.append(self._site_types[key].note)
         if (rule.since is not None or rule.until is not None) and key in self._versions:
             notes.append(self._versions[key].note)
@@ -112,6 +161,9 @@ class KnowledgeContext(LintContext):
         learned = self.knowledge.is_ci(site)
         return super().is_ci(site) if learned is None else learned
 
+    def site_kind(self, site: str | None) -> str | None:
+        return self.knowledge.site_kind(site) or super().site_kind(site)
+
     def version_for(self, site: str | None) -> Version:
         return self.knowledge.api_version(site) or super().version_for(site)
 
@@ -124,44 +176,118 @@ def may_teach(answer: bytes) -> bool:
     return _TEACHING_WORDS.search(answer) is not None
 
 
-def facts_from_answer(site: str | None, operation: str | None, answer: Message, seen: Observed) -> list[Fact]:
-    """What one answer to a request for `site` teaches (no fact when it teaches nothing)."""
+def facts_from_answer(site: str | None, operation: str | None, answer: Message, seen: Observed,
+                      webex_id: str | None = None) -> list[Fact]:
+    """What one answer to a request for `site` (by `webex_id`) teaches (no fact when it teaches nothing)."""
     if not site:
         return []
 
-    def fact(kind: str, value: bool | Version, evidence: str) -> Fact:
-        return Fact(site, kind, value, evidence, seen.time, seen.where())
+    def fact(kind: str, value: str | Version | float | bool, evidence: str, key: str = "") -> Fact:
+        return Fact(site, kind, value, evidence, seen.time, seen.where(), key)
 
     if answer.exception_id == USER_MANAGEMENT_ON_CI:
-        return [fact(SITE_TYPE, True, f"a {USER_MANAGEMENT_ON_CI} failure")]
-    if answer.is_failure or answer.body_content is None:
+        return [fact(SITE_TYPE, CI, f"a {USER_MANAGEMENT_ON_CI} failure")]
+    body = _body_content(answer)
+    if answer.is_failure or body is None:
         return []
     if operation == "GetSiteType":
-        site_type = _child_text(answer, "siteType")  # one release-note example writes <ep:sitetype>
-        if site_type and site_type.isdigit():
-            return [fact(SITE_TYPE, site_type == "1", f"GetSiteType (siteType {site_type})")]
+        site_type = _child_text(body, "siteType")  # A206 writes <ep:sitetype>
+        if site_type in SITE_TYPES:
+            return [fact(SITE_TYPE, SITE_TYPES[site_type], f"GetSiteType (siteType {site_type})")]
     elif operation == "GetAPIVersion":
-        version, element = _api_version(answer)
+        version, evidence = _api_version(body)
         if version is not None:
-            return [fact(API_VERSION, version, f"GetAPIVersion ({element})")]
+            return [fact(API_VERSION, version, f"GetAPIVersion ({evidence})")]
+    elif operation == "AuthenticateUser":
+        ticket, lifetime = _child_text(body, "sessionTicket"), _child_text(body, "timeToLive")
+        start = seen.time if seen.time is not None else _epoch_millis(_child_text(body, "createTime"))
+        if ticket and lifetime and lifetime.isdigit() and start is not None:
+            return [fact(SESSION_TICKET, start + int(lifetime), f"AuthenticateUser (timeToLive {lifetime} s)",
+                         ticket_digest(ticket))]
+    elif operation == "LstRecording":
+        return [fact(SHARED_RECORDING, True, f"LstRecording listed recording {recording_id} with shareToMe=true "
+                     f"for {webex_id or 'the user'}", shared_recording_key(webex_id, recording_id))
+                for recording_id in _shared_recordings(body)]
     return []
 
 
-def _child_text(message: Message, name: str) -> str | None:
+def version_text(version: Version) -> str:
+    """As the service names it: 11.0 SP22 before 39.1, all three numbers after (39.3.0, as apiVer)."""
+    return format_version(version) if version < (39, 0, 0) else ".".join(map(str, version))
+
+
+def ticket_digest(ticket: str) -> str:
+    """How a session ticket is remembered and named: never by its value."""
+    return hashlib.sha256(ticket.strip().encode()).hexdigest()
+
+
+def shared_recording_key(webex_id: str | None, recording_id: str) -> str:
+    """shareToMe is relative to the user who listed: the same recording may be another user's own."""
+    return f"{(webex_id or '').lower()}|{recording_id}"
+
+
+def _body_content(message: Message):
+    """bodyContent, also spelled bodycontent as in the GetSiteType example answer (A205)."""
+    if message.body_content is not None:
+        return message.body_content
+    for parent in (message.root, *message.root.iterchildren()):
+        for element in parent.iterchildren():
+            if isinstance(element.tag, str) and local_name(element).lower() == "bodycontent":
+                return element
+    return None
+
+
+def _child_text(parent, name: str) -> str | None:
     wanted = name.lower()
-    for element in message.body_content.iterchildren():
+    for element in parent.iterchildren():
         if isinstance(element.tag, str) and local_name(element).lower() == wanted:
             return text_of(element)
     return None
 
 
-def _api_version(message: Message) -> tuple[Version | None, str]:
-    """apiVer (39.1+) first; services older than 39.1 only send apiVersion."""
-    for element in ("apiVer", "apiVersion"):
-        text = _child_text(message, element)
-        if text:
-            try:
-                return parse_version(text), element
-            except ValueError:
-                continue
-    return None, ""
+def _shared_recordings(body) -> list[str]:
+    """recordingIDs of the recordings an LstRecording answer flags shareToMe=true (B619-635)."""
+    shared = []
+    for element in body.iter():
+        if isinstance(element.tag, str) and local_name(element).lower() == "recording":
+            flag, recording_id = _child_text(element, "shareToMe"), _child_text(element, "recordingID")
+            if recording_id and (flag or "").lower() == "true":
+                shared.append(recording_id)
+    return shared
+
+
+def _epoch_millis(text: str | None) -> float | None:
+    return int(text) / 1000 if text and text.isdigit() else None
+
+
+def _api_version(body) -> tuple[Version | None, str]:
+    """The site's API version from a GetAPIVersion answer, and which elements said so.
+
+    From 39.1 apiVer holds it. Before, apiVersion ("WebEx XML API V11.0.0") gave the release and
+    `release` the service pack ("SP22"): 11.0 SP22, which SP-gated rules need. On 2019-05-01 `release`
+    was assigned a new XML API value (B396): a release that is a version of its own (39.x) is that
+    version; anything else that is not "SPn" is not a service pack and is not read.
+    """
+    api_ver = _child_text(body, "apiVer")
+    if api_ver:
+        try:
+            return parse_version(api_ver), "apiVer"
+        except ValueError:
+            pass
+    release = _child_text(body, "release") or ""
+    if re.match(r"^\s*\d+\.\d+", release):
+        try:
+            return parse_version(release), "release"
+        except ValueError:
+            pass
+    api_version = _child_text(body, "apiVersion")
+    if not api_version:
+        return None, ""
+    try:
+        version = parse_version(api_version)
+    except ValueError:
+        return None, ""
+    service_pack = _SERVICE_PACK.match(release)
+    if service_pack and version < (39, 0, 0):
+        return (version[0], version[1], int(service_pack.group(1))), "apiVersion and release"
+    return version, "apiVersion"

@@ -30,7 +30,8 @@ class AnswerScout:
         return self.knowledge.facts()
 
     def read(self, exchange: Exchange) -> list[Fact]:
-        """The facts this exchange's answer taught that were news."""
+        """The site facts this exchange's answer taught that were news (tickets and shared recordings
+        are remembered for the workers, not reported)."""
         request = next((seen for seen in exchange.messages if seen.direction == "request"), None)
         answer = next((seen for seen in exchange.messages if seen.direction == "response"), None)
         if answer is None or not may_teach(answer.data):
@@ -41,7 +42,9 @@ class AnswerScout:
             return []
         site = self.context.site_key(asked.site_name, asked.site_id) if asked is not None else None
         operation = (asked.operation if asked is not None else None) or answered.operation
-        return [fact for fact in facts_from_answer(site, operation, answered, answer) if self.knowledge.learn(fact)]
+        webex_id = asked.webex_id if asked is not None else None
+        return [fact for fact in facts_from_answer(site, operation, answered, answer, webex_id)
+                if self.knowledge.learn(fact) and fact.is_site_fact]
 
     def _message(self, seen: Observed) -> Message | None:
         document = parse_document(seen.data, path=seen.source, http_charset=seen.http_charset, max_bytes=self.max_bytes)

@@ -49,6 +49,7 @@ class CheckEnv:
     is_ci: bool | None  # None: the site type is unknown
     exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)  # rules/exceptions.yaml
     lifecycle: Any = None  # rules/lifecycle.yaml (proxy_addon.lint.lifecycle.Lifecycle)
+    site_kind: str | None = None  # "ci" | "sso" | "non-sso" (GetSiteType, A174-178); None: unknown
 
 
 Check = Callable[[list[Element], dict[str, Any], CheckEnv], Iterator[Hit]]
@@ -200,13 +201,39 @@ def credential_precedence(matches: list[Element], options: dict[str, Any], env: 
     if len(present_names) < 2 or not matches:
         return
     orders = options["order"]
-    if env.is_ci is None:
-        used = "; ".join(f"on a {kind} site {_first(order, present_names)} is used"
-                         for kind, order in orders.items() if _first(order, present_names))
+    kind = env.site_kind or ("ci" if env.is_ci else None)
+    if kind in orders:
+        first = _first(orders[kind], present_names)
+        used = f"this is {_SITE_KINDS[kind]} site, so {first or 'none of them'} is used"
     else:
-        kind = "ci" if env.is_ci else "sso"
-        used = f"this is {'a CI' if env.is_ci else 'an SSO'} site, so {_first(orders.get(kind, []), present_names) or 'none of them'} is used"
+        # The notes give the order for SSO and CI sites only (A430-436): say what each would use.
+        by_kind = {k: _first(order, present_names) for k, order in orders.items()}
+        known = {k: used_name for k, used_name in by_kind.items() if used_name}
+        if len(set(known.values())) == 1 and len(known) == len(orders):
+            used = f"{next(iter(known.values()))} is used on {' and '.join(map(_SITE_KINDS_SHORT.get, orders))} sites alike"
+        else:
+            used = "; ".join(f"on {_SITE_KINDS[k]} site {name} is used" for k, name in known.items())
+        if kind is not None:
+            used = f"this is {_SITE_KINDS[kind]} site, for which the release notes give no order: {used}"
     yield Hit(matches[0], {"credentials": ", ".join(present_names), "used": used})
+
+
+_SITE_KINDS = {"ci": "a CI", "sso": "an SSO", "non-sso": "a non-SSO"}
+_SITE_KINDS_SHORT = {"ci": "CI", "sso": "SSO", "non-sso": "non-SSO"}
+
+
+@check("credential_not_processed", credentials=MapOf(required=True, value=SelectorText()),
+       order=MapOf(required=True, keys=frozenset({"sso", "ci"}), value=ListOf(item=Text())))
+def credential_not_processed(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """Credentials sent, none of which this site type processes (the site's order names none of them)."""
+    order = options["order"].get(env.site_kind or "")
+    if order is None or not matches:
+        return
+    present_names = [name for name, select in options["credentials"].items()
+                     if any(text_of(el) for el in select(env.message))]
+    if present_names and _first(order, present_names) is None:
+        yield Hit(matches[0], {"credentials": ", ".join(present_names), "site_kind": _SITE_KINDS[env.site_kind],
+                               "processed": ", ".join(order)})
 
 
 def _first(order: list[str], present_names: list[str]) -> str | None:

@@ -32,6 +32,10 @@ class LintContext:
             return True
         return None
 
+    def site_kind(self, site: str | None) -> str | None:
+        """"ci" for a configured CI site; other types are known only from traffic (KnowledgeContext)."""
+        return "ci" if self.is_ci(site) else None
+
     def version_for(self, site: str | None) -> Version:
         return self.api_version
 

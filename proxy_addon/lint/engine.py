@@ -101,9 +101,10 @@ class Linter:
         context = result.context
         site = context.site_key(message.site_name, message.site_id)
         is_ci = context.is_ci(site)
+        site_kind = context.site_kind(site)
         version = context.version_for(site)
         env = None
-        for rule in self._runnable(message.direction, message.operation, version, is_ci is True, context):
+        for rule in self._runnable(message.direction, message.operation, version, site_kind, context):
             if rule.unless and any(select(message) for select in rule.unless):
                 continue
             if rule.when and not all(select(message) for select in rule.when):
@@ -113,7 +114,8 @@ class Linter:
                 el for select in selectors for el in select(message)]
             if not matches:
                 continue
-            env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions, self.ruleset.lifecycle)
+            env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions, self.ruleset.lifecycle,
+                                  site_kind=site_kind)
             for hit in rule.check(matches, rule.options, env):
                 text = render(rule.message, {"operation": message.operation, **hit.values})
                 finding = self._emit(result, rule, rule.severity, hit.element, text)
@@ -121,10 +123,10 @@ class Linter:
                     continue
                 finding.fix = self._fix_for(rule, hit.element, hit.values, result)
 
-    def _runnable(self, direction: str, operation: str | None, version: Version, is_ci: bool,
+    def _runnable(self, direction: str, operation: str | None, version: Version, site_kind: str | None,
                   context: LintContext) -> list[Rule]:
         """The rules that can fire on such a message in this context, worked out once per kind of message."""
-        key = (direction, operation and operation.lower(), version, is_ci, context.select, context.ignore)
+        key = (direction, operation and operation.lower(), version, site_kind, context.select, context.ignore)
         rules = self._plans.get(key)
         if rules is None:
             if len(self._plans) > 4096:  # operation names come from traffic: keep the memo bounded
@@ -132,7 +134,7 @@ class Linter:
             rules = self._plans[key] = [
                 rule for rule in self.ruleset.candidates(direction, operation)
                 if context.is_selected(rule.id) and rule.applies_to_version(version)
-                and (rule.site != "ci" or is_ci) and (rule.site != "not-ci" or not is_ci)
+                and rule.applies_to_site(site_kind)
             ]
         return rules
 
@@ -159,6 +161,14 @@ class Linter:
                 return Fix(f"replace <siteID> with <siteName>{name}</siteName>", rule.fix.safe,
                            "replace-element", index, f"<{prefix}siteName>{escape(name)}</{prefix}siteName>")
         return None
+
+    def add_case(self, result: LintResult, rule_id: str, case: str, element: etree._Element,
+                 **values: object) -> Finding | None:
+        """A finding only the exchange can see (capture order), added to a message already linted."""
+        finding = self._emit_case(result, rule_id, case, element, **values)
+        if finding is not None:
+            self._finish(result)
+        return finding
 
     def _emit_case(self, result: LintResult, rule_id: str, case: str, element: etree._Element,
                    **values: object) -> Finding | None:

@@ -34,7 +34,7 @@ from proxy_addon.lint.options import (
 from proxy_addon.lint.selector import Selector, SelectorError, compile_selector
 
 DIRECTIONS = {"request", "response", "any"}
-SITES = {"any", "ci", "not-ci"}  # not-ci: every site not known to be CI
+SITES = {"any", "ci", "not-ci", "known"}  # not-ci: every site not known to be CI; known: its type is known
 FIX_ACTIONS = {"remove", "truncate", "site-id", "rename"}
 DOC_FIELDS = ("summary", "why", "example", "fix", "source")
 RULE_KEYS = {"id", "name", "severity", "introduced", "direction", "operations", "site", "api", "given", "unless",
@@ -75,7 +75,7 @@ class Rule:
     introduced: str
     direction: str = "any"
     operations: tuple[str, ...] | None = None  # None = every operation
-    site: str = "any"  # "any" | "ci" | "not-ci" (not known to be CI)
+    site: str = "any"  # "any" | "ci" | "not-ci" (not known to be CI) | "known" (the type is known)
     since: Version | None = None
     until: Version | None = None
     given: list[str] = field(default_factory=list)
@@ -103,6 +103,12 @@ class Rule:
 
     def applies_to_version(self, version: Version) -> bool:
         return (self.since is None or version >= self.since) and (self.until is None or version < self.until)
+
+    def applies_to_site(self, site_kind: str | None) -> bool:
+        """site: ci needs a CI site, not-ci any other (unknown included), known a site whose type is
+        known (its rules read env.site_kind)."""
+        return self.site == "any" or (self.site == "ci" and site_kind == "ci") or (
+            self.site == "not-ci" and site_kind != "ci") or (self.site == "known" and site_kind is not None)
 
 
 # libyaml's parser when PyYAML was built with it: the same documents, ~15x faster than the pure

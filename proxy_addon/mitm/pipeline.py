@@ -149,8 +149,8 @@ class LintPipeline:
         for fact in linted.learned:
             record.learned.append(fact.note)
             self.emit("learned", flow_id, record, client, note=fact.note, learned_from=fact.provenance)
-            if self.recorder is not None and self.exchanges.knowledge.is_ci(fact.site):
-                self.recorder.ci_site(fact.site, fact.provenance)
+            if self.recorder is not None:
+                self.recorder.learned(fact)
 
     # -- rewriting --------------------------------------------------------------------------------
 

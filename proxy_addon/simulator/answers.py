@@ -57,10 +57,12 @@ def description_failure(limit: int) -> Failure:
 
 
 class SimulatedService:
-    """The service's answers for a set of CI sites at one API version."""
+    """The service's answers for a set of CI (and SSO) sites at one API version."""
 
-    def __init__(self, ci_sites: frozenset[str] | set[str] = frozenset(), api_version: str = DEFAULT_API_VERSION):
+    def __init__(self, ci_sites: frozenset[str] | set[str] = frozenset(), api_version: str = DEFAULT_API_VERSION,
+                 sso_sites: frozenset[str] | set[str] = frozenset()):
         self.ci_sites = frozenset(site.lower() for site in ci_sites)
+        self.sso_sites = frozenset(site.lower() for site in sso_sites)
         self.api_version: Version = parse_version(api_version)
         self.checks: list[Callable[[Message], Failure | None]] = [
             self._user_management, self._description, self._conf_name, self._recording_range,
@@ -146,13 +148,17 @@ class SimulatedService:
         prefix = response_prefix(message.package or "ep")
         operation = message.operation
         if operation == "GetSiteType":
-            return f"<{prefix}:siteType>{1 if self.is_ci(message) else 5}</{prefix}:siteType>"
+            site = (message.site_name or message.site_id or "").lower()
+            return f"<{prefix}:siteType>{1 if self.is_ci(message) else 2 if site in self.sso_sites else 5}</{prefix}:siteType>"
         if operation == "GetAPIVersion":
             # apiVersion is deprecated since 39.1 but still sent; apiVer carries the real version.
-            body = f"<{prefix}:apiVersion>WebEx XML API V11.0.0</{prefix}:apiVersion>"
+            # Before 39.1 the service pack was in release (B396): V11.0.0 plus SP22 is 11.0 SP22.
+            major, minor, patch = self.api_version
             if self.api_version >= (39, 1, 0):
-                body += f"<{prefix}:apiVer>{'.'.join(map(str, self.api_version))}</{prefix}:apiVer>"
-            return body
+                return (f"<{prefix}:apiVersion>WebEx XML API V11.0.0</{prefix}:apiVersion>"
+                        f"<{prefix}:apiVer>{major}.{minor}.{patch}</{prefix}:apiVer>")
+            body = f"<{prefix}:apiVersion>WebEx XML API V{major}.{minor}.0</{prefix}:apiVersion>"
+            return body + (f"<{prefix}:release>SP{patch}</{prefix}:release>" if patch else "")
         if operation == "AuthenticateUser":
             ticket = _token("ticket", message.webex_id or "", message.site_name or "", length=48)
             return (f"<{prefix}:sessionTicket>{ticket}</{prefix}:sessionTicket>"

@@ -161,10 +161,10 @@ class WebexSimulator:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, ci_sites: Iterable[str] = (),
                  api_version: str = DEFAULT_API_VERSION, ssl_context: ssl.SSLContext | None = None,
-                 record: bool = False, verbose: bool = False):
+                 record: bool = False, verbose: bool = False, sso_sites: Iterable[str] = ()):
         if not is_loopback(host):
             raise ValueError(f"--host {host}: the simulator serves loopback addresses only (127.0.0.1, ::1, localhost)")
-        self.service = SimulatedService(frozenset(ci_sites), api_version)
+        self.service = SimulatedService(frozenset(ci_sites), api_version, sso_sites=frozenset(sso_sites))
         self.ssl_context = ssl_context
         self.recording = record
         self.verbose = verbose

@@ -29,6 +29,7 @@ class ReportData:
     checklist: list[ChecklistItem]
     input_errors: list[dict[str, Any]]
     ci_sites: dict[str, str | None] = field(default_factory=dict)  # site -> where it was learned
+    learned_sites: list[dict[str, Any]] = field(default_factory=list)  # site types and API versions known
     rules: dict[str, Rule] = field(default_factory=dict)
     migration: MigrationReadiness | None = None
 
@@ -44,6 +45,7 @@ def collect(store: Store, ruleset: RuleSet | None = None) -> ReportData:
         by_operation=store.breakdown("operation"), by_day=store.breakdown("day"),
         site_id_clients=store.deprecated_site_id_clients(), ci_fields=store.ci_ignored_fields(),
         checklist=store.checklist(), input_errors=store.input_errors(), ci_sites=store.ci_sites(),
+        learned_sites=store.learned_sites(),
         rules=dict(ruleset.by_id),
         migration=readiness(store.operation_usage(), store.client_credentials(),
                             ruleset.lifecycle or default_lifecycle()),

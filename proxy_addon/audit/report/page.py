@@ -190,6 +190,19 @@ def _migration(data: ReportData) -> str:
             "passwords; REST needs access tokens (counts only: the store keeps no credential).</p>" + credentials)
 
 
+SITE_TYPE_NAMES = {"ci": "CI", "sso": "SSO", "non-sso": "non-SSO"}
+
+
+def _learned_sites(data: ReportData) -> str:
+    if not data.learned_sites:
+        return ('<p class="empty">No site type or API version known (pass --ci-site, or capture GetSiteType and '
+                'GetAPIVersion answers).</p>')
+    rows = [[_e(row["site"]), _e(SITE_TYPE_NAMES.get(row["site_type"] or "", row["site_type"] or "-")),
+             _e(row["type_learned_from"] or "-"), _e(row["api_version"] or "-"), _e(row["version_learned_from"] or "-")]
+            for row in data.learned_sites]
+    return _table(["Site", "Type", "Known from", "API version", "Learned from"], rows, table_id="learned-sites")
+
+
 def _input_errors(data: ReportData) -> str:
     if not data.input_errors:
         return '<p class="empty">Every input was read.</p>'
@@ -244,6 +257,8 @@ def render_html(data: ReportData) -> str:
 {_site_id_clients(data)}
 <h2>CI sites and the SetUser fields their integrations still send (WX201)</h2>
 {_ci_fields(data)}
+<h2>Sites: type and API version, as configured or learned from traffic</h2>
+{_learned_sites(data)}
 <h2>Inputs that could not be read</h2>
 {_input_errors(data)}
 <h2>Rule documentation</h2>

@@ -60,6 +60,14 @@ def print_inventory(data: ReportData, console: Console) -> None:
             fields.add_row(site, data.ci_sites.get(site) or "-", f"<{item['field']}>" if item["field"] else "(none seen)",
                            f"{item['messages']:,}", f"{item['clients']:,}")
     console.print(fields)
+    if data.learned_sites:
+        sites = Table(title="Sites: type and API version, as configured or learned", title_justify="left")
+        for name in ("site", "type", "known from", "API version", "learned from"):
+            sites.add_column(name)
+        for row in data.learned_sites:
+            sites.add_row(row["site"], row["site_type"] or "-", row["type_learned_from"] or "-",
+                          row["api_version"] or "-", row["version_learned_from"] or "-")
+        console.print(sites)
     if data.input_errors:
         errors = Table(title="Inputs that could not be read", title_justify="left")
         for name in ("input", "where", "problem"):

@@ -30,6 +30,7 @@ class StoredFinding:
     column: int
     predicts: str | None = None
     element: str | None = None  # local name of the element the finding points at (WX201's field)
+    notes: tuple[str, ...] = ()  # the learned facts the finding depends on
 
 
 @dataclass(slots=True)
@@ -166,4 +167,4 @@ def as_stored(finding: Finding | StoredFinding, elements: dict[int, str] | None 
         return finding
     element = (elements or {}).get(finding.element_index) if finding.element_index is not None else None
     return StoredFinding(finding.rule, str(finding.severity), finding.message, finding.line, finding.column,
-                         finding.predicts, element)
+                         finding.predicts, element, tuple(finding.notes))

@@ -74,6 +74,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "messages.auth: the kind of credential a request carried", (
         "ALTER TABLE messages ADD COLUMN auth TEXT",
     )),
+    # Number 3: main's migration 2 (messages.auth, the migration branch) comes first.
+    Migration(3, "learned notes per finding; learned site types and API versions", (
+        # The learned facts a finding depends on ("site acme learned as CI from …"), one per line.
+        "ALTER TABLE findings ADD COLUMN notes TEXT",
+        # What traffic taught about a site beyond CI or not: its type (ci, sso, non-sso) and its API
+        # version, each with the answer it was learned from. `ci` stays what it was.
+        "ALTER TABLE sites ADD COLUMN site_type TEXT",
+        "ALTER TABLE sites ADD COLUMN api_version TEXT",
+        "ALTER TABLE sites ADD COLUMN version_learned_from TEXT",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

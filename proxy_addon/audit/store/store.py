@@ -28,6 +28,7 @@ from proxy_addon.audit.store.schema import LATEST, migrate
 from proxy_addon.core.findings import Finding
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.text import encodable
+from proxy_addon.exchange.knowledge import API_VERSION, SITE_TYPE, Fact, version_text
 
 logger = logging.getLogger(__name__)
 SEVERITIES = ("error", "warning", "info")
@@ -44,8 +45,8 @@ _UPSERT_MESSAGE = (
     "ON CONFLICT (key) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _MESSAGE_COLUMNS if c != "key")
 )
-_INSERT_FINDING = ("INSERT INTO findings (message_key, ordinal, rule, severity, element, message, line, col, predicts) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_FINDING = ("INSERT INTO findings (message_key, ordinal, rule, severity, element, message, line, col, predicts, "
+                   "notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 @dataclass
@@ -121,11 +122,29 @@ class Store:
 
     def record_sites(self, ci_sites: Iterable[str], learned_from: str) -> None:
         """Remember sites known to be CI (from --ci-site, or learned by the proxy)."""
-        rows = [(_text(site), 1, _text(learned_from)) for site in ci_sites]
-        if rows:
-            self._guard(self._write_many, "INSERT INTO sites (site, ci, learned_from) VALUES (?, ?, ?) "
-                        "ON CONFLICT (site) DO UPDATE SET ci = excluded.ci, learned_from = excluded.learned_from",
-                        rows)
+        for site in ci_sites:
+            self.record_site_type(site, "ci", learned_from)
+
+    def record_site_type(self, site: str, site_type: str, learned_from: str) -> None:
+        """A site's type (ci, sso, non-sso) and where it was learned; `ci` follows it."""
+        self._guard(self._write, "INSERT INTO sites (site, ci, learned_from, site_type) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (site) DO UPDATE SET ci = excluded.ci, learned_from = excluded.learned_from, "
+                    "site_type = excluded.site_type",
+                    (_text(site), int(site_type == "ci"), _text(learned_from), site_type))
+
+    def record_api_version(self, site: str, api_version: str, learned_from: str) -> None:
+        """A site's API version as traffic taught it; what is known of its type is kept."""
+        self._guard(self._write, "INSERT INTO sites (site, ci, api_version, version_learned_from) VALUES (?, 0, ?, ?) "
+                    "ON CONFLICT (site) DO UPDATE SET api_version = excluded.api_version, "
+                    "version_learned_from = excluded.version_learned_from",
+                    (_text(site), _text(api_version), _text(learned_from)))
+
+    def record_learned(self, fact: Fact) -> None:
+        """A site fact the exchange linter learned (tickets and shared recordings are never stored)."""
+        if fact.kind == SITE_TYPE:
+            self.record_site_type(fact.site, str(fact.value), fact.provenance)
+        elif fact.kind == API_VERSION:
+            self.record_api_version(fact.site, version_text(fact.value), fact.provenance)
 
     def _write(self, sql: str, params: Sequence[Any]) -> None:
         with self.backend.transaction():
@@ -182,6 +201,14 @@ class Store:
     def ci_sites(self) -> dict[str, str | None]:
         """Sites known to be CI -> how that is known ("--ci-site", or the answer it was learned from)."""
         return dict(self._query("SELECT site, learned_from FROM sites WHERE ci = 1 ORDER BY site"))
+
+    def learned_sites(self) -> list[dict[str, Any]]:
+        """Every site whose type or API version is known, with where each was learned."""
+        rows = self._query("SELECT site, ci, site_type, learned_from, api_version, version_learned_from "
+                           "FROM sites ORDER BY site")
+        return [{"site": site, "site_type": site_type or ("ci" if ci else None), "type_learned_from": learned_from,
+                 "api_version": api_version, "version_learned_from": version_from}
+                for site, ci, site_type, learned_from, api_version, version_from in rows]
 
     def ci_ignored_fields(self) -> dict[str, list[dict[str, Any]]]:
         """CI sites -> the SetUser fields (WX201) their integrations still send. Known CI sites
@@ -295,7 +322,8 @@ def _message_row(key: bytes, message: MessageRecord, days: dict[int, str]) -> tu
 
 def _finding_row(key: bytes, ordinal: int, finding: StoredFinding, secrets: frozenset[str]) -> tuple[Any, ...]:
     return (key, ordinal, finding.rule, str(finding.severity), finding.element,
-            _text(finding.message, secrets), finding.line, finding.column, finding.predicts)
+            _text(finding.message, secrets), finding.line, finding.column, finding.predicts,
+            _text("\n".join(finding.notes), secrets) if finding.notes else None)
 
 
 def _text(value: str, secrets: frozenset[str] = frozenset()) -> str:

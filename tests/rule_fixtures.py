@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
-MESSAGE_SUFFIXES = (".xml", ".xml.gz")
+MESSAGE_SUFFIXES = (".xml", ".xml.gz", ".har")  # a .har: rules that need capture order (WX106, WX305)
 _FINDING = re.compile(r"^(?P<line>\d+):(?P<column>\d+)\s+(?P<rule>[A-Z]+\d+)(?:\s+(?P<text>.*))?$")
 
 
@@ -48,7 +48,7 @@ class RuleFixture:
 
     @property
     def name(self) -> str:
-        return self.message.name.removesuffix(".gz").removesuffix(".xml")
+        return self.message.name.removesuffix(".gz").removesuffix(".xml").removesuffix(".har")
 
     @property
     def kind(self) -> str:

@@ -36,7 +36,7 @@ UPDATE = os.environ.get("WEBEXLINT_UPDATE_FIXTURES") == "1"
 
 def check_json(capsys, fixture: RuleFixture, tmp_path, monkeypatch) -> tuple[int, list[dict]]:
     """`check --format json ARGS message`, in-process, from an empty folder (no configuration file)."""
-    message = tmp_path / f"{fixture.name}.xml"
+    message = tmp_path / (fixture.name + (".har" if fixture.message.name.endswith(".har") else ".xml"))
     message.write_bytes(fixture.data())
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
@@ -114,7 +114,7 @@ def test_every_fixture_folder_file_is_a_message_or_its_expectation():
             continue
         messages = {f.name for f in FIXTURES if f.rule == folder.name}
         for path in folder.iterdir():
-            name = path.name.removesuffix(".gz").removesuffix(".xml").removesuffix(".expected")
+            name = path.name.removesuffix(".gz").removesuffix(".xml").removesuffix(".har").removesuffix(".expected")
             if path.name not in {f.message.name for f in FIXTURES if f.rule == folder.name} and name not in messages:
                 stray.append(str(path.relative_to(RULES_DIR)))
     assert stray == [], f"files that are neither a message nor a message's .expected: {stray}"

@@ -58,7 +58,7 @@ class ProxySession:
 
     def __init__(self) -> None:
         # What the lint pipeline runs with: the configuration file, then the webexlint_* options.
-        self.settings = Settings(findings_log="-", fault=os.environ.get(FAULT_ENV, ""))
+        self.settings = Settings(console=True, fault=os.environ.get(FAULT_ENV, ""))
         self.offload = True
         self.backend: InProcessBackend | WorkerBackend | None = None
         self.annotation_sink: Callable[[Annotation, bool], None] = lambda annotation, later: None
@@ -302,17 +302,23 @@ class WebexLint:
 
 
 class FindingsLog:
-    """Where the pipeline writes one JSON line per finding (and per rewrite, learned fact, error)."""
+    """Where the pipeline writes about each finding (and rewrite, learned fact, error): one readable line
+    on the console, and one JSON line in the findings log when there is one."""
 
     def __init__(self, session: ProxySession):
         self.session = session
 
     def load(self, loader) -> None:
-        loader.add_option("webexlint_findings_log", str, "-",
-                          "Where to write one JSON line per finding and event: a file (appended to), "
-                          "- for standard output, or empty for no log.")
+        loader.add_option("webexlint_findings_log", str, "",
+                          "Also write one JSON line per finding and event: to a file (appended to), or - for "
+                          "standard output instead of the readable lines. Empty (the default): no JSON log.")
+        loader.add_option("webexlint_console", bool, True,
+                          "Print one readable line per finding and event on standard output, as `webex-xml-lint "
+                          "check` prints findings plus client and site (not when webexlint_findings_log is -).")
 
     def configure(self, updated: set[str]) -> None:
+        if "webexlint_console" in updated:
+            self.session.update(console=ctx.options.webexlint_console)
         if "webexlint_findings_log" not in updated:
             return
         target = ctx.options.webexlint_findings_log

@@ -160,7 +160,7 @@ def _shorten(text: str, limit: int = 110) -> str:
 def write_report(store: Path, report: Path) -> None:
     """The HTML report of the store the first pass filled, as a user builds one: `webex-xml-lint report`."""
     command = [sys.executable, "-m", "proxy_addon.cli", "report", "--db", str(store), "--output", str(report)]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False,
                             env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
     if result.returncode != 0:
         raise RuntimeError(f"webex-xml-lint report failed: {result.stderr.strip()}")
@@ -207,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                 send_examples(proxy.port, examples)
             print_rewrite_pass(proxy.events(), [r.body for r in simulator.received])
     print("\nSimulator and proxy stopped.")
-    write_report(store, report)
+    try:
+        write_report(store, report)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 1
     print(f"\nFindings logs (one JSON line per event): {_shown_path(lint_log)}, {_shown_path(rewrite_log)}")
     print(f"HTML report of the first pass: {_shown_path(report)}  "
           f"(webex-xml-lint report --db {_shown_path(store)} --output {_shown_path(report)})")

@@ -12,13 +12,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest
 
 from proxy_addon.simulator.server import WebexSimulator
 from tests.builders import request_xml
-from tests.proxy_support import REPO, RunningProxy, free_port, stop_process, wait_for_port
+from tests.proxy_support import (
+    REPO,
+    RunningProxy,
+    free_port,
+    stop_process,
+    wait_for_port,
+)
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "C0nsole-secret-pw"
@@ -56,8 +63,6 @@ class ConsoleProxy:
         return self
 
     def post(self, *bodies: bytes) -> None:
-        from http.client import HTTPConnection  # noqa: PLC0415
-
         for body in bodies:
             connection = HTTPConnection("127.0.0.1", self.port, timeout=30)
             try:
@@ -137,3 +142,22 @@ def test_the_benchmark_command_line_json_to_the_file_readable_lines_on_the_conso
     events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     wx101 = next(e for e in events if e["event"] == "finding" and e["rule"] == "WX101")
     assert wx101["client"].startswith("127.0.0.1:") and wx101["site"] == "acme" and wx101["line"] > 0
+
+
+def test_console_lines_are_redacted_and_show_control_characters_instead_of_acting_on_them():
+    import io  # noqa: PLC0415
+
+    from proxy_addon.outputs.event_log import SECRETS_KEY, event_logger  # noqa: PLC0415
+
+    stream = io.StringIO()
+    logger = event_logger(stream, console=True)
+    logger.info("finding", client="10.0.0.1:5000", site="acme", webex_id="admin@acme.com", operation="SetUser",
+                direction="request", line=3, column=7, rule="WX201", severity="warning",
+                message=f"ignored <email> \x1b[31mred\x1b[0m {PASSWORD}\nforged: WX999 [error] x",
+                notes=["site acme learned as CI"], **{SECRETS_KEY: frozenset({PASSWORD})})
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2, lines  # the finding and its note: the newline in the message forged nothing
+    assert lines[0].startswith("10.0.0.1:5000 acme admin@acme.com SetUser request:3:7: WX201 [warning] ignored <email> ")
+    assert "\\x1b[31m" in lines[0] and "\x1b" not in lines[0] and "\\n" in lines[0]
+    assert PASSWORD not in stream.getvalue()
+    assert lines[1] == "  = note: site acme learned as CI"

@@ -1,11 +1,13 @@
 """`make demo`: the bundled simulator and the live proxy on loopback, the example traffic through them.
 
 Starts the Webex simulator (acme and globex are CI sites) and `webex-xml-lint proxy` in reverse mode
-in front of it, sends every request in examples/ with an ordinary HTTP client, and prints what the
-proxy found, learned and predicted. A second pass with --rewrite shows what rewriting changes
-upstream. Everything runs on free 127.0.0.1 ports and is stopped at the end.
+in front of it, sends every request in examples/ with the standard library's HTTP client, and prints
+what the proxy found, learned and predicted. A second pass with --rewrite shows what rewriting
+changes upstream. Everything runs on free 127.0.0.1 ports and is stopped at the end. The findings
+logs, the audit store the first pass filled and its HTML report (`webex-xml-lint report`) are kept
+in the output folder (artifacts/demo/ by default, which git ignores); the demo prints where.
 
-    python examples/demo.py [--log-dir DIR]      (what `make demo` runs)
+    python examples/demo.py [--out-dir DIR]      (what `make demo` runs)
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator  # noqa: E
 from tests.processes import free_port, stop_process, wait_for_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT_DIR = REPO / "artifacts" / "demo"
 EXAMPLES = REPO / "examples"
 CI_SITES = ("acme", "globex")
 SITE_IDS = {"5941234567": "acme"}
@@ -154,36 +157,66 @@ def _shorten(text: str, limit: int = 110) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def write_report(store: Path, report: Path) -> None:
+    """The HTML report of the store the first pass filled, as a user builds one: `webex-xml-lint report`."""
+    command = [sys.executable, "-m", "proxy_addon.cli", "report", "--db", str(store), "--output", str(report)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"webex-xml-lint report failed: {result.stderr.strip()}")
+
+
+def _shown_path(path: Path) -> str:
+    """The path relative to the current folder when it is inside it (shorter to copy), else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.resolve())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python examples/demo.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-dir", default=None, help="keep the findings logs in this folder")
+    parser.add_argument("--out-dir", "--log-dir", dest="out_dir", default=str(DEFAULT_OUT_DIR),
+                        help="keep the findings logs, the audit store and the HTML report here "
+                             "(default: artifacts/demo in the checkout)")
     args = parser.parse_args(argv)
     examples = sorted(EXAMPLES.glob("*.xml"))
     if not examples:
         print(f"demo: no example messages in {EXAMPLES}", file=sys.stderr)
         return 2
+    out_dir = Path(args.out_dir).resolve()  # the proxy runs from the checkout: a relative path must not move
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store, report = out_dir / "demo.sqlite", out_dir / "report.html"
+    for stale in (store, store.with_name(store.name + "-wal"), store.with_name(store.name + "-shm")):
+        stale.unlink(missing_ok=True)  # this run's traffic only
     with tempfile.TemporaryDirectory(prefix="webexlint-demo-") as scratch:
-        log_dir = Path(args.log_dir) if args.log_dir else Path(scratch)
-        log_dir.mkdir(parents=True, exist_ok=True)
-        confdir = Path(scratch) / "mitmproxy"
+        confdir = Path(scratch) / "mitmproxy"  # a throw-away mitmproxy CA: nothing of it is worth keeping
         with WebexSimulator(ci_sites=CI_SITES, record=True) as simulator:
             print(f"Webex XML API simulator at {simulator.url} (CI sites: {', '.join(CI_SITES)})")
-            lint_log = log_dir / "findings.jsonl"
+            lint_log = out_dir / "findings.jsonl"
             lint_log.unlink(missing_ok=True)
-            with ProxyRun(simulator.base_url, lint_log, confdir) as proxy:
+            with ProxyRun(simulator.base_url, lint_log, confdir, "--db", str(store)) as proxy:
                 print(f"webex-xml-lint proxy (mitmdump + addon) at http://127.0.0.1:{proxy.port}, reverse mode; "
                       f"told only --site-id 5941234567=acme (no CI sites: it learns them)")
                 outcomes = send_examples(proxy.port, examples)
             print_lint_pass(outcomes, proxy.events())
             simulator.received.clear()
-            rewrite_log = log_dir / "findings-rewrite.jsonl"
+            rewrite_log = out_dir / "findings-rewrite.jsonl"
             rewrite_log.unlink(missing_ok=True)
             with ProxyRun(simulator.base_url, rewrite_log, confdir, "--rewrite") as proxy:
                 send_examples(proxy.port, examples)
             print_rewrite_pass(proxy.events(), [r.body for r in simulator.received])
-        if args.log_dir:
-            print(f"\nFindings logs: {lint_log} and {rewrite_log}")
     print("\nSimulator and proxy stopped.")
+    try:
+        write_report(store, report)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 1
+    print(f"\nFindings logs (one JSON line per event): {_shown_path(lint_log)}, {_shown_path(rewrite_log)}")
+    print(f"HTML report of the first pass: {_shown_path(report)}  "
+          f"(webex-xml-lint report --db {_shown_path(store)} --output {_shown_path(report)})")
+    print("Next: put the proxy in front of your own site, `webex-xml-lint proxy --mode reverse:https://YOURSITE.webex.com`, "
+          "and point your integration at http://127.0.0.1:8080 (docs/proxy.md).")
     return 0
 
 

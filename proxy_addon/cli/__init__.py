@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("proxy_addon.cli.rule_docs", "list every rule"),
     "audit": ("proxy_addon.cli.audit", "audit captures (.xml, HAR, flow dumps) into an inventory and a report"),
     "inventory": ("proxy_addon.cli.inventory", "print an audit inventory's summary"),
+    "report": ("proxy_addon.cli.report", "write the HTML report of an audit store (filled by audit or proxy --db)"),
     "simulate": ("proxy_addon.cli.simulate", "run the bundled Webex XML API simulator on loopback"),
     "proxy": ("proxy_addon.cli.proxy", "run mitmdump with the live linting addon"),
 }

@@ -42,6 +42,12 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         print("webex-xml-lint: error: --jobs must be at least 1", file=sys.stderr)
         return 2
+    if args.report:
+        try:
+            check_output_path(args.report, "--report")  # before auditing, not after storing everything
+        except ValueError as error:
+            print(f"webex-xml-lint: error: {_shown(error)}", file=sys.stderr)
+            return 2
     try:
         settings = settings_from_args(args)
         if settings.rule_packs:
@@ -76,6 +82,18 @@ def run(args: argparse.Namespace) -> int:
 def _shown(error: object) -> str:
     """An error as printed: credentials masked, an undecodable byte of a file name as \\xff."""
     return encodable(redact(str(error)))
+
+
+def check_output_path(target: str, flag: str) -> None:
+    """Raise ValueError naming `flag` unless a file can be written at `target` (nothing is created)."""
+    path = Path(target)
+    folder = path.resolve().parent
+    if path.is_dir():
+        raise ValueError(f"{flag} {target}: is a folder; name the report file, e.g. {path / 'report.html'}")
+    if not folder.is_dir():
+        raise ValueError(f"{flag} {target}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"{flag} {target}: not writable")
 
 
 def _write_report(store, path: Path) -> None:
@@ -136,3 +154,7 @@ class _Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
+
+
+# For the other commands that write a report or print store and file errors (`report`).
+shown_error, write_report = _shown, _write_report

@@ -38,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="apply the safe fixes to requests (siteID, HQ/HD video, CI-ignored SetUser fields)")
     parser.add_argument("--rewrite-unsafe", action="store_true",
                         help="also apply unsafe fixes (truncate over-long descriptions); implies --rewrite")
-    parser.add_argument("--findings-log", default="-", metavar="FILE",
-                        help="append one JSON line per finding and event to FILE (- for standard output, the default)")
+    parser.add_argument("--findings-log", default="", metavar="FILE",
+                        help="also append one JSON line per finding and event to FILE; - writes the JSON lines to "
+                             "standard output instead of the readable ones (default: readable lines only)")
     add_rule_arguments(parser, schema_help="validate against this XSD bundle instead of the bundled one "
                                            "(implies --validate)")
     parser.add_argument("--db", default=None, metavar="URL",
@@ -82,7 +83,7 @@ def build_command(args: argparse.Namespace) -> list[str]:
         "webexlint_config": settings.source,  # the file found here, so mitmdump reads the same one
         "webexlint_rewrite": "true" if args.rewrite or args.rewrite_unsafe else None,
         "webexlint_rewrite_unsafe": "true" if args.rewrite_unsafe else None,
-        "webexlint_findings_log": args.findings_log,
+        "webexlint_findings_log": args.findings_log or None,
         "webexlint_api_version": args.api_version,
         "webexlint_validate": "true" if args.validate or args.schema_dir else None,
         "webexlint_schema_dir": str(Path(args.schema_dir).resolve()) if args.schema_dir else None,
@@ -100,8 +101,12 @@ def build_command(args: argparse.Namespace) -> list[str]:
     for name, items in repeated.items():
         for item in items:
             command += ["--set", f"{name}={item}"]
-    if args.findings_log == "-" and "flow_detail" not in overridden:
-        command += ["--set", "flow_detail=0"]  # keep standard output to the JSON lines
+    if args.findings_log in ("-", ""):
+        # Standard output is the findings' (readable or JSON lines): mitmdump's flow lines and its
+        # per-connection info messages would bury them (`-- --set flow_detail=1` brings flows back).
+        for name, value in (("flow_detail", "0"), ("termlog_verbosity", "warn")):
+            if name not in overridden:
+                command += ["--set", f"{name}={value}"]
     return command + extra
 
 
@@ -153,6 +158,13 @@ def _checked_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _banner(args: argparse.Namespace) -> str:
+    modes = ", ".join(args.mode) or "regular (forward) proxy"
+    output = {"": "one line per finding below", "-": "one JSON line per finding on standard output"}.get(
+        args.findings_log, f"one line per finding below, JSON lines in {args.findings_log}")
+    return f"webex-xml-lint proxy on {args.listen_host}:{args.listen_port}, {modes}: {output} (Ctrl-C stops)"
+
+
 def run(args: argparse.Namespace) -> int:
     from proxy_addon.lint.ruleset import RuleError  # noqa: PLC0415
 
@@ -161,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
     except (UsageError, SettingsError, ValueError, RuleError) as error:
         print(f"webex-xml-lint proxy: error: {error}", file=sys.stderr)
         return EXIT_ERROR
+    print(_banner(args), file=sys.stderr)  # standard error: with --findings-log -, standard output is JSON only
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(command[0], command)

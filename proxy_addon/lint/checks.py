@@ -250,8 +250,9 @@ def failure_response(matches: list[Element], options: dict[str, Any], env: Check
         entry = env.exceptions.get(exception_key(message.exception_id or ""), {})
         predicted_by = entry.get("predicted_by") or []
         explanation = f" — {entry['meaning']}" if entry.get("meaning") else " — not in the catalog of documented exceptions"
-        if predicted_by:
-            explanation += f" (predicted by {', '.join(predicted_by)})"
+        # Which rule could have predicted it is not said here: only the exchange knows whether one did
+        # on this request, and it says so in a note ("predicted by WX202 on this request", or "no
+        # finding on this request predicted it"), the same words in the proxy, `check` and `audit`.
         yield Hit(element, {"exception_id": message.exception_id or "(no exceptionID)",
                             "reason": message.reason or "(no reason)", "explanation": explanation,
                             "predicted_by": predicted_by})

@@ -51,6 +51,7 @@ from proxy_addon.settings.file import config_path
 
 logger = logging.getLogger(__name__)
 REWRITE_TIMEOUT = 5.0  # seconds a request waits for its rewrite before it goes upstream unchanged
+DUMP_WAIT = 2.0  # seconds a response waits for its findings, when flows are saved (-w), before it goes on
 
 
 class ProxySession:
@@ -58,7 +59,7 @@ class ProxySession:
 
     def __init__(self) -> None:
         # What the lint pipeline runs with: the configuration file, then the webexlint_* options.
-        self.settings = Settings(findings_log="-", fault=os.environ.get(FAULT_ENV, ""))
+        self.settings = Settings(console=True, fault=os.environ.get(FAULT_ENV, ""))
         self.offload = True
         self.backend: InProcessBackend | WorkerBackend | None = None
         self.annotation_sink: Callable[[Annotation, bool], None] = lambda annotation, later: None
@@ -66,6 +67,8 @@ class ProxySession:
         self.live: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
         self.linted: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
         self.pending: weakref.WeakKeyDictionary[http.HTTPFlow, PendingRewrite] = weakref.WeakKeyDictionary()
+        self.saving = False  # flows are written to a file (mitmdump -w): responses wait for their findings
+        self.answers: weakref.WeakKeyDictionary[http.HTTPFlow, PendingRewrite] = weakref.WeakKeyDictionary()
 
     def update(self, **changes: object) -> None:
         """New settings from an addon's configure(); a bad value is an OptionsError naming the option."""
@@ -290,7 +293,10 @@ class WebexLint:
                 backend.forget(flow.id)
             return
         self.session.live[flow.id] = flow
-        backend.submit(seen(flow, "response", response, data))
+        if self.session.saving:
+            self.session.answers[flow] = backend.submit_and_wait(seen(flow, "response", response, data))
+        else:
+            backend.submit(seen(flow, "response", response, data))
 
     @fail_open
     def error(self, flow: http.HTTPFlow) -> None:
@@ -302,17 +308,23 @@ class WebexLint:
 
 
 class FindingsLog:
-    """Where the pipeline writes one JSON line per finding (and per rewrite, learned fact, error)."""
+    """Where the pipeline writes about each finding (and rewrite, learned fact, error): one readable line
+    on the console, and one JSON line in the findings log when there is one."""
 
     def __init__(self, session: ProxySession):
         self.session = session
 
     def load(self, loader) -> None:
-        loader.add_option("webexlint_findings_log", str, "-",
-                          "Where to write one JSON line per finding and event: a file (appended to), "
-                          "- for standard output, or empty for no log.")
+        loader.add_option("webexlint_findings_log", str, "",
+                          "Also write one JSON line per finding and event: to a file (appended to), or - for "
+                          "standard output instead of the readable lines. Empty (the default): no JSON log.")
+        loader.add_option("webexlint_console", bool, True,
+                          "Print one readable line per finding and event on standard output, as `webex-xml-lint "
+                          "check` prints findings plus client and site (not when webexlint_findings_log is -).")
 
     def configure(self, updated: set[str]) -> None:
+        if "webexlint_console" in updated:
+            self.session.update(console=ctx.options.webexlint_console)
         if "webexlint_findings_log" not in updated:
             return
         target = ctx.options.webexlint_findings_log
@@ -407,9 +419,39 @@ class FlowAnnotations:
             ctx.master.addons.trigger(UpdateHook([flow]))
 
 
+class SavedFlowFindings:
+    """When mitmproxy saves flows (`mitmdump -w`, save_stream_file), a response waits, at most DUMP_WAIT
+    seconds, for its findings, so the saved flow carries its marks, comment and metadata.
+
+    The lint worker answers a few milliseconds after the hook, and mitmproxy's Save addon writes the
+    flow as soon as every response hook has run; the script's addons run before Save, and an async
+    hook is awaited, so waiting here is what puts the answer's findings into the file. Without
+    saving, nothing waits: the findings arrive in mitmweb when they are ready."""
+
+    def __init__(self, session: ProxySession):
+        self.session = session
+
+    def configure(self, updated: set[str]) -> None:
+        if "save_stream_file" in updated:
+            self.session.saving = bool(getattr(ctx.options, "save_stream_file", None))
+
+    async def response(self, flow: http.HTTPFlow) -> None:
+        pending = self.session.answers.pop(flow, None)
+        if pending is None:
+            return
+        try:
+            await pending.result(DUMP_WAIT)
+        except TimeoutError:
+            logger.warning("webexlint: the findings of flow %s took over %.0f s; it was saved without those of "
+                           "its response", flow.id, DUMP_WAIT)
+        except Exception as error:  # noqa: BLE001 (fail open: the flow is saved as it is)
+            self.session.internal_error(flow, "SavedFlowFindings.response", error)
+
+
 def make_addons() -> list:
     """The addons, sharing one session; registers the Webex XML contentview."""
     register_contentview()
     session = ProxySession()
-    return [WebexLint(session), FindingsLog(session), AuditStore(session), Rewrite(session), FlowAnnotations(session)]
+    return [WebexLint(session), FindingsLog(session), AuditStore(session), Rewrite(session), FlowAnnotations(session),
+            SavedFlowFindings(session)]
 

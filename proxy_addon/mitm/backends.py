@@ -71,6 +71,10 @@ class InProcessBackend:
     def request_rewrite(self, seen: Observed) -> PendingRewrite:
         return PendingRewrite(self._run(seen))
 
+    def submit_and_wait(self, seen: Observed) -> PendingRewrite:
+        """Lint it; the result resolves once its annotation has been applied (here: at once)."""
+        return PendingRewrite(self._run(seen))
+
     def _run(self, seen: Observed) -> Rewritten | None:
         try:
             annotation, rewritten = self.pipeline.message(seen)
@@ -263,6 +267,10 @@ class WorkerBackend:
         else:
             future.set_result(None)
         return PendingRewrite(future=future)
+
+    def submit_and_wait(self, seen: Observed) -> PendingRewrite:
+        """Lint it; the result resolves once the worker answered, its annotation (sent first) applied."""
+        return self.request_rewrite(seen)
 
     def rewrite_applied(self, flow_id: str) -> None:
         self._send(("rewrite_applied", flow_id), essential=True)

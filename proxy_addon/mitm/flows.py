@@ -5,6 +5,8 @@ Kept apart from the mitmproxy addon classes so that each addon hook stays a few 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +15,11 @@ from proxy_addon.core.message import Message
 from proxy_addon.lint.engine import LintResult
 
 METADATA_KEY = "webexlint"  # flow.metadata summary: JSON-able, shown by mitmweb and kept by `mitmdump -w`
-ERROR_MARK, WARNING_MARK = ":no_entry:", ":warning:"
-OUR_MARKS = {"", ERROR_MARK, WARNING_MARK}
+# mitmweb shows a mark as the character mitmproxy's emoji table gives its shortcode, in the page's
+# text font: ⛔ (:no_entry:, our mark before) has no glyph in DejaVu Sans and draws as an empty box
+# on a machine without an emoji font; ✖ (U+2716) and ⚠ (U+26A0) are in the common text fonts.
+ERROR_MARK, WARNING_MARK = ":heavy_multiplication_x:", ":warning:"
+OUR_MARKS = {"", ERROR_MARK, WARNING_MARK, ":no_entry:"}  # ":no_entry:": flows marked by earlier versions
 
 
 @dataclass
@@ -73,11 +78,11 @@ class FlowLint:
         for direction in ("request", "response"):
             findings = self.findings(direction)
             if findings:
-                parts.append(f"{direction} " + " ".join(f"{f.rule}({f.severity})" for f in findings))
+                parts.append(f"{direction} " + " ".join(_counted(f"{f.rule}({f.severity})" for f in findings)))
         if self.failure is not None:
             parts.append(f"FAILURE {self.failure}")
         if self.rewritten:
-            parts.append("rewritten: " + ", ".join(f.rule for f in self.rewritten))
+            parts.append("rewritten: " + ", ".join(_counted(f.rule for f in self.rewritten)))
         return f"webexlint {self.operation or '?'}: " + " | ".join(parts) if parts else ""
 
     def summary(self) -> dict[str, Any]:
@@ -89,6 +94,12 @@ class FlowLint:
             "response": [_finding_summary(f) for f in self.response_findings],
             "learned": list(self.learned),
         }
+
+
+def _counted(labels: Iterable[str]) -> list[str]:
+    """Each label once, in first-seen order, with ×N when it came N > 1 times (WX301(warning)×2)."""
+    counts = Counter(labels)
+    return [label if count == 1 else f"{label}×{count}" for label, count in counts.items()]
 
 
 def _finding_summary(finding: Finding, rewritten: bool = False) -> dict[str, Any]:

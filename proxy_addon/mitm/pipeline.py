@@ -51,7 +51,8 @@ class LintPipeline:
         self.settings = Settings()
         self.flows: OrderedDict[str, FlowLint] = OrderedDict()
         self.clients: dict[str, str | None] = {}
-        self.log: EventLogFile | None = None
+        self.log: EventLogFile | None = None  # the JSON lines (webexlint_findings_log)
+        self.console: EventLogFile | None = None  # the readable lines on standard output (webexlint_console)
         self.recorder: BackgroundRecorder | None = None
 
     # -- settings ---------------------------------------------------------------------------------
@@ -63,6 +64,9 @@ class LintPipeline:
             self.exchanges.linter = make_linter(settings)  # team rule packs: read and compiled once per change
         if settings.findings_log != self.settings.findings_log or self.log is None:
             self._open_log(settings.findings_log)
+        console = settings.console and settings.findings_log != "-"  # "-": the JSON lines have standard output
+        if console != (self.console is not None) or settings.rule_packs != self.settings.rule_packs:
+            self._open_console(console)
         if settings.db != self.settings.db:
             self._open_store(settings.db)
         self.exchanges.configure(context)
@@ -75,12 +79,19 @@ class LintPipeline:
         if self.log is not None:
             self.log.close()
             self.log = None
+        self.console = None
         if target:
             try:
-                self.log = EventLogFile(target, once_per_client=[  # rules with `log: once-per-client`
-                    rule.id for rule in self.exchanges.linter.ruleset.rules if rule.log == "once-per-client"])
+                self.log = EventLogFile(target, once_per_client=self._once_per_client())
             except OSError as error:
                 raise SettingsError(f"webexlint_findings_log: cannot open {target}: {error.strerror}") from None
+
+    def _open_console(self, on: bool) -> None:
+        self.console = EventLogFile("-", once_per_client=self._once_per_client(), console=True) if on else None
+
+    def _once_per_client(self) -> list[str]:
+        """The rules with `log: once-per-client`."""
+        return [rule.id for rule in self.exchanges.linter.ruleset.rules if rule.log == "once-per-client"]
 
     def _open_store(self, url: str) -> None:
         if self.recorder is not None:
@@ -182,22 +193,22 @@ class LintPipeline:
     # -- output -----------------------------------------------------------------------------------
 
     def _log_findings(self, flow_id: str, record: FlowLint, direction: str, client: str | None = None) -> None:
-        if self.log is None:
+        if self.log is None and self.console is None:
             return
         client = client if client is not None else self.clients.get(flow_id)
         for finding in record.findings(direction):
             self.emit("finding", flow_id, record, client, direction=direction, rule=finding.rule, name=finding.name,
                       severity=str(finding.severity), message=finding.message, line=finding.line,
-                      predicts=finding.predicts, notes=list(finding.notes))
+                      column=finding.column, predicts=finding.predicts, notes=list(finding.notes))
 
     def emit(self, event: str, flow_id: str, record: FlowLint | None, client: str | None, **fields: object) -> None:
-        if self.log is None:
-            return
-        self.log.logger.info(
-            event, flow_id=flow_id, client=client, site=record.site if record else None,
-            webex_id=record.webex_id if record else None, operation=record.operation if record else None,
-            **{SECRETS_KEY: record.secrets() if record else frozenset()}, **fields,
-        )
+        for log in (self.log, self.console):
+            if log is not None:
+                log.logger.info(
+                    event, flow_id=flow_id, client=client, site=record.site if record else None,
+                    webex_id=record.webex_id if record else None, operation=record.operation if record else None,
+                    **{SECRETS_KEY: record.secrets() if record else frozenset()}, **fields,
+                )
 
     def not_linted(self, flow_id: str, direction: str, reason: str, client: str | None = None) -> None:
         """A Webex message the proxy passed on without linting it (an undecodable body): an event."""
@@ -231,3 +242,4 @@ class LintPipeline:
         if self.log is not None:
             self.log.close()
             self.log = None
+        self.console = None

@@ -1,7 +1,8 @@
-"""The structured event log: one JSON object per line, written by a structlog pipeline.
+"""The structured event log: one JSON object per line (or one readable line), by a structlog pipeline.
 
 The live proxy writes its findings, rewrites and learned facts here, and the audit command can
-reuse the same pipeline. Each processor does one small thing; redaction (the project's one
+reuse the same pipeline. The JSON log is for machines (`--findings-log`); the console log renders
+the same events as readable lines, a finding the way `check` prints it plus client and site. Each processor does one small thing; redaction (the project's one
 `redact` function) is one of them and runs once, just before rendering, over the whole event.
 Nothing is configured globally: each log is its own wrapped logger, so loading the addon into
 mitmproxy never changes anyone else's structlog or logging setup.
@@ -19,6 +20,7 @@ import structlog
 
 from proxy_addon.core.clients import client_host
 from proxy_addon.core.redaction import redact
+from proxy_addon.outputs.formats import visible
 
 # An event may carry the literal secrets of the message it is about under this key; the redaction
 # processor masks them wherever they appear and drops the key.
@@ -80,7 +82,38 @@ class OncePerClient:
         return event_dict
 
 
-def processors(once_per_client: Iterable[str] = ()) -> list[Processor]:
+def render_console_line(logger: Any, method_name: str, event_dict: EventDict) -> str:
+    """One readable line per event: a finding as `check` prints it, its location being the client,
+    site, webExID, operation and direction (`127.0.0.1:51234 acme admin@acme.com CreateMeeting
+    request:7:7: WX101 [warning] ...`), then its notes as `check` prints them."""
+    event = event_dict.get("event")
+    where = " ".join(str(event_dict[key]) for key in ("client", "site", "webex_id", "operation") if event_dict.get(key))
+    if event == "finding":
+        location = f"{where} {event_dict.get('direction', '?')}:{event_dict.get('line', 0)}:{event_dict.get('column', 0)}"
+        lines = [f"{location.strip()}: {event_dict.get('rule')} [{event_dict.get('severity')}] {event_dict.get('message', '')}"]
+        lines += [f"  = note: {note}" for note in event_dict.get("notes", [])]
+        if event_dict.get("once_per_client"):
+            lines.append("  = note: shown once per client and operation (the findings log and the store keep every one)")
+    else:
+        details = {key: value for key, value in event_dict.items() if key not in CONSOLE_CONTEXT}
+        text = CONSOLE_EVENTS.get(str(event), str(event))
+        lines = [f"{where + ': ' if where else ''}{text}"
+                 + (": " + ", ".join(f"{key}={_console_value(value)}" for key, value in details.items()) if details else "")]
+    return "\n".join(visible(line) for line in lines)
+
+
+CONSOLE_CONTEXT = frozenset({"time", "event", "flow_id", "client", "site", "webex_id", "operation"})
+CONSOLE_EVENTS = {"learned": "learned", "rewrite": "rewritten", "internal_error": "internal error (the flow passed untouched)",
+                  "not_linted": "not linted", "worker_restarted": "lint worker restarted"}
+
+
+def _console_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    return str(value)
+
+
+def processors(once_per_client: Iterable[str] = (), *, console: bool = False) -> list[Processor]:
     once = frozenset(once_per_client)
     return [
         *([OncePerClient(once)] if once else []),
@@ -88,7 +121,7 @@ def processors(once_per_client: Iterable[str] = ()) -> list[Processor]:
         redact_secrets,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
         time_and_event_first,
-        structlog.processors.JSONRenderer(serializer=_compact_json),
+        render_console_line if console else structlog.processors.JSONRenderer(serializer=_compact_json),
     ]
 
 
@@ -96,18 +129,21 @@ def _compact_json(value: Any, **kwargs: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def event_logger(stream: TextIO, once_per_client: Iterable[str] = ()) -> Any:
-    """A logger writing one JSON line per event to `stream` (flushed per line, for tail -f).
+def event_logger(stream: TextIO, once_per_client: Iterable[str] = (), *, console: bool = False) -> Any:
+    """A logger writing one JSON line (with `console`, one readable line) per event to `stream`
+    (flushed per line, for tail -f).
 
     Findings of the rules in `once_per_client` are written once per client and operation."""
-    return structlog.wrap_logger(structlog.WriteLogger(stream), processors=processors(once_per_client),
+    return structlog.wrap_logger(structlog.WriteLogger(stream), processors=processors(once_per_client, console=console),
                                  wrapper_class=structlog.BoundLogger, cache_logger_on_first_use=True)
 
 
 class EventLogFile:
-    """An event log at a path ("-" is standard output): opened for appending, closed on close()."""
+    """An event log at a path ("-" is standard output): opened for appending, closed on close().
 
-    def __init__(self, target: str, once_per_client: Iterable[str] = ()):
+    With `console`, readable lines instead of JSON (the proxy's console on standard output)."""
+
+    def __init__(self, target: str, once_per_client: Iterable[str] = (), *, console: bool = False):
         self.target = target
         if target == "-":
             self._stream: TextIO = sys.stdout
@@ -116,7 +152,7 @@ class EventLogFile:
             # Line-buffered: every event reaches the file when it is logged.
             self._stream = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (closed in close())
             self._owned = True
-        self.logger = event_logger(self._stream, once_per_client)
+        self.logger = event_logger(self._stream, once_per_client, console=console)
 
     def close(self) -> None:
         if self._owned and not self._stream.closed:

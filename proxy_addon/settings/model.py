@@ -42,7 +42,8 @@ class Settings:
     schema_dir: str | None = None  # another XSD bundle (absolute); implies validate
     rule_packs: tuple[str, ...] = ()  # team rule packs (YAML files), added to the shipped ones
     # What the proxy does with it.
-    findings_log: str = ""  # a path, "-" for standard output, "" for none
+    findings_log: str = ""  # JSON lines: a path, "-" for standard output, "" for none
+    console: bool = False  # readable lines on standard output (unless the JSON lines are there)
     db: str = ""  # the audit store's URL, written by the process that runs the lint pipeline
     rewrite: bool = False
     rewrite_unsafe: bool = False

@@ -37,7 +37,9 @@ FIX_ACTIONS = {"remove", "truncate", "site-id", "rename"}
 DOC_FIELDS = ("summary", "why", "example", "fix", "source")
 RULE_KEYS = {"id", "name", "severity", "introduced", "direction", "operations", "site", "api", "given", "unless",
              "then", "message", "cases", "predicts", "fix", "docs", "variants"}
-VARIANT_KEYS = {"operations", "given", "unless", "then", "direction", "api", "site"}
+VARIANT_KEYS = {"operations", "given", "unless", "then", "direction", "api", "site", "message"}
+# Shipped data files in rules/ that are not rule packs (read by their own loaders).
+NOT_PACKS = {"releases"}
 ID_PATTERN = re.compile(r"^[A-Z]+[0-9]+$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 BUILTIN_PREFIX = "WX"
@@ -347,7 +349,7 @@ class RuleSet:
         rules: list[Rule] = []
         exceptions: dict[str, dict[str, Any]] = {}
         seen: dict[str, str] = {}
-        packs = [(path, False) for path in sorted(directory.glob("*.yaml"))]
+        packs = [(path, False) for path in sorted(directory.glob("*.yaml")) if path.stem not in NOT_PACKS]
         if not any(path.stem != "exceptions" for path, _ in packs):
             raise RuleError(f"{directory}: no rule packs (*.yaml) found")
         packs += [(Path(path), True) for path in extra_packs]

@@ -27,7 +27,7 @@ def parse_version(text: str) -> Version:
     """Parse a release name. Service packs of 11.0 order as patch levels: 11.0 SP13 -> (11, 0, 13)."""
     match = _VERSION.search(text or "")
     if not match:
-        raise ValueError(f"not an XML API version: {text!r} (expected e.g. 42.11.1, 39.11 or 11.0 SP13)")
+        raise ValueError(f"not an XML API version: {text!r} (expected e.g. 39.11 or 11.0 SP13)")
     major, minor, patch, service_pack = match.groups()
     return int(major), int(minor), int(service_pack or patch or 0)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from proxy_addon.core.findings import Severity
-from proxy_addon.core.versions import Version, latest_version, parse_version
+from proxy_addon.core.versions import LATEST, Version, parse_version
 from proxy_addon.lint.context import LintContext
 
 KNOWN_KEYS = {"ci-sites", "api-version", "site-ids", "select", "ignore", "severity", "validate", "schema-dir",
@@ -26,7 +26,7 @@ class ConfigError(ValueError):
 @dataclass
 class Settings:
     ci_sites: list[str] = field(default_factory=list)
-    api_version: Version = field(default_factory=latest_version)
+    api_version: Version = LATEST
     site_ids: dict[str, str] = field(default_factory=dict)
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)

@@ -85,3 +85,11 @@ def known_releases() -> tuple[tuple[Version, str], ...]:
 def latest_version() -> Version:
     """The newest release the catalog knows: the API version assumed when none is configured or learned."""
     return known_releases()[-1][0]
+
+
+def __getattr__(name: str) -> Version:
+    # `LATEST` is the catalog's newest release, read when first asked for (PEP 562), so modules that
+    # import the name get the data's value and no second copy of it exists.
+    if name == "LATEST":
+        return latest_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -178,45 +178,6 @@ def max_decoded_size(matches: list[Element], options: dict[str, Any], env: Check
                                 "max_mb": round(options["max_bytes"] / 1048576, 1)})
 
 
-@check("credential_precedence", credentials=MapOf(required=True, value=SelectorText()),
-       order=MapOf(required=True, keys=frozenset({"sso", "ci"}), value=ListOf(item=Text())))
-def credential_precedence(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
-    """Several credentials in one request: say which one the server will use for this site type."""
-    present_names = [name for name, select in options["credentials"].items()
-                     if any(text_of(el) for el in select(env.message))]
-    if len(present_names) < 2 or not matches:
-        return
-    orders = options["order"]
-    if env.is_ci is None:
-        used = "; ".join(f"on a {kind} site {_first(order, present_names)} is used"
-                         for kind, order in orders.items() if _first(order, present_names))
-    else:
-        kind = "ci" if env.is_ci else "sso"
-        used = f"this is {'a CI' if env.is_ci else 'an SSO'} site, so {_first(orders.get(kind, []), present_names) or 'none of them'} is used"
-    yield Hit(matches[0], {"credentials": ", ".join(present_names), "used": used})
-
-
-def _first(order: list[str], present_names: list[str]) -> str | None:
-    return next((name for name in order if name in present_names), None)
-
-
-@check("failure_response")
-def failure_response(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
-    """A FAILURE result, explained from the catalog of documented exceptionIDs."""
-    message = env.message
-    for element in matches:
-        if (text_of(element) or "").upper() != "FAILURE":
-            continue
-        entry = env.exceptions.get(message.exception_id or "", {})
-        predicted_by = entry.get("predicted_by") or []
-        explanation = f" — {entry['meaning']}" if entry.get("meaning") else " — not in the catalog of documented exceptions"
-        if predicted_by:
-            explanation += f" (predicted by {', '.join(predicted_by)})"
-        yield Hit(element, {"exception_id": message.exception_id or "(no exceptionID)",
-                            "reason": message.reason or "(no reason)", "explanation": explanation,
-                            "predicted_by": predicted_by})
-
-
 @check("max_count", max=Integer(required=True, minimum=0))
 def max_count(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """More than `max` matched elements in one message: one hit, on the first element over the limit."""
@@ -256,3 +217,41 @@ def newer_than_api_version(matches: list[Element], options: dict[str, Any], env:
             what = f"the {env.message.operation} operation" if name == "bodyContent" else f"<{name}>"
             yield Hit(element, {"element": name, "what": what, "since": format_version(entry["since"]),
                                 "version": format_version(env.api_version), "source": entry["source"]})
+
+@check("credential_precedence", credentials=MapOf(required=True, value=SelectorText()),
+       order=MapOf(required=True, keys=frozenset({"sso", "ci"}), value=ListOf(item=Text())))
+def credential_precedence(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """Several credentials in one request: say which one the server will use for this site type."""
+    present_names = [name for name, select in options["credentials"].items()
+                     if any(text_of(el) for el in select(env.message))]
+    if len(present_names) < 2 or not matches:
+        return
+    orders = options["order"]
+    if env.is_ci is None:
+        used = "; ".join(f"on a {kind} site {_first(order, present_names)} is used"
+                         for kind, order in orders.items() if _first(order, present_names))
+    else:
+        kind = "ci" if env.is_ci else "sso"
+        used = f"this is {'a CI' if env.is_ci else 'an SSO'} site, so {_first(orders.get(kind, []), present_names) or 'none of them'} is used"
+    yield Hit(matches[0], {"credentials": ", ".join(present_names), "used": used})
+
+
+def _first(order: list[str], present_names: list[str]) -> str | None:
+    return next((name for name in order if name in present_names), None)
+
+
+@check("failure_response")
+def failure_response(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """A FAILURE result, explained from the catalog of documented exceptionIDs."""
+    message = env.message
+    for element in matches:
+        if (text_of(element) or "").upper() != "FAILURE":
+            continue
+        entry = env.exceptions.get(message.exception_id or "", {})
+        predicted_by = entry.get("predicted_by") or []
+        explanation = f" — {entry['meaning']}" if entry.get("meaning") else " — not in the catalog of documented exceptions"
+        if predicted_by:
+            explanation += f" (predicted by {', '.join(predicted_by)})"
+        yield Hit(element, {"exception_id": message.exception_id or "(no exceptionID)",
+                            "reason": message.reason or "(no reason)", "explanation": explanation,
+                            "predicted_by": predicted_by})

@@ -38,8 +38,6 @@ DOC_FIELDS = ("summary", "why", "example", "fix", "source")
 RULE_KEYS = {"id", "name", "severity", "introduced", "direction", "operations", "site", "api", "given", "unless",
              "then", "message", "cases", "predicts", "fix", "docs", "variants"}
 VARIANT_KEYS = {"operations", "given", "unless", "then", "direction", "api", "site", "message"}
-# Shipped data files in rules/ that are not rule packs (read by their own loaders).
-NOT_PACKS = {"releases"}
 ID_PATTERN = re.compile(r"^[A-Z]+[0-9]+$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 BUILTIN_PREFIX = "WX"
@@ -349,7 +347,7 @@ class RuleSet:
         rules: list[Rule] = []
         exceptions: dict[str, dict[str, Any]] = {}
         seen: dict[str, str] = {}
-        packs = [(path, False) for path in sorted(directory.glob("*.yaml")) if path.stem not in NOT_PACKS]
+        packs = [(path, False) for path in sorted(directory.glob("*.yaml"))]
         if not any(path.stem != "exceptions" for path, _ in packs):
             raise RuleError(f"{directory}: no rule packs (*.yaml) found")
         packs += [(Path(path), True) for path in extra_packs]
@@ -359,6 +357,8 @@ class RuleSet:
             data = load_yaml(path)
             if not team and path.stem == "exceptions":
                 exceptions = _load_exceptions(data, path)
+                continue
+            if not team and path.stem == "releases":  # the release catalog, read by core.versions
                 continue
             for raw in _pack_rules(data, path):
                 variants = [_build_rule(variant, path, team) for variant in _expand_variants(raw, path)]

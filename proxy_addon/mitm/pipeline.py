@@ -18,7 +18,7 @@ from proxy_addon.audit.recorder import BackgroundRecorder, StoreUnavailable, ope
 from proxy_addon.config import parse_site_id
 from proxy_addon.core.fixes import apply_fixes
 from proxy_addon.core.redaction import redact
-from proxy_addon.core.versions import latest_version, parse_version
+from proxy_addon.core.versions import LATEST, parse_version
 from proxy_addon.exchange.linter import MAX_IN_FLIGHT, ExchangeLinter, Linted
 from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
 from proxy_addon.lint.context import LintContext
@@ -54,7 +54,7 @@ class PipelineSettings:
     def context(self) -> LintContext:
         """The configured lint context; raises SettingsError naming the option on a bad value."""
         try:
-            api_version = parse_version(self.api_version) if self.api_version else latest_version()
+            api_version = parse_version(self.api_version) if self.api_version else LATEST
         except ValueError as error:
             raise SettingsError(f"webexlint_api_version: {error}") from None
         site_ids = {}

@@ -204,8 +204,8 @@ def test_the_trimmed_answer_is_explained_when_its_request_was_anonymous(linter):
                                      locator="entry 0"))
     answer = exchange.lint(Observed(response_xml("GetSessionInfo", TRIMMED_39_9), "response", "cap.har",
                                     locator="entry 0"))
-    assert [f.rule for f in request.findings] == ["WX110"]
-    assert [f.rule for f in answer.findings] == ["WX504"]
+    assert "WX110" in [f.rule for f in request.findings]
+    assert [f.rule for f in answer.findings if f.rule.startswith("WX5")] == ["WX504"]
 
 
 # -- the new exceptionIDs --------------------------------------------------------------------------

@@ -197,6 +197,25 @@ def test_every_new_rule_has_a_firing_and_a_quiet_case(linter):
         assert "xml-api-" in rule.docs["source"], rule_id
 
 
+def test_wx111_stops_where_its_newest_row_starts(linter):
+    """api.until is the newest row's version: a newer row would otherwise never fire."""
+    rule = linter.ruleset.by_id["WX111"]
+    assert rule.until == max(row["since"] for row in rule.options["elements"])
+
+
+def test_wx111_follows_the_version_learned_from_get_api_version(linter):
+    """The proxy's path: the site says it runs 39.10, so its LstsummaryUser by modified date is flagged."""
+    exchange = ExchangeLinter(linter)
+    exchange.lint(Observed(req("GetAPIVersion"), "request", "cap.har", locator="entry 0"))
+    exchange.lint(Observed(response_xml("GetAPIVersion", "<ep:apiVer>39.10.0</ep:apiVer>"), "response", "cap.har",
+                           locator="entry 0"))
+    later = exchange.lint(Observed(req("LstsummaryUser", "<modifiedDateStart>10/01/2019 09:24:54</modifiedDateStart>",
+                                       package="user"), "request", "cap.har", locator="entry 1"))
+    (finding,) = [f for f in later.findings if f.rule == "WX111"]
+    assert "this site runs 39.10" in finding.message
+    assert finding.notes and "39.10" in finding.notes[0]
+
+
 def test_the_trimmed_answer_is_explained_when_its_request_was_anonymous(linter):
     """The proxy's path: the anonymous request and its answer, in one exchange."""
     exchange = ExchangeLinter(linter)

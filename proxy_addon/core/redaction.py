@@ -22,6 +22,8 @@ _EXACT_SECRET_NAMES = {
     "set-cookie", "proxy-authorization",
     # The partner's shared credential in securityContext, and a user's telephony PIN (SetUser phones/PIN).
     "partnerid", "pin",
+    # LstRecording's hostStreamURL opens the recording as the host, without signing in, for 30 minutes.
+    "hoststreamurl",
 }
 _SECRET_SUFFIXES = ("password", "token", "ticket", "passwd", "secret")
 # Settings about a credential are not credentials: forceChangePassword, resetPassword, excludePassword,

@@ -15,7 +15,7 @@ from typing import Any
 from lxml import etree
 
 from proxy_addon.core.message import Message, child, exception_key, local_name, text_of
-from proxy_addon.core.versions import Version
+from proxy_addon.core.versions import Version, format_version
 from proxy_addon.lint.options import (
     Boolean,
     Integer,
@@ -191,6 +191,46 @@ def max_decoded_size(matches: list[Element], options: dict[str, Any], env: Check
         if size > options["max_bytes"]:
             yield Hit(element, {"size": size, "max_bytes": options["max_bytes"], "excess": size - options["max_bytes"]})
 
+
+@check("max_count", max=Integer(required=True, minimum=0))
+def max_count(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """More than `max` matched elements in one message: one hit, on the first element over the limit."""
+    limit = options["max"]
+    if len(matches) > limit:
+        yield Hit(matches[limit], {"count": len(matches), "max": limit, "element": local_name(matches[limit]),
+                                   "excess": len(matches) - limit})
+
+
+@check("lacks_all", names=ListOf(required=True, item=Text()))
+def lacks_all(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """A matched element that has content but none of the named children (an answer trimmed for the caller)."""
+    names = options["names"]
+    for element in matches:
+        children = env.message.children(element)
+        if not children.ordered:
+            continue  # an empty body (a FAILURE answer) is not a trimmed one
+        if not any(name in children.by_name for name in names):
+            yield Hit(element, {"missing": ", ".join(names), "element": local_name(element)})
+
+
+@check("newer_than_api_version",
+       elements=ListOf(required=True, item=Record(fields={
+           "select": SelectorText(required=True), "since": VersionText(required=True),
+           "operations": ListOf(item=Text()), "source": Text(required=True)})))
+def newer_than_api_version(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """Elements a table says were introduced after the site's API version (`elements`: select, since, source)."""
+    operation = (env.message.operation or "").lower()
+    for entry in options["elements"]:
+        if env.api_version >= entry["since"]:
+            continue
+        operations = entry.get("operations")
+        if operations and operation not in {name.lower() for name in operations}:
+            continue
+        for element in entry["select"](env.message):
+            name = local_name(element)
+            what = f"the {env.message.operation} operation" if name == "bodyContent" else f"<{name}>"
+            yield Hit(element, {"element": name, "what": what, "since": format_version(entry["since"]),
+                                "version": format_version(env.api_version), "source": entry["source"]})
 
 @check("credential_precedence", credentials=MapOf(required=True, value=SelectorText()),
        order=MapOf(required=True, keys=frozenset({"sso", "ci"}), value=ListOf(item=Text())))

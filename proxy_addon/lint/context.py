@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from proxy_addon.core.findings import Severity
-from proxy_addon.core.versions import LATEST, Version
+from proxy_addon.core.versions import Version, latest_version
 
 
 @dataclass(frozen=True)
 class LintContext:
     ci_sites: frozenset[str] = frozenset()
-    api_version: Version = LATEST
+    api_version: Version = field(default_factory=latest_version)
     site_ids: dict[str, str] = field(default_factory=dict)  # siteID -> siteName, for WX101 fixes
     select: tuple[str, ...] = ()  # rule id prefixes; empty = all
     ignore: tuple[str, ...] = ()

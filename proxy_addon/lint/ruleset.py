@@ -387,6 +387,8 @@ class RuleSet:
             if not team and path.stem == "exceptions":
                 exceptions = _load_exceptions(data, path)
                 continue
+            if not team and path.stem == "releases":  # the release catalog, read by core.versions
+                continue
             for raw in _pack_rules(data, path):
                 variants = [_build_rule(variant, path, team) for variant in _expand_variants(raw, path)]
                 rule_id = variants[0].id

@@ -206,8 +206,8 @@ class WebexLint:
                           "A Webex site that is CI-enabled (unified); repeat for several. Sites are also "
                           "learned from traffic (GetSiteType, 030098 failures).")
         loader.add_option("webexlint_api_version", str, "",
-                          "XML API version of the service, e.g. 39.11 or 11.0 SP13 (default: the newest "
-                          "the rules know). A GetAPIVersion answer overrides it per site.")
+                          "XML API version of the service, e.g. 42.11.1, 39.11 or 11.0 SP13 (default: the "
+                          "newest release in rules/releases.yaml). A GetAPIVersion answer overrides it per site.")
         loader.add_option("webexlint_site_id", Sequence[str], [],
                           "Map a siteID to its siteName as ID=NAME, so a rewrite can replace the deprecated "
                           "siteID; repeat for several.")

@@ -21,7 +21,7 @@ from proxy_addon.audit.store import MessageRecord, PreparedBatch, Store, StoredF
 from proxy_addon.exchange.knowledge import SITE_TYPE, Fact, SiteKnowledge
 from proxy_addon.exchange.linter import ExchangeLinter
 from proxy_addon.exchange.timeline import AnswerScout
-from proxy_addon.inputs import CaptureError, Exchange, input_files, read_file
+from proxy_addon.inputs import CaptureError, Exchange, Walk, input_files, read_file
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.engine import default_linter
 
@@ -93,7 +93,7 @@ def _chunks(items: Iterable[Exchange | CaptureError], scout: AnswerScout, on_err
 def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int = 1,
               on_error: Callable[[CaptureError], None] = lambda error: None,
               on_progress: Callable[[int, int], None] = lambda done_bytes, messages: None,
-              on_start: Callable[[int], None] = lambda total_bytes: None) -> AuditStats:
+              on_start: Callable[[int], None] = lambda total_bytes: None, walk: Walk | None = None) -> AuditStats:
     """Read, lint and record everything under `paths`. Errors are recorded and reported, never fatal.
 
     `on_start(total_bytes)` is called once the worker processes exist, so a progress display that
@@ -112,7 +112,7 @@ def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int
         on_progress(weight, len(batch.messages))
 
     files: list[Path] = []
-    for item in input_files(paths):
+    for item in input_files(paths, walk):  # the walk check uses: no pom.xml, nothing .gitignore'd
         if isinstance(item, CaptureError):
             error(item)
         else:

@@ -303,3 +303,19 @@ def test_a_binary_file_is_not_xml_and_a_text_file_is_not_a_flow_dump(capsys, tmp
     # a folder walk: a binary named .xml is not a message
     status, out, err = run(capsys, "check", "--verbose", str(tmp_path))
     assert status == 0 and "image.xml: not a Webex XML API message" in err
+
+
+def test_a_flow_dump_is_known_by_its_content_whatever_its_name(capsys, tmp_path):
+    from mitmproxy import io
+    from mitmproxy.test import tflow
+
+    flow = tflow.tflow(resp=True)
+    flow.request.path = "/WBXService/XMLService"
+    flow.request.content = request_xml("CreateMeeting", HQ_HD, package="meeting")
+    with open(tmp_path / "saved-by-mitmdump", "wb") as stream:
+        io.FlowWriter(stream).add(flow)
+    (tmp_path / "notes.txt").write_text("12:30 call with the Webex team\n")
+    status, out, err = run(capsys, "check", str(tmp_path / "saved-by-mitmdump"), str(tmp_path / "notes.txt"))
+    assert status == 1 and err == ""
+    assert "saved-by-mitmdump#flow 0 request:" in out and "WX301" in out
+    assert "notes.txt:1:1: WX001 [error] not well-formed XML" in out

@@ -24,8 +24,9 @@ from proxy_addon.inputs.walk import (
     Walk,
 )
 
-# A mitmproxy flow dump is a sequence of tnetstrings: each starts with its length and a colon.
-_TNETSTRING_START = re.compile(rb"^[0-9]{1,12}:")
+# A mitmproxy flow dump is a sequence of tnetstrings, each a dict whose first key is a tnetstring too:
+# "LENGTH:LENGTH:key...". Notes that start "12:30 ..." are not one.
+_TNETSTRING_START = re.compile(rb"^[0-9]{1,12}:[0-9]{1,12}:")
 
 
 def input_files(paths: list[str], walk: Walk | None = None) -> Iterator[Path | CaptureError]:
@@ -36,8 +37,8 @@ def input_files(paths: list[str], walk: Walk | None = None) -> Iterator[Path | C
 def capture_kind(path: Path, head: bytes) -> str:
     """"xml", "har" or "flows", from the first bytes (the suffix only decides when they cannot).
 
-    Only a file that starts as a flow dump does (a tnetstring length), or one named as one, is read
-    as a flow dump: a .txt file or a binary named .xml is linted as a message, which says it is not XML.
+    A file is read as a flow dump when it is named as one or starts as one (tnetstrings): a .txt file
+    or a binary file is linted as a message, whose findings then say it is not XML.
     """
     marked = byte_order_mark(head)
     if marked is not None:

@@ -74,6 +74,13 @@ def test_a_folder_walk_lints_only_messages_outside_tool_folders_and_gitignored_p
     assert status == 1 and "Found 3 findings." in out and "pom.xml" not in out + err
 
 
+def test_the_walk_is_the_same_from_outside_the_repository(capsys, java_project, monkeypatch):
+    monkeypatch.chdir("/")
+    _status, out, _err = run(capsys, "check", str(java_project))
+    linted = {line.split(":")[0] for line in out.splitlines() if " WX" in line}
+    assert linted == {str(java_project / "src/test/resources/webex/meeting.xml")}, out
+
+
 def test_verbose_says_which_xml_files_were_skipped(capsys, java_project):
     status, _out, err = run(capsys, "check", "--verbose", ".")
     assert status == 1

@@ -98,6 +98,8 @@ class Walk:
 
     def _search(self, top: Path, excluded: pathspec.PathSpec) -> Iterator[Path]:
         root = (self.root or Path.cwd()).resolve()
+        if not top.resolve().is_relative_to(root):
+            root = top.resolve()  # a folder outside the project: its patterns apply from the folder itself
         ignores = _ancestor_gitignores(top.resolve())
         found: list[Path] = []
         for folder, subfolders, names in os.walk(top):
@@ -123,7 +125,7 @@ class Walk:
         absolute = path.resolve() if path.is_symlink() else Path(os.path.abspath(path))
         suffix = "/" if folder else ""
         relative = _relative(absolute, root) or path.name
-        if excluded.match_file(relative + suffix) or excluded.match_file(path.name + suffix):
+        if excluded.match_file(relative + suffix):
             self.excluded += 1
             return True
         ignored = None

@@ -127,6 +127,13 @@ def test_per_file_ignores_in_the_configuration(capsys, java_project):
     assert b"<HQvideo>" in (java_project / "src/test/resources/webex/meeting.xml").read_bytes()
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_audit_applies_per_file_ignores_too(capsys, java_project, jobs):
+    (java_project / "webex-xml-lint.toml").write_text('[per-file-ignores]\n"**/webex/meeting.xml" = ["WX3"]\n')
+    status, _out, err = run(capsys, "audit", "--jobs", jobs, "--db", str(java_project / "a.sqlite"), ".")
+    assert status == 0 and "audited 2 messages from 2 files: 2 findings" in err
+
+
 @pytest.mark.parametrize("config,complaint", [
     ('exclude = "target"\n', "exclude must be a list of non-empty path patterns"),
     ('extend-exclude = [""]\n', "extend-exclude must be a list of non-empty path patterns"),

@@ -17,7 +17,7 @@ from proxy_addon.audit.store import StoreError, open_store
 from proxy_addon.cli.options import add_rule_arguments, add_walk_arguments, settings_from_args
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.text import encodable
-from proxy_addon.inputs.walk import Walk
+from proxy_addon.inputs.walk import PerFileIgnores, Walk
 from proxy_addon.lint.engine import install_default_linter
 from proxy_addon.lint.ruleset import RuleError
 from proxy_addon.settings import SettingsError, make_linter
@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
                 stats = run_audit(args.inputs, store, context, jobs=args.jobs,
                                   on_error=lambda error: console.print(
                                       f"webex-xml-lint: error: {_shown(error)}", markup=False, soft_wrap=True),
-                                  on_start=progress.start, on_progress=progress.advance, walk=walk)
+                                  on_start=progress.start, on_progress=progress.advance, walk=walk,
+                                  ignores=PerFileIgnores(dict(settings.per_file_ignores), walk.root))
             if args.report:
                 _write_report(store, Path(args.report))
     except (StoreError, RuleError, OSError) as error:

@@ -121,9 +121,9 @@ def hostile_inputs(canary: str, listener_port: int) -> list[Hostile]:
                 frozenset({"WX001"}), position=(8, 11)),
         Hostile("truncated-xml", truncated[: len(truncated) * 2 // 3], frozenset({"WX001"}), position=(5, 6)),
         Hostile("gzip-encoded", gzip.compress(meeting), frozenset({"WX301", "WX601"}), content_encoding="gzip",
-                check_rules=frozenset({"WX005"})),  # a gzip file given to check is not XML text
+                check_rules=frozenset({"WX001"})),  # a gzip file given to check is binary data, not XML
         Hostile("gzip-corrupt", gzip.compress(meeting)[:60] + b"\x00garbage" * 4, frozenset(),
-                content_encoding="gzip", check_rules=frozenset({"WX005"}),
+                content_encoding="gzip", check_rules=frozenset({"WX001"}),
                 not_linted="cannot be decoded"),
         Hostile("empty-body", b"", frozenset({"WX001"}), position=(1, 1)),
         Hostile("json-body", b'{"siteName": "acme", "webExID": "admin", "operation": "GetUser"}',
@@ -134,7 +134,7 @@ def hostile_inputs(canary: str, listener_port: int) -> list[Hostile]:
                 frozenset({"WX002"})),
         Hostile("entity-name-40000", _get_user("<webExId>&" + "a" * 40_000 + ";</webExId>"), frozenset({"WX001"}),
                 position=(8, 0)),
-        Hostile("binary-body", bytes(range(1, 256)) * 64, frozenset({"WX005"})),
+        Hostile("binary-body", bytes(range(1, 256)) * 64, frozenset({"WX001"})),  # "not XML: binary data"
         Hostile("utf8-bom-then-garbage", codecs.BOM_UTF8 + b"\x00\x00\x00\x00" + b"\xff" * 64, frozenset({"WX005"})),
     ]
 

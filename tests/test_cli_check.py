@@ -46,7 +46,7 @@ def test_text_output_names_file_line_column_and_marks_fixable(project):
     assert f"{meeting}:4:" in out and "WX101 [warning]" in out
     assert f"{meeting}:9:3: WX301 [warning]" in out and "[*]" in out
     assert f"{meeting}:7:1: WX601 [info] CreateMeeting is a Meetings XML API operation" in out
-    assert "Found 3 findings (2 fixable with --fix, marked [*])." in out
+    assert "Found 3 findings.\n[*] 2 fixable with --fix.\n" in out
     assert SECRET not in out
 
 
@@ -119,25 +119,37 @@ def test_bad_flag_values_are_usage_errors(project):
     assert "not an XML API version" in cli("check", "--api-version", "latest", str(project)).stderr.decode()
 
 
-def test_fix_with_diff_applies_safe_fixes_and_shows_them_redacted(project):
+def test_fix_applies_safe_fixes_and_reports_what_is_left(project):
     meeting = project / "nested" / "meeting.xml"
     before = meeting.read_bytes()
-    result = cli("check", "--fix", "--diff", str(project))
-    diff = result.stderr.decode()
-    assert "-  <HQvideo>true</HQvideo>" in diff and "-<siteID>" not in diff
-    assert SECRET not in diff
+    result = cli("check", "--fix", str(project))
     after = meeting.read_bytes()
     assert b"HQvideo" not in after and b"<siteID>" not in after
     assert after == before.replace(b"  <HQvideo>true</HQvideo>\n", b"").replace(b"<siteID>42</siteID>", b"")
     assert result.returncode == 1  # WX601 is left: the operation itself is deprecated, no fix for that
-    assert "WX601" in result.stdout.decode() and "WX301" not in result.stdout.decode()
+    out = result.stdout.decode()
+    assert "WX601" in out and "WX301" not in out
+    assert "Found 3 findings (2 fixed, 1 remaining)." in out and "All checks passed" not in out
+
+
+def test_diff_with_fix_shows_the_fixes_redacted_on_stdout_and_writes_nothing(project):
+    """As ruff: --diff never writes, and stdout holds only the diff (`check --diff > fix.patch`)."""
+    meeting = project / "nested" / "meeting.xml"
+    before = meeting.read_bytes()
+    result = cli("check", "--fix", "--diff", str(project))
+    diff = result.stdout.decode()
+    assert "-  <HQvideo>true</HQvideo>" in diff and "<siteID>42</siteID>" in diff
+    assert SECRET not in diff and "WX601" not in diff and "Found" not in diff
+    assert all(line.startswith(("---", "+++", "@@", " ", "-", "+")) for line in diff.splitlines())
+    assert meeting.read_bytes() == before
+    assert result.returncode == 1 and "Would fix 2 findings." in result.stderr.decode()
 
 
 def test_diff_alone_does_not_write(project):
     meeting = project / "nested" / "meeting.xml"
     before = meeting.read_bytes()
     result = cli("check", "--diff", str(project))
-    assert "+++ b/" in result.stderr.decode()
+    assert "+++ b/" in result.stdout.decode()
     assert meeting.read_bytes() == before
 
 

@@ -304,19 +304,22 @@ def test_secrets_never_reach_the_findings_log(linter, secret):
 @example(secrets=["Kq7\x857qK", "Kq7a&lt;b7qK", "Kq7\r7qK", "Kq7\n7qK"])
 @given(secrets=st.lists(MARKED, min_size=4, max_size=4))
 def test_secrets_never_reach_check_output_or_diff(tmp_path_factory, secrets):
-    """The real CLI: `check --format json --diff` on files holding the secrets (a few runs: processes)."""
+    """The real CLI: `check --format json` and `check --diff` on files holding the secrets (a few runs: processes)."""
     folder = tmp_path_factory.mktemp("secrets")
     for number, secret in enumerate(secrets):
         for kind, data in enumerate(quoting_messages(secret)):
             (folder / f"m{number}-{kind}.xml").write_bytes(data)
-    done = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "--format", "json", "--diff",
-                           "--ci-site", "acme", str(folder)], check=False, cwd=REPO, capture_output=True, timeout=120)
-    assert done.returncode == 1, done.stderr.decode("utf-8", "replace")
-    stdout, stderr = done.stdout.decode("utf-8"), done.stderr.decode("utf-8", "replace")
-    assert json.loads(stdout)["findings"] and "+++ b/" in stderr  # findings and a diff were written
+    outputs = []
+    for mode in ("--format=json", "--diff"):  # --diff prints only the diff (as ruff): two runs
+        done = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", mode, "--ci-site", "acme", str(folder)],
+                              check=False, cwd=REPO, capture_output=True, timeout=120)
+        assert done.returncode == 1, done.stderr.decode("utf-8", "replace")
+        outputs.append((done.stdout.decode("utf-8"), done.stderr.decode("utf-8", "replace")))
+    assert json.loads(outputs[0][0])["findings"] and "+++ b/" in outputs[1][0]  # findings and a diff were written
     for secret in secrets:
-        assert_hidden(secret, stdout)
-        assert_hidden(secret, stderr)
+        for stdout, stderr in outputs:
+            assert_hidden(secret, stdout)
+            assert_hidden(secret, stderr)
 
 
 @pytest.fixture

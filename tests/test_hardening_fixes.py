@@ -151,7 +151,7 @@ def _diff_of(tmp_path: Path, message: bytes) -> str:
     result = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "--diff", str(target)],
                             cwd=REPO, capture_output=True, timeout=120, check=False)
     assert target.read_bytes() == message
-    return result.stderr.decode()
+    return result.stdout.decode()
 
 
 def test_diff_masks_a_secret_held_in_an_attribute_of_a_self_closing_credential(tmp_path):

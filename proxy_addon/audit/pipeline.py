@@ -22,7 +22,8 @@ from proxy_addon.audit.store import MessageRecord, PreparedBatch, Store, StoredF
 from proxy_addon.exchange.knowledge import Fact, SiteKnowledge
 from proxy_addon.exchange.linter import ExchangeLinter
 from proxy_addon.exchange.timeline import AnswerScout
-from proxy_addon.inputs import CaptureError, Exchange, input_files, read_file
+from proxy_addon.inputs import CaptureError, Exchange, Walk, input_files, read_file
+from proxy_addon.inputs.walk import PerFileIgnores
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.engine import default_linter
 
@@ -46,28 +47,34 @@ class Chunk:
     known: list[Fact]  # what the exchanges before the chunk taught
 
 
-def lint_exchanges(exchanges: ExchangeLinter, chunk: list[Exchange]) -> PreparedBatch:
+def lint_exchanges(exchanges: ExchangeLinter, chunk: list[Exchange],
+                   ignores: PerFileIgnores | None = None) -> PreparedBatch:
     """Lint a chunk in order and prepare its rows (redaction included), so the writer only writes."""
     recorded: list[Recorded] = []
     for exchange in chunk:
         for linted in exchanges.lint_exchange(exchange):
+            ignored = ignores.rules_for(linted.observed.source) if ignores else ()
+            if ignored:  # per-file-ignores, as check applies them
+                linted.findings[:] = [f for f in linted.findings if not f.rule.startswith(ignored)]
             record = MessageRecord.from_linted(linted)
             recorded.append((record, [as_stored(f, record.elements) for f in linted.findings]))
     return prepare(recorded)
 
 
 _WORKER_CONTEXT: LintContext | None = None
+_WORKER_IGNORES: PerFileIgnores | None = None
 
 
-def _worker_init(context: LintContext) -> None:
-    global _WORKER_CONTEXT
-    _WORKER_CONTEXT = context
+def _worker_init(context: LintContext, ignores: PerFileIgnores | None = None) -> None:
+    global _WORKER_CONTEXT, _WORKER_IGNORES
+    _WORKER_CONTEXT, _WORKER_IGNORES = context, ignores
     default_linter()  # load the rule packs once per worker, not per chunk
 
 
 def _worker_lint(chunk: Chunk) -> PreparedBatch:
     knowledge = SiteKnowledge(chunk.known)
-    return lint_exchanges(ExchangeLinter(default_linter(), _WORKER_CONTEXT, knowledge), chunk.exchanges)
+    return lint_exchanges(ExchangeLinter(default_linter(), _WORKER_CONTEXT, knowledge), chunk.exchanges,
+                          _WORKER_IGNORES)
 
 
 def _chunks(items: Iterable[Exchange | CaptureError], scout: AnswerScout, on_error: Callable[[CaptureError], None],
@@ -94,7 +101,8 @@ def _chunks(items: Iterable[Exchange | CaptureError], scout: AnswerScout, on_err
 def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int = 1,
               on_error: Callable[[CaptureError], None] = lambda error: None,
               on_progress: Callable[[int, int], None] = lambda done_bytes, messages: None,
-              on_start: Callable[[int], None] = lambda total_bytes: None) -> AuditStats:
+              on_start: Callable[[int], None] = lambda total_bytes: None, walk: Walk | None = None,
+              ignores: PerFileIgnores | None = None) -> AuditStats:
     """Read, lint and record everything under `paths`. Errors are recorded and reported, never fatal.
 
     `on_start(total_bytes)` is called once the worker processes exist, so a progress display that
@@ -113,7 +121,7 @@ def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int
         on_progress(weight, len(batch.messages))
 
     files: list[Path] = []
-    for item in input_files(paths):
+    for item in input_files(paths, walk):  # the walk check uses: no pom.xml, nothing .gitignore'd
         if isinstance(item, CaptureError):
             error(item)
         else:
@@ -128,10 +136,10 @@ def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int
         on_start(sum(_size(f) for f in files))
         exchanges = ExchangeLinter(default_linter(), context)  # one linter: it learns as it goes
         for chunk in chunks:
-            write(lint_exchanges(exchanges, chunk.exchanges), chunk.weight)
+            write(lint_exchanges(exchanges, chunk.exchanges, ignores), chunk.weight)
         return stats
     default_linter()  # loaded before forking, so the workers inherit it
-    with multiprocessing.get_context("fork").Pool(jobs, _worker_init, (context,)) as pool:
+    with multiprocessing.get_context("fork").Pool(jobs, _worker_init, (context, ignores)) as pool:
         on_start(sum(_size(f) for f in files))
         pending: deque = deque()
         for chunk in chunks:

@@ -3,7 +3,7 @@
 Reads .xml files and folders, HAR exports and mitmproxy flow dumps, lints every message with the
 same Linter as `check` (in worker processes), keeps the inventory in the store and writes the
 report. Exit status: 0 all inputs read, 1 some inputs (or parts) could not be read and are listed,
-2 the audit could not run.
+2 the audit could not run, or none of the inputs named exists.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 
 from proxy_addon.audit.store import StoreError, open_store
-from proxy_addon.cli.options import add_rule_arguments, settings_from_args
+from proxy_addon.cli.options import add_rule_arguments, add_walk_arguments, settings_from_args
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.text import encodable
+from proxy_addon.inputs.walk import PerFileIgnores, Walk
 from proxy_addon.lint.engine import install_default_linter
 from proxy_addon.lint.ruleset import RuleError
 from proxy_addon.settings import SettingsError, make_linter
@@ -31,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="lint in N processes (default: one per core)")
     add_rule_arguments(parser)
+    add_walk_arguments(parser)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also say which files the folder walks skipped and why")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,13 +54,14 @@ def run(args: argparse.Namespace) -> int:
             return 2
     try:
         settings = settings_from_args(args)
-        if settings.rule_packs:
-            install_default_linter(make_linter(settings))  # the audit's lint workers inherit it
+        # Also checks that every rule selector names a rule; the audit's lint workers inherit it.
+        install_default_linter(make_linter(settings))
         store = open_store(args.db)
     except (SettingsError, RuleError, StoreError, ValueError) as error:
         print(f"webex-xml-lint: error: {_shown(error)}", file=sys.stderr)
         return 2
     context = settings.context()
+    walk = Walk.from_settings(settings)
     try:
         with store:
             store.record_sites(context.ci_sites, "--ci-site")
@@ -64,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
                 stats = run_audit(args.inputs, store, context, jobs=args.jobs,
                                   on_error=lambda error: console.print(
                                       f"webex-xml-lint: error: {_shown(error)}", markup=False, soft_wrap=True),
-                                  on_start=progress.start, on_progress=progress.advance)
+                                  on_start=progress.start, on_progress=progress.advance, walk=walk,
+                                  ignores=PerFileIgnores(dict(settings.per_file_ignores), walk.root))
             if args.report:
                 _write_report(store, Path(args.report))
     except (StoreError, RuleError, OSError) as error:
@@ -72,11 +78,29 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for fact in stats.learned:
         console.print(f"learned: {fact.provenance}", markup=False, soft_wrap=True)
+    _print_skipped(console, walk, verbose=args.verbose)
+    if stats.messages == 0:
+        # Never "audited 0 messages" as if that were fine: a typo in a path, or a folder of other XML.
+        console.print("webex-xml-lint: warning: No messages found under the given path(s)"
+                      + ("; nothing audited: no input could be read" if stats.errors else ""), markup=False,
+                      soft_wrap=True)
+        return 2 if stats.errors and stats.files == 0 else (1 if stats.errors else 0)
     console.print(f"audited {stats.messages:,} messages from {stats.files:,} files: {stats.findings:,} findings"
                   + (f"; {len(stats.errors)} inputs or parts of inputs could not be read" if stats.errors else "")
                   + encodable(f"; inventory in {store.url}" + (f", report in {args.report}" if args.report else "")),
                   markup=False, soft_wrap=True)
     return 1 if stats.errors else 0
+
+
+def _print_skipped(console, walk: Walk, *, verbose: bool) -> None:
+    if verbose:
+        for path in walk.not_messages:
+            console.print(encodable(f"skipped {path}: not a Webex XML API message (no message envelope)"),
+                          markup=False, soft_wrap=True)
+    if walk.not_messages or (verbose and walk.excluded):
+        console.print(f"skipped {len(walk.not_messages)} XML file(s) that are not messages"
+                      + (f"; {walk.excluded} path(s) excluded (exclude, extend-exclude, .gitignore)" if verbose else
+                         " (--verbose names them)"), markup=False, soft_wrap=True)
 
 
 def _shown(error: object) -> str:

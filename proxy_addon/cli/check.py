@@ -1,18 +1,33 @@
-"""`webex-xml-lint check PATH...|-`: lint files, folders or stdin; optionally fix them."""
+"""`webex-xml-lint check PATH...|-`: lint files, folders or stdin; optionally fix them.
+
+Output follows ruff: findings and a summary on stdout ("Found N findings (M fixed, K remaining).");
+`--diff` prints only the unified diff there; `--fix -` prints the fixed message there (the findings
+then go to stderr); errors and warnings always go to stderr. Exit status: 0 nothing to report, 1
+findings (or, with --diff, something to fix), 2 an input could not be read or the command is wrong.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections import Counter
 from collections.abc import Iterator
+from typing import TextIO
 
-from proxy_addon.cli.options import add_rule_arguments, settings_from_args
+from proxy_addon.cli.options import (
+    add_rule_arguments,
+    add_walk_arguments,
+    settings_from_args,
+)
 from proxy_addon.core.redaction import redact
+from proxy_addon.core.text import encodable
 from proxy_addon.exchange.linter import ExchangeLinter
 from proxy_addon.exchange.observed import Observed
+from proxy_addon.inputs.walk import PerFileIgnores, Walk
 from proxy_addon.lint.engine import Linter, LintResult
 from proxy_addon.lint.ruleset import RuleError
-from proxy_addon.outputs.formats import FORMATTERS, visible
+from proxy_addon.outputs.formats import FORMATTERS, format_summary, format_text, visible
 from proxy_addon.settings import SettingsError, make_linter
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -22,15 +37,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", default=["."], metavar="PATH",
                         help="XML messages, HAR exports (.har), mitmproxy flow dumps (mitmdump -w), folders "
                         "(searched for all three), or - for stdin")
-    parser.add_argument("--format", choices=sorted(FORMATTERS), default="text", help="output format")
-    parser.add_argument("--statistics", action="store_true", help="count findings per rule")
+    parser.add_argument("--format", "--output-format", dest="format", choices=sorted(FORMATTERS), default="text",
+                        help="output format")
+    parser.add_argument("--statistics", action="store_true", help="print only the number of findings per rule")
     add_rule_arguments(parser)
+    add_walk_arguments(parser)
     parser.add_argument("--direction", choices=["request", "response"], default=None,
                         help="direction for messages that do not show it")
-    parser.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    parser.add_argument("--fix", action="store_true",
+                        help="apply safe fixes to the files (with -, print the fixed message on stdout)")
     parser.add_argument("--unsafe-fixes", action="store_true", help="with --fix/--diff, also apply unsafe fixes")
-    parser.add_argument("--diff", action="store_true", help="show the fixes as a unified diff")
+    parser.add_argument("--diff", action="store_true",
+                        help="print the fixes as a unified diff on stdout, write nothing; exit 1 if there is any")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also say which files a folder walk skipped and why")
 
 
 def _load_schemas(schema_dir: str | None) -> None:
@@ -43,7 +64,8 @@ def _load_schemas(schema_dir: str | None) -> None:
         raise SettingsError(f"--schema-dir: {error}") from None
 
 
-def iter_messages(paths: list[str], errors: list[str], direction: str | None) -> Iterator[Observed]:
+def iter_messages(paths: list[str], errors: list[str], direction: str | None,
+                  walk: Walk | None = None) -> Iterator[Observed]:
     """Every message in the inputs in capture order: .xml files, HAR exports and flow dumps, folders
     searched for them. `direction` is for messages whose capture does not show it."""
     from proxy_addon.inputs import CaptureError, read_inputs  # noqa: PLC0415
@@ -57,12 +79,91 @@ def iter_messages(paths: list[str], errors: list[str], direction: str | None) ->
                 continue
             yield Observed(data, direction, "-")
             continue
-        for item in read_inputs([raw_path]):
+        for item in read_inputs([raw_path], walk):
             if isinstance(item, CaptureError):
                 errors.append(str(item))
                 continue
             for seen in item.messages:
                 yield seen if seen.direction else Observed(seen.data, direction, seen.source)
+
+
+def use_color(stream: TextIO) -> bool:
+    """Colour on a terminal only, and never with NO_COLOR set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Run:
+    """What one `check` run found, fixed and could not read."""
+
+    def __init__(self, args: argparse.Namespace, linter: Linter):
+        self.args = args
+        self.linter = linter
+        self.findings: list = []
+        self.errors: list[str] = []
+        self.messages = 0
+        self.fixed = 0
+        self.diffs = 0  # messages with a diff shown
+        self.read_only: Counter[str] = Counter()  # capture file -> fixes that cannot be applied to it
+        self.stdin_output: bytes | None = None  # `--fix -`: the message to print
+
+    @property
+    def fixing(self) -> bool:
+        return self.args.fix or self.args.diff
+
+    def add(self, seen: Observed, result: LintResult) -> None:
+        self.messages += 1
+        if seen.locator:
+            for finding in result.findings:
+                finding.locator = f"{seen.locator} {seen.direction or ''}".strip()
+            if self.fixing:
+                self.read_only[seen.source] += sum(
+                    1 for f in result.findings if f.fix is not None and (f.fix.safe or self.args.unsafe_fixes))
+        elif self.fixing:
+            result = self._fix(result)
+        self.findings.extend(result.findings)
+
+    def _fix(self, result: LintResult) -> LintResult:
+        from proxy_addon.core.fixes import apply_fixes  # noqa: PLC0415
+        from proxy_addon.outputs.fixed_files import FixNotWritten, write_fixed  # noqa: PLC0415
+
+        args = self.args
+        outcome = apply_fixes(result, unsafe=args.unsafe_fixes)
+        if result.path == "-" and args.fix and not args.diff:
+            self.stdin_output = outcome.data  # as ruff: the message, fixed or as it was
+        if not outcome.changed:
+            return result
+        if args.diff:
+            self._print_diff(result, outcome.data)
+            self.fixed += len(outcome.applied)  # would fix
+            return result
+        if result.path != "-":
+            try:
+                write_fixed(result.path, outcome.data, original=result.document.raw, given=args.paths)
+            except FixNotWritten as error:
+                self.errors.append(f"{result.path}: {error}")
+                return result
+        self.fixed += len(outcome.applied)
+        # Report what is left after fixing, as ruff does.
+        return self.linter.lint(outcome.data, path=result.path, direction=args.direction, context=result.context)
+
+    def _print_diff(self, result: LintResult, fixed: bytes) -> None:
+        import difflib  # noqa: PLC0415 (only --diff needs it)
+
+        secrets = result.message.secrets if result.message else frozenset()
+        encoding = result.document.encoding
+        # Redacted before diffing: a diff prefixes every line, which would split a multi-line value.
+        before = _lines(redact(result.document.raw.decode(encoding, "replace"), secrets))
+        after = _lines(redact(fixed.decode(encoding, "replace"), secrets))
+        diff = "".join(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
+        if diff:
+            self.diffs += 1
+            sys.stdout.write(encodable(visible(redact(diff, secrets), keep="\n\t\r")
+                                       + ("" if diff.endswith("\n") else "\n")))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,54 +175,65 @@ def run(args: argparse.Namespace) -> int:
     except (SettingsError, RuleError, ValueError) as error:
         print(f"webex-xml-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    context = settings.context()
-    errors: list[str] = []
-    findings = []
-    exchanges = ExchangeLinter(linter, context)  # as the proxy: answers pair with requests, facts are learned
-    for seen in iter_messages(args.paths, errors, args.direction):
+    walk = Walk.from_settings(settings)
+    ignores = PerFileIgnores(dict(settings.per_file_ignores), walk.root)
+    found = _Run(args, linter)
+    exchanges = ExchangeLinter(linter, settings.context())  # as the proxy: answers pair with requests, facts are learned
+    for seen in iter_messages(args.paths, found.errors, args.direction, walk):
         result = exchanges.lint(seen).result
-        if seen.locator:
-            for finding in result.findings:
-                finding.locator = f"{seen.locator} {seen.direction or ''}".strip()
-        elif args.fix or args.diff:
-            result = _fix(linter, result, args, errors)
-        findings.extend(result.findings)
-    sys.stdout.write(FORMATTERS[args.format](findings, linter.ruleset, args.statistics))
-    for error in errors:
-        print(f"webex-xml-lint: error: {visible(redact(error))}", file=sys.stderr)
-    if errors:
+        ignored = ignores.rules_for(seen.source)
+        if ignored:
+            result.findings[:] = [f for f in result.findings if not f.rule.startswith(ignored)]
+        found.add(seen, result)
+    _report(found, walk, linter, args)
+    if found.errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_CLEAN
-
-
-def _fix(linter: Linter, result: LintResult, args: argparse.Namespace, errors: list[str]) -> LintResult:
-    from proxy_addon.core.fixes import apply_fixes  # noqa: PLC0415
-    from proxy_addon.outputs.fixed_files import FixNotWritten, write_fixed  # noqa: PLC0415
-
-    outcome = apply_fixes(result, unsafe=args.unsafe_fixes)
-    if not outcome.changed:
-        return result
-    secrets = result.message.secrets if result.message else frozenset()
+    if args.exit_zero:
+        return EXIT_CLEAN
     if args.diff:
-        import difflib  # noqa: PLC0415 (only --diff needs it)
+        return EXIT_FINDINGS if found.diffs else EXIT_CLEAN
+    return EXIT_FINDINGS if found.findings else EXIT_CLEAN
 
-        # Redacted before diffing: a diff prefixes every line, which would split a multi-line value.
-        before = _lines(redact(result.document.raw.decode(result.document.encoding, "replace"), secrets))
-        after = _lines(redact(outcome.data.decode(result.document.encoding, "replace"), secrets))
-        diff = "".join(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
-        sys.stderr.write(redact(diff, secrets) + ("\n" if diff and not diff.endswith("\n") else ""))
-    if not args.fix:
-        return result
-    if result.path == "-":
-        sys.stderr.write("webex-xml-lint: --fix on stdin: fixed message not written (use --diff)\n")
-        return result
-    try:
-        write_fixed(result.path, outcome.data, original=result.document.raw, given=args.paths)
-    except FixNotWritten as error:
-        errors.append(f"{result.path}: {error}")
-        return result
-    # Report what is left after fixing, as ruff does.
-    return linter.lint(outcome.data, path=result.path, direction=args.direction, context=result.context)
+
+def _warn(text: str) -> None:
+    print(f"webex-xml-lint: {encodable(visible(redact(text)))}", file=sys.stderr)
+
+
+def _report(found: _Run, walk: Walk, linter: Linter, args: argparse.Namespace) -> None:
+    if args.verbose:
+        for path in walk.not_messages:
+            _warn(f"skipped {path}: not a Webex XML API message (no message envelope)")
+        if walk.not_messages or walk.excluded:
+            _warn(f"skipped {len(walk.not_messages)} XML file(s) that are not messages; "
+                  f"{walk.excluded} path(s) excluded (exclude, extend-exclude, .gitignore)")
+    for error in found.errors:
+        _warn(f"error: {error}")
+    for source, count in found.read_only.items():
+        if count:
+            _warn(f"warning: {source}: HAR exports and flow dumps are read-only: {count} fix(es) not "
+                  f"{'shown' if args.diff else 'applied'} (lint the message as an .xml file to fix it)")
+    if found.messages == 0 and not found.errors:
+        _warn("warning: No messages found under the given path(s)"
+              + (f" ({len(walk.not_messages)} XML file(s) that are not messages skipped; --verbose names them)"
+                 if walk.not_messages and not args.verbose else ""))
+    if args.diff:
+        would = f"Would fix {found.fixed} finding{'s' if found.fixed != 1 else ''}." if found.fixed else "No fixes available."
+        print(would, file=sys.stderr)
+        return
+    stdin_fixed = found.stdin_output is not None
+    if stdin_fixed:
+        sys.stdout.buffer.write(found.stdin_output)
+        sys.stdout.flush()
+    stream = sys.stderr if stdin_fixed else sys.stdout
+    if args.format == "text":
+        color = use_color(stream)
+        summary = format_summary(found.findings, fixed=found.fixed, unsafe=args.unsafe_fixes,
+                                 unreadable=len(found.errors), messages=found.messages, color=color)
+        text = format_text(found.findings, linter.ruleset, args.statistics, color=color, unsafe=args.unsafe_fixes,
+                           summary=summary)
+        stream.write(encodable(text))
+    else:
+        stream.write(FORMATTERS[args.format](found.findings, linter.ruleset, args.statistics))
 
 
 def _lines(text: str) -> list[str]:

@@ -9,7 +9,8 @@ import argparse
 
 from proxy_addon.settings import settings_from_args
 
-__all__ = ["add_config_argument", "add_rule_arguments", "add_site_arguments", "settings_from_args"]
+__all__ = ["add_config_argument", "add_rule_arguments", "add_site_arguments", "add_walk_arguments",
+           "settings_from_args"]
 
 
 def add_site_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,3 +38,12 @@ def add_rule_arguments(parser: argparse.ArgumentParser, *, schema_help: str = "v
     parser.add_argument("--validate", action="store_true", help="also validate against the XSDs (WX007, WX008)")
     parser.add_argument("--schema-dir", default=None, metavar="DIR", help=schema_help)
     add_config_argument(parser)
+
+
+def add_walk_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which files a folder walk reads (check, audit); the configuration file's keys of the same names."""
+    parser.add_argument("--exclude", action="append", default=None, metavar="PATTERN",
+                        help="leave out paths matching these gitignore-style patterns in folder walks, instead of "
+                        "the defaults (.git, .venv, node_modules, __pycache__, ...); repeatable, comma-separated")
+    parser.add_argument("--extend-exclude", action="append", default=None, metavar="PATTERN",
+                        help="leave out these paths too, besides the defaults (repeatable, comma-separated)")

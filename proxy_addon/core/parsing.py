@@ -30,6 +30,7 @@ _DTD_OR_ENTITY = re.compile(r"<!(DOCTYPE|ENTITY)\b")
 # the ubiquitous xsi: are rare; the parser's own "prefix not defined" error catches them.
 _USED_PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*):[A-Za-z_]")
 _PREFIX_USE = re.compile(r"[<\s/]([A-Za-z_][\w.-]*):")  # a prefixed start or end tag (or attribute)
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # never in an XML document
 _PREFIXES_NAMED = 10  # in a WX002 message
 _MAX_ERROR_TEXT = 300  # characters of the parser's error in a WX001 message
 _DECLARED_PREFIX = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=")
@@ -124,6 +125,14 @@ def _sniff(raw: bytes) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _binary(raw: bytes) -> bool:
+    """Binary data, not text (an image, an archive named .xml): no XML start, and control bytes.
+    Said as "not XML" rather than as text in a wrong encoding."""
+    if _sniff(raw)[0] is not None or raw.lstrip()[:1] == b"<":
+        return False
+    return _CONTROL_BYTES.search(raw[:1024]) is not None
+
+
 def _declaration_text(raw: bytes, sniffed: str | None) -> str:
     """The first characters, enough for the XML declaration, as text."""
     if sniffed in (None, "utf-8"):
@@ -168,6 +177,9 @@ def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = No
         return doc
     if not raw or raw.isspace():
         doc.add("WX001", "empty")
+        return doc
+    if _binary(raw):
+        doc.add("WX001", "not-xml", first_bytes=raw[:8].hex(" "))
         return doc
     if not _decode(doc, http_charset):
         return doc

@@ -7,6 +7,7 @@ never stops the rest: the caller reports it and goes on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,28 +16,30 @@ from proxy_addon.exchange.observed import Exchange, Observed
 from proxy_addon.inputs.flows import read_flow_dump
 from proxy_addon.inputs.har import read_har
 from proxy_addon.inputs.model import CaptureError
+from proxy_addon.inputs.walk import (
+    FLOW_SUFFIXES,
+    HAR_SUFFIXES,
+    KNOWN_SUFFIXES,
+    XML_SUFFIXES,
+    Walk,
+)
 
-XML_SUFFIXES = {".xml"}
-HAR_SUFFIXES = {".har"}
-FLOW_SUFFIXES = {".flow", ".flows", ".mitm", ".dump"}
-# Files picked up when a folder is searched; a file named explicitly is read whatever its name.
-KNOWN_SUFFIXES = XML_SUFFIXES | HAR_SUFFIXES | FLOW_SUFFIXES
+# A mitmproxy flow dump is a sequence of tnetstrings, each a dict whose first key is a tnetstring too:
+# "LENGTH:LENGTH:key...". Notes that start "12:30 ..." are not one.
+_TNETSTRING_START = re.compile(rb"^[0-9]{1,12}:[0-9]{1,12}:")
 
 
-def input_files(paths: list[str]) -> Iterator[Path | CaptureError]:
-    """Every file to read: named files as given, folders searched recursively for known suffixes."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in KNOWN_SUFFIXES and p.is_file())
-        elif path.is_file():
-            yield path
-        else:
-            yield CaptureError(raw, "no such file or folder")
+def input_files(paths: list[str], walk: Walk | None = None) -> Iterator[Path | CaptureError]:
+    """Every file to read: named files as given, folders searched (see inputs/walk.py)."""
+    return (walk or Walk()).files(paths)
 
 
 def capture_kind(path: Path, head: bytes) -> str:
-    """"xml", "har" or "flows", from the first bytes (the suffix only decides when they cannot)."""
+    """"xml", "har" or "flows", from the first bytes (the suffix only decides when they cannot).
+
+    A file is read as a flow dump when it is named as one or starts as one (tnetstrings): a .txt file
+    or a binary file is linted as a message, whose findings then say it is not XML.
+    """
     marked = byte_order_mark(head)
     if marked is not None:
         if marked[1] != "utf-8":
@@ -48,11 +51,11 @@ def capture_kind(path: Path, head: bytes) -> str:
     if first in (b"{", b"["):
         return "har"
     suffix = path.suffix.lower()
-    if suffix in XML_SUFFIXES or not head.strip():
-        return "xml"
     if suffix in HAR_SUFFIXES:
         return "har"
-    return "flows"
+    if suffix in FLOW_SUFFIXES or (suffix not in XML_SUFFIXES and _TNETSTRING_START.match(head)):
+        return "flows"
+    return "xml"
 
 
 def read_file(path: Path) -> Iterator[Exchange | CaptureError]:
@@ -76,12 +79,13 @@ def read_file(path: Path) -> Iterator[Exchange | CaptureError]:
         yield Exchange((Observed(data, None, source),), weight=len(data))
 
 
-def read_inputs(paths: list[str]) -> Iterator[Exchange | CaptureError]:
-    for item in input_files(paths):
+def read_inputs(paths: list[str], walk: Walk | None = None) -> Iterator[Exchange | CaptureError]:
+    for item in input_files(paths, walk):
         if isinstance(item, CaptureError):
             yield item
         else:
             yield from read_file(item)
 
 
-__all__ = ["CaptureError", "Exchange", "Observed", "input_files", "read_file", "read_inputs"]
+__all__ = ["KNOWN_SUFFIXES", "CaptureError", "Exchange", "Observed", "Walk", "input_files", "read_file",
+           "read_inputs"]

@@ -43,6 +43,7 @@ from proxy_addon.settings import (
     LINT_OPTIONS,
     Settings,
     SettingsError,
+    check_selectors,
     make_linter,
     options_layer,
     read_config,
@@ -177,7 +178,12 @@ def lint_settings(options) -> Settings:
         text = str(error)
         raise exceptions.OptionsError(text if text.startswith("webexlint_config") else f"webexlint_config: {text}") from None
     try:
-        return Settings().merged(config, options_layer(options))
+        settings = Settings().merged(config, options_layer(options))
+        if not settings.rule_packs:  # with team packs, load_rule_packs checks against their rules too
+            from proxy_addon.lint.ruleset import builtin_rules  # noqa: PLC0415
+
+            check_selectors(settings, builtin_rules().by_id)
+        return settings
     except SettingsError as error:
         raise exceptions.OptionsError(str(error)) from None
 
@@ -191,6 +197,8 @@ def load_rule_packs(settings: Settings) -> None:
 
     try:
         make_linter(settings)
+    except SettingsError as error:  # a selector that matches no rule: the error names the option
+        raise exceptions.OptionsError(str(error)) from None
     except (RuleError, ValueError, OSError) as error:
         raise exceptions.OptionsError(f"webexlint_rule_pack: {error}") from None
 
@@ -248,7 +256,8 @@ class WebexLint:
             if updated & {"webexlint_validate", "webexlint_schema_dir"} or (
                     settings.validating, settings.schema_dir) != (previous.validating, previous.schema_dir):
                 load_schemas(settings)
-            if settings.rule_packs and settings.rule_packs != previous.rule_packs:
+            if settings.rule_packs and (settings.rule_packs, settings.select, settings.ignore) != (
+                    previous.rule_packs, previous.select, previous.ignore):
                 load_rule_packs(settings)
             self.session.update(**{name: getattr(settings, name) for name in LINT_FIELDS})
 

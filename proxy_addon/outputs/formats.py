@@ -34,30 +34,71 @@ def rule_anchor(rule: Rule) -> str:
     return f"{rule.id.lower()}-{rule.name}"
 
 
-def format_text(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
+# ANSI colours for a terminal (check decides: a terminal, no NO_COLOR); applied after visible(), so
+# a finding's own text can never carry an escape of its own.
+_PAINT = {"path": "1", "rule": "1;31", "error": "31", "warning": "33", "info": "36", "fix": "36", "ok": "32"}
+
+
+def paint(text: str, role: str, color: bool) -> str:
+    return f"\x1b[{_PAINT[role]}m{text}\x1b[0m" if color and text else text
+
+
+def in_place_fixable(finding: Finding, unsafe: bool = False) -> bool:
+    """A fix --fix can apply: a fix of this finding's own (WX101 needs --site-id), safe unless
+    `unsafe`, in a file of its own (a message inside a HAR export or flow dump is read-only)."""
+    return finding.fix is not None and (unsafe or finding.fix.safe) and not finding.locator
+
+
+def format_text(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False, *,
+                color: bool = False, unsafe: bool = False, summary: str | None = None) -> str:
+    """One line per finding and a summary; with `statistics`, only the table of counts (as ruff)."""
+    if statistics:
+        table = format_statistics(findings, ruleset, color=color, unsafe=unsafe)
+        return table + "\n" if table else ""
     lines = []
     for f in findings:
-        lines.append(visible(f"{f.location}:{f.line}:{f.column}: {f.rule} [{f.severity}] {f.message}")
-                     + (" [*]" if f.fixable and f.fix.safe else ""))
+        lines.append(paint(visible(f.location), "path", color) + visible(f":{f.line}:{f.column}: ")
+                     + paint(f.rule, "rule", color) + " " + paint(f"[{f.severity}]", str(f.severity), color)
+                     + " " + visible(f.message) + (" " + paint("[*]", "fix", color) if in_place_fixable(f, unsafe) else ""))
         lines.extend(visible(f"  = note: {note}") for note in f.notes)  # learned facts, the failure it predicted
-    if statistics:
-        lines.append(format_statistics(findings, ruleset))
-    fixable = sum(1 for f in findings if f.fixable and f.fix.safe)
-    if findings:
-        lines.append(f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''}"
-                     + (f" ({fixable} fixable with --fix, marked [*])" if fixable else "") + ".")
-    else:
-        lines.append("All checks passed.")
-    return "\n".join(lines) + "\n"
+    lines.append(format_summary(findings, color=color, unsafe=unsafe) if summary is None else summary)
+    text = "\n".join(line for line in lines if line)
+    return text + "\n" if text else ""
 
 
-def format_statistics(findings: Sequence[Finding], ruleset: RuleSet) -> str:
+def format_summary(findings: Sequence[Finding], *, fixed: int = 0, unsafe: bool = False, unreadable: int = 0,
+                   messages: int | None = None, color: bool = False) -> str:
+    """ruff's closing lines: "Found N findings (M fixed, K remaining).", what --fix and
+    --unsafe-fixes would do; "All checks passed." only when every input was read and linted."""
+    lines = []
+    total = len(findings) + fixed
+    if total:
+        plural = "s" if total != 1 else ""
+        lines.append(f"Found {total} finding{plural}" + (f" ({fixed} fixed, {len(findings)} remaining)" if fixed else "") + ".")
+    fixable = sum(1 for f in findings if in_place_fixable(f, unsafe))
+    hidden = 0 if unsafe else sum(1 for f in findings if f.fix is not None and not f.fix.safe and not f.locator)
+    hint = f"{hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with --unsafe-fixes" if hidden else ""
+    if fixable:
+        lines.append(paint("[*]", "fix", color) + f" {fixable} fixable with --fix" + (f" ({hint})" if hint else "") + ".")
+    elif hint:
+        lines.append(f"No fixes available ({hint}).")
+    if unreadable:
+        lines.append(f"{unreadable} input{'s' if unreadable != 1 else ''} could not be read (errors above).")
+    elif not total and messages != 0:
+        lines.append(paint("All checks passed.", "ok", color))
+    return "\n".join(lines)
+
+
+def format_statistics(findings: Sequence[Finding], ruleset: RuleSet, *, color: bool = False,
+                      unsafe: bool = False) -> str:
+    """Count, rule, [*] when every one of its findings can be fixed with --fix, rule name."""
     counts = Counter(f.rule for f in findings)
+    fixable = Counter(f.rule for f in findings if in_place_fixable(f, unsafe))
     rows = []
     for rule_id, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         rule = ruleset.by_id.get(rule_id)
-        fixable = "[*]" if rule and rule.fix and rule.fix.safe else "   "
-        rows.append(f"{count:>6}  {rule_id}  {fixable} {rule.name if rule else ''}")
+        mark = paint("[*]", "fix", color) if fixable[rule_id] == count else "   "
+        rows.append(f"{count:>6}  {paint(rule_id, 'rule', color)}  {mark} {rule.name if rule else ''}".rstrip())
     return "\n".join(rows)
 
 

@@ -15,7 +15,7 @@ from proxy_addon.settings import values
 from proxy_addon.settings.model import Layer, SettingsError
 
 KNOWN_KEYS = {"ci-sites", "api-version", "site-ids", "select", "ignore", "severity", "validate", "schema-dir",
-              "rule-packs"}
+              "rule-packs", "exclude", "extend-exclude", "per-file-ignores"}
 
 
 def find_config(start: Path) -> Path | None:
@@ -63,7 +63,19 @@ def read_config(path: Path | None) -> Layer:
     for key, field_name in (("ci-sites", "ci_sites"), ("select", "select"), ("ignore", "ignore")):
         if key in table:
             items = _string_list(table, key, path)
-            layer[field_name] = values.ci_sites(items, f"{path}: {key}") if key == "ci-sites" else tuple(items)
+            if key == "ci-sites":
+                layer[field_name] = values.ci_sites(items, f"{path}: {key}")
+            else:
+                layer[field_name] = values.rule_list(items)
+                layer.setdefault("selector_origins", {}).update(values.origins(layer[field_name], f"{path}: {key}"))
+    for key, field_name in (("exclude", "exclude"), ("extend-exclude", "extend_exclude")):
+        if key in table:
+            layer[field_name] = values.patterns(table[key], f"{path}: {key}")
+    if "per-file-ignores" in table:
+        ignores = values.per_file_ignores(table["per-file-ignores"], f"{path}: per-file-ignores")
+        layer["per_file_ignores"] = ignores
+        for pattern, codes in ignores.items():
+            layer.setdefault("selector_origins", {}).update(values.origins(codes, f'{path}: per-file-ignores."{pattern}"'))
     if "rule-packs" in table:
         # Relative to the configuration file, so a repository's packs are found from any folder in it.
         layer["rule_packs"] = tuple(str((path.parent / pack).resolve())
@@ -77,7 +89,7 @@ def read_config(path: Path | None) -> Layer:
     if "severity" in table:
         if not isinstance(table["severity"], dict):
             raise SettingsError(f"{path}: severity must be a table of RULE = \"error|warning|info\"")
-        layer["severity"] = {rule: values.severity(rule, level, f"{path}: severity.{rule}")
+        layer["severity"] = {rule.upper(): values.severity(rule, level, f"{path}: severity.{rule}")
                              for rule, level in table["severity"].items()}
     if "validate" in table:
         if not isinstance(table["validate"], bool):

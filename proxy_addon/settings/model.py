@@ -10,8 +10,9 @@ checked when their layer is read, so an error names the file key, flag or option
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from proxy_addon.core.findings import Severity
@@ -25,8 +26,9 @@ class SettingsError(ValueError):
 
 Layer = Mapping[str, Any]  # field name -> value, only for what one source set
 
-ADDED = frozenset({"ci_sites", "ignore", "rule_packs"})  # lists: every layer adds to them
-UPDATED = frozenset({"site_ids", "severity"})  # tables: a later layer's entries win per key
+ADDED = frozenset({"ci_sites", "ignore", "rule_packs", "extend_exclude"})  # lists: every layer adds to them
+# tables: a later layer's entries win per key
+UPDATED = frozenset({"site_ids", "severity", "per_file_ignores", "selector_origins"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,12 @@ class Settings:
     validate: bool = False
     schema_dir: str | None = None  # another XSD bundle (absolute); implies validate
     rule_packs: tuple[str, ...] = ()  # team rule packs (YAML files), added to the shipped ones
+    # Which files a folder walk reads (check, audit); patterns are gitignore-style, relative to the
+    # configuration file's folder. exclude=None: the defaults (inputs/walk.py DEFAULT_EXCLUDE).
+    exclude: tuple[str, ...] | None = None
+    extend_exclude: tuple[str, ...] = ()
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # pattern -> rule selectors
+    selector_origins: Mapping[str, str] = field(default_factory=dict)  # selector -> the key, flag or option
     # What the proxy does with it.
     findings_log: str = ""  # JSON lines: a path, "-" for standard output, "" for none
     console: bool = False  # readable lines on standard output (unless the JSON lines are there)
@@ -71,6 +79,11 @@ class Settings:
                     values[name] = value
         return Settings(**values)
 
+    @property
+    def root(self) -> str | None:
+        """The folder path patterns are relative to: the configuration file's (None: the current one)."""
+        return str(Path(self.source).parent) if self.source else None
+
     def context(self) -> LintContext:
         return LintContext(
             ci_sites=frozenset(self.ci_sites), api_version=self.api_version, site_ids=dict(self.site_ids),
@@ -84,7 +97,9 @@ def make_linter(settings: Settings):
     from proxy_addon.lint.engine import Linter  # noqa: PLC0415 (the model itself stays light)
 
     if not settings.rule_packs:
-        return Linter()
+        linter = Linter()
+        check_selectors(settings, linter.ruleset.by_id)
+        return linter
     import inspect  # noqa: PLC0415
 
     from proxy_addon.lint.ruleset import RuleSet  # noqa: PLC0415
@@ -94,4 +109,18 @@ def make_linter(settings: Settings):
     if "extra_packs" not in inspect.signature(RuleSet.load).parameters:
         raise SettingsError(f"rule packs ({', '.join(settings.rule_packs)}): team rule packs are not supported "
                             "by this version of webex-xml-lint")
-    return Linter(RuleSet.load(extra_packs=list(settings.rule_packs)))
+    linter = Linter(RuleSet.load(extra_packs=list(settings.rule_packs)))
+    check_selectors(settings, linter.ruleset.by_id)
+    return linter
+
+
+def check_selectors(settings: Settings, rule_ids: Iterable[str]) -> None:
+    """Every rule selector (select, ignore, per-file-ignores) must match a rule: a typo (`WX999`,
+    `WX3O1`) would otherwise select nothing, and "All checks passed" would turn CI green."""
+    known = tuple(rule_ids)
+    named = [*settings.select, *settings.ignore, *(code for codes in settings.per_file_ignores.values() for code in codes)]
+    unknown = [code for code in dict.fromkeys(named) if not any(rule.startswith(code) for rule in known)]
+    if unknown:
+        where = ", ".join(f"{code} ({settings.selector_origins.get(code, 'selector')})" for code in unknown)
+        raise SettingsError(f"unknown rule selector{'s' if len(unknown) > 1 else ''} {where}: no rule id starts "
+                            "with it (`webex-xml-lint rules` lists them)")

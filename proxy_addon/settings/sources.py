@@ -35,14 +35,20 @@ def flags_layer(args: argparse.Namespace) -> Layer:
         layer["site_ids"] = values.site_ids(flag("site_id"), "--site-id")
     if flag("select") is not None:
         layer["select"] = values.rule_list([flag("select")])
+        layer.setdefault("selector_origins", {}).update(values.origins(layer["select"], "--select"))
     if flag("ignore"):
         layer["ignore"] = values.rule_list([flag("ignore")])
+        layer.setdefault("selector_origins", {}).update(values.origins(layer["ignore"], "--ignore"))
     if flag("rule_packs"):
         layer["rule_packs"] = tuple(flag("rule_packs"))  # as given: the loader's errors name them so
     if flag("validate"):
         layer["validate"] = True
     if flag("schema_dir"):
         layer["schema_dir"] = values.folder(flag("schema_dir"))
+    for name, field_name in (("exclude", "exclude"), ("extend_exclude", "extend_exclude")):
+        if flag(name):
+            items = [part.strip() for item in flag(name) for part in item.split(",") if part.strip()]
+            layer[field_name] = values.patterns(items, f"--{name.replace('_', '-')}")
     return layer
 
 
@@ -63,8 +69,10 @@ def options_layer(options: Any) -> Layer:
         layer["site_ids"] = values.site_ids(list(options.webexlint_site_id), "webexlint_site_id")
     if options.webexlint_select:
         layer["select"] = values.rule_list([options.webexlint_select])
+        layer.setdefault("selector_origins", {}).update(values.origins(layer["select"], "webexlint_select"))
     if options.webexlint_ignore:
         layer["ignore"] = values.rule_list([options.webexlint_ignore])
+        layer.setdefault("selector_origins", {}).update(values.origins(layer["ignore"], "webexlint_ignore"))
     if options.webexlint_severity:
         layer["severity"] = values.severities(list(options.webexlint_severity), "webexlint_severity")
     if options.webexlint_rule_pack:

@@ -35,8 +35,37 @@ def ci_sites(items: list[str], name: str) -> tuple[str, ...]:
 
 
 def rule_list(items: list[str]) -> tuple[str, ...]:
-    """Rule ids or prefixes, from a list whose items may be comma-separated ("WX1,WX401")."""
-    return tuple(part.strip() for item in items for part in item.split(",") if part.strip())
+    """Rule ids or prefixes, from a list whose items may be comma-separated ("WX1,WX401"). Rule
+    codes are case-insensitive everywhere: `wx3` is WX3."""
+    return tuple(dict.fromkeys(part.strip().upper() for item in items for part in item.split(",") if part.strip()))
+
+
+def origins(codes: tuple[str, ...], name: str) -> dict[str, str]:
+    """Where each selector was named, for the error when one matches no rule."""
+    return {code: name for code in codes}
+
+
+def patterns(items: object, name: str) -> tuple[str, ...]:
+    """gitignore-style path patterns (exclude, extend-exclude)."""
+    if not isinstance(items, list) or not all(isinstance(item, str) and item.strip() for item in items):
+        raise SettingsError(f"{name} must be a list of non-empty path patterns, e.g. [\"legacy/\", \"*.generated.xml\"]")
+    return tuple(item.strip() for item in items)
+
+
+def per_file_ignores(table: object, name: str) -> dict[str, tuple[str, ...]]:
+    """PATTERN = ["RULE", ...]: rules left out for the files a gitignore-style pattern matches."""
+    if not isinstance(table, dict):
+        raise SettingsError(f'{name} must be a table of "PATTERN" = ["RULE", ...], e.g. "fixtures/legacy/*" = ["WX3"]')
+    ignores = {}
+    for pattern, rules in table.items():
+        if not str(pattern).strip():
+            raise SettingsError(f"{name}: empty pattern")
+        if isinstance(rules, str):
+            rules = [rules]
+        if not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules) or not rule_list(rules):
+            raise SettingsError(f'{name}."{pattern}" must be a list of rule ids or prefixes, e.g. ["WX3", "WX401"]')
+        ignores[str(pattern).strip()] = rule_list(rules)
+    return ignores
 
 
 def severity(rule: str, level: object, name: str) -> Severity:
@@ -53,7 +82,7 @@ def severities(items: list[str], name: str) -> dict[str, Severity]:
         rule, sep, level = item.partition("=")
         if not sep or not rule.strip():
             raise SettingsError(f"{name} {item!r}: expected RULE=LEVEL, e.g. WX201=error")
-        table[rule.strip()] = severity(rule.strip(), level.strip(), f"{name} {rule.strip()}")
+        table[rule.strip().upper()] = severity(rule.strip(), level.strip(), f"{name} {rule.strip()}")
     return table
 
 

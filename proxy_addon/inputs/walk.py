@@ -1,0 +1,193 @@
+"""Which files a folder holds for check and audit, the way ruff finds Python files in a repository.
+
+A folder is searched recursively for .xml files, HAR exports and flow dumps, leaving out
+- folders and files matched by `exclude` (default DEFAULT_EXCLUDE: .git, .venv, node_modules,
+  __pycache__, ...) and `extend-exclude`, gitignore-style patterns relative to the configuration
+  file's folder (the current folder without one);
+- what the repository's .gitignore files ignore (those inside the folder, and those above it up to
+  the repository's root);
+- .xml files that are not `message` envelopes: a Java project's pom.xml or log4j2.xml is not a Webex
+  XML API message. They are counted in `not_messages` (`--verbose` names them).
+A file named on the command line is always read, whatever its name, place or content.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from proxy_addon.core.charsets import byte_order_mark
+from proxy_addon.core.namespaces import SERVICE_NS
+from proxy_addon.inputs.model import CaptureError
+
+XML_SUFFIXES = {".xml"}
+HAR_SUFFIXES = {".har"}
+FLOW_SUFFIXES = {".flow", ".flows", ".mitm", ".dump"}
+# Files picked up when a folder is searched; a file named explicitly is read whatever its name.
+KNOWN_SUFFIXES = XML_SUFFIXES | HAR_SUFFIXES | FLOW_SUFFIXES
+
+# ruff's default exclusions, plus __pycache__: tool and dependency folders, never the project's messages.
+DEFAULT_EXCLUDE = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".mypy_cache", ".nox", ".pants.d", ".pytype",
+    ".ruff_cache", ".svn", ".tox", ".venv", "__pycache__", "__pypackages__", "_build", "buck-out", "dist",
+    "node_modules", "venv",
+)
+
+HEAD_BYTES = 4096
+# The prolog a message may start with: declaration, processing instructions, comments, a DOCTYPE
+# (with an internal subset), whitespace; then the root element, which must be (prefix:)message.
+_PROLOG_ITEM = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>", re.DOTALL | re.IGNORECASE)
+_MESSAGE_ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?message[\s/>]")
+
+
+def looks_like_message(head: bytes) -> bool:
+    """True when the first bytes of a file start a `message` envelope, or name the service namespace."""
+    marked = byte_order_mark(head)
+    encoding = marked[1] if marked else _bomless_wide(head)
+    text = head[len(marked[0]) if marked else 0:].decode(encoding, "ignore")
+    if SERVICE_NS in text:
+        return True
+    position = 0
+    while (item := _PROLOG_ITEM.match(text, position)) and item.end() > position:
+        position = item.end()
+    return _MESSAGE_ROOT.match(text, position) is not None
+
+
+def _bomless_wide(head: bytes) -> str:
+    """UTF-16 without a byte-order mark shows as a NUL beside every ASCII character."""
+    if head[:2] == b"\x00<":
+        return "utf-16-be"
+    if head[:2] == b"<\x00":
+        return "utf-16-le"
+    return "utf-8"
+
+
+@dataclass
+class Walk:
+    """The files under the paths given, and what was left out on the way."""
+
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    root: Path | None = None  # the folder exclude patterns are relative to (None: the current folder)
+    messages_only: bool = True  # skip .xml files that are not message envelopes
+    not_messages: list[Path] = field(default_factory=list)
+    excluded: int = 0
+
+    @classmethod
+    def from_settings(cls, settings) -> Walk:
+        exclude = DEFAULT_EXCLUDE if settings.exclude is None else settings.exclude
+        return cls(exclude=exclude, extend_exclude=settings.extend_exclude,
+                   root=Path(settings.root) if settings.root else None)
+
+    def files(self, paths: Iterable[str]) -> Iterator[Path | CaptureError]:
+        """Every file to read: named files as given, folders searched."""
+        excluded = pathspec.GitIgnoreSpec.from_lines([*self.exclude, *self.extend_exclude])
+        for raw in paths:
+            path = Path(raw)
+            if path.is_dir():
+                yield from self._search(path, excluded)
+            elif path.is_file():
+                yield path
+            else:
+                yield CaptureError(raw, "no such file or folder")
+
+    def _search(self, top: Path, excluded: pathspec.PathSpec) -> Iterator[Path]:
+        root = (self.root or Path.cwd()).resolve()
+        if not top.resolve().is_relative_to(root):
+            root = top.resolve()  # a folder outside the project: its patterns apply from the folder itself
+        ignores = _ancestor_gitignores(top.resolve())
+        found: list[Path] = []
+        for folder, subfolders, names in os.walk(top):
+            here = Path(folder)
+            gitignore = _gitignore(here)
+            if gitignore is not None:
+                ignores = [*ignores, (here.resolve(), gitignore)]
+            subfolders[:] = sorted(name for name in subfolders
+                                   if not self._left_out(here / name, root, excluded, ignores, folder=True))
+            for name in names:
+                path = here / name
+                if path.suffix.lower() in KNOWN_SUFFIXES and path.is_file() \
+                        and not self._left_out(path, root, excluded, ignores, folder=False):
+                    found.append(path)
+        for path in sorted(found):
+            if self.messages_only and path.suffix.lower() in XML_SUFFIXES and not _is_message_file(path):
+                self.not_messages.append(path)
+                continue
+            yield path
+
+    def _left_out(self, path: Path, root: Path, excluded: pathspec.PathSpec,
+                  ignores: list[tuple[Path, pathspec.PathSpec]], *, folder: bool) -> bool:
+        absolute = path.resolve() if path.is_symlink() else Path(os.path.abspath(path))
+        suffix = "/" if folder else ""
+        relative = _relative(absolute, root) or path.name
+        if excluded.match_file(relative + suffix):
+            self.excluded += 1
+            return True
+        ignored = None
+        for base, spec in ignores:  # deeper .gitignore files come later and win
+            inside = _relative(absolute, base)
+            if inside is not None:
+                verdict = spec.check_file(inside + suffix).include
+                ignored = verdict if verdict is not None else ignored
+        if ignored:
+            self.excluded += 1
+        return bool(ignored)
+
+
+def _relative(path: Path, base: Path) -> str | None:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return None
+
+
+def _gitignore(folder: Path) -> pathspec.PathSpec | None:
+    try:
+        lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _ancestor_gitignores(top: Path) -> list[tuple[Path, pathspec.PathSpec]]:
+    """The .gitignore files above `top` up to its repository's root (none outside a repository)."""
+    above: list[tuple[Path, pathspec.PathSpec]] = []
+    if (top / ".git").exists():
+        return above
+    for folder in top.parents:
+        gitignore = _gitignore(folder)
+        if gitignore is not None:
+            above.append((folder, gitignore))
+        if (folder / ".git").exists():
+            return list(reversed(above))
+    return []
+
+
+def _is_message_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as stream:
+            return looks_like_message(stream.read(HEAD_BYTES))
+    except OSError:
+        return True  # read it anyway: reading it again reports why it cannot be read
+
+
+class PerFileIgnores:
+    """`per-file-ignores`: the rules left out for files matching gitignore-style patterns, relative
+    to the configuration file's folder (ruff's setting of the same name)."""
+
+    def __init__(self, table: dict[str, tuple[str, ...]], root: Path | None = None):
+        self.root = (root or Path.cwd()).resolve()
+        self.table = [(pathspec.GitIgnoreSpec.from_lines([pattern]), codes) for pattern, codes in table.items()]
+
+    def rules_for(self, path: str) -> tuple[str, ...]:
+        """The selectors ignored for the file at `path` (none for stdin)."""
+        if not self.table or path == "-":
+            return ()
+        absolute = Path(os.path.abspath(path))
+        relative = _relative(absolute, self.root) or absolute.as_posix().lstrip("/")
+        return tuple(code for spec, codes in self.table if spec.match_file(relative) for code in codes)

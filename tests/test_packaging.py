@@ -4,7 +4,9 @@ so; the pre-commit hook lints a team's message fixtures (run by pre-commit itsel
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,12 +15,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from proxy_addon import __version__
 
 from .audit_support import set_user
 from .builders import REPO
 from .processes import free_port
+from .test_sarif_schema import schema_errors
 
 TEMPLATES = ("report.html", "charts.html", "report.css")
 MITMDUMP = Path(sys.executable).with_name("mitmdump")
@@ -58,11 +62,11 @@ def test_the_wheel_ships_the_report_templates_and_one_version(wheel, tmp_path):
     # The unpacked wheel alone (not this checkout) writes a report: its templates are found in it.
     message = tmp_path / "m.xml"
     message.write_bytes(set_user(site_id="5941234567", webex_id="legacy"))
-    done = subprocess.run([sys.executable, "-c", "import sys, proxy_addon, proxy_addon.cli as cli; "
-                           "print(proxy_addon.__file__, file=sys.stderr); sys.exit(cli.main())",
+    done = subprocess.run([sys.executable, "-c", ("import sys, proxy_addon, proxy_addon.cli as cli; "
+                           "print(proxy_addon.__file__, file=sys.stderr); sys.exit(cli.main())"),
                            "audit", str(message), "--db", str(tmp_path / "a.sqlite"), "--report",
                            str(tmp_path / "r.html"), "--jobs", "1"],
-                          cwd=tmp_path, env=_env(PYTHONPATH=str(tmp_path / "site")), capture_output=True, timeout=120)
+                          cwd=tmp_path, env=_env(PYTHONPATH=str(tmp_path / "site")), capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stderr.decode().startswith(str(tmp_path / "site" / "proxy_addon")), done.stderr.decode()
     assert "Migration checklist" in (tmp_path / "r.html").read_text()
@@ -72,7 +76,7 @@ def test_one_version_string():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
     assert project["tool"]["hatch"]["version"]["path"] == "proxy_addon/__init__.py"
-    done = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "--version"], capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "--version"], capture_output=True, timeout=60, check=False)
     assert done.stdout.decode().split() == ["webex-xml-lint", __version__]
 
 
@@ -182,3 +186,31 @@ def test_pre_commit_runs_the_hook_on_message_fixtures_only(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(hooks), "webex-xml-lint",
                            "--color", "never"], cwd=team, env=env, capture_output=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+
+
+# -- the GitHub Actions example (docs/ci.md) ------------------------------------------------------------
+
+
+def test_the_github_actions_example_uploads_valid_sarif_and_fails_on_findings(tmp_path):
+    """The workflow in docs/ci.md, its `webex-xml-lint` steps run as written in a checkout with a
+    message that has a finding: the SARIF file it uploads is valid SARIF 2.1.0 with that finding,
+    and the last step fails the job with an annotation."""
+    text = (REPO / "docs" / "ci.md").read_text()
+    (workflow,) = re.findall(r"## GitHub Actions.*?```yaml\n(.*?)```", text, re.DOTALL)
+    jobs = yaml.safe_load(workflow)
+    assert jobs["permissions"]["security-events"] == "write"
+    steps = jobs["jobs"]["webex-xml-lint"]["steps"]
+    (upload,) = [step for step in steps if step.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
+    runs = [step["run"] for step in steps if step.get("run", "").startswith("webex-xml-lint ")]
+    assert len(runs) == 2
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures" / "legacy.xml").write_bytes(set_user(site_id="5941234567", webex_id="legacy"))
+    env = _env(PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    sarif_step = subprocess.run(["bash", "-e", "-c", runs[0]], cwd=tmp_path, env=env, capture_output=True, timeout=120,
+                                check=False)
+    assert sarif_step.returncode == 0, sarif_step.stderr.decode()
+    document = json.loads((tmp_path / upload["with"]["sarif_file"]).read_text())
+    assert schema_errors(document) == []
+    assert [result["ruleId"] for result in document["runs"][0]["results"]] == ["WX101"]
+    gate = subprocess.run(["bash", "-e", "-c", runs[1]], cwd=tmp_path, env=env, capture_output=True, timeout=120, check=False)
+    assert gate.returncode == 1 and "::warning file=fixtures/legacy.xml" in gate.stdout.decode(), gate.stdout.decode()

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def audit(tmp_path: Path, *inputs: Path, extra: tuple[str, ...] = ()) -> tuple[s
 def inventory(db: Path, *args: str) -> str:
     """`inventory` on a wide terminal (rich wraps long cells at the 80 columns of a pipe)."""
     result = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "inventory", "--db", str(db), *args],
-                            capture_output=True, timeout=60, env={**os.environ, "COLUMNS": "240"})
+                            capture_output=True, timeout=60, env={**os.environ, "COLUMNS": "240"}, check=False)
     assert result.returncode == 0, result.stderr.decode()
     return result.stdout.decode()
 
@@ -64,8 +65,8 @@ def test_date_labels_keep_their_distance_at_any_span(tmp_path, days):
     assert len(labels) >= 4, labels  # still a readable axis
     # Labels as wide as the chart font draws them must not touch.
     widths = [len(text) * CHAR_PX for _, text in labels]
-    for (left, _), (right, _), half in zip(labels, labels[1:], [(a + b) / 2 for a, b in zip(widths, widths[1:])]):
-        assert right - left >= half, labels
+    for ((left, _), (right, _)), (a, b) in zip(pairwise(labels), pairwise(widths), strict=True):
+        assert right - left >= (a + b) / 2, labels
 
 
 def test_date_labels_do_not_overlap_in_chromium(tmp_path):
@@ -90,7 +91,7 @@ document.body.appendChild(out);
     boxes = json.loads(lxml_html.fromstring(dumped).xpath('string(//pre[@id="measured"])'))
     assert [box["text"] for box in boxes][-1] == "no time" and len(boxes) >= 5, boxes
     assert all(box["width"] > 20 for box in boxes), "the labels are drawn"
-    for left, right in zip(boxes, boxes[1:]):
+    for left, right in pairwise(boxes):
         assert left["right"] < right["left"], (left, right)
 
 

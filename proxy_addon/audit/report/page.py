@@ -61,8 +61,8 @@ def render_html(data: ReportData) -> str:
         ("By operation", bar_chart(top(data.by_operation, unknown="(no operation)"), "Findings by operation",
                                    "chart-operation"), []),
         ("Over time (per day, UTC)", timeline_chart(data.by_day, "Findings per day", "chart-time"),
-         [f"{data.undated_findings:,} findings are in messages that carry no time (plain .xml files): "
-          "the last column, “no time”."] if data.undated_findings else []),
+         [(f"{data.undated_findings:,} findings are in messages that carry no time (plain .xml files): "
+           "the last column, “no time”.")] if data.undated_findings else []),
     ]
     page = environment().get_template("report.html").render(
         data=data, s=data.summary, charts=charts, migration=data.migration,

@@ -51,6 +51,11 @@ def environment() -> Environment:
     return env
 
 
+def _undated(findings: int) -> str:
+    what = "1 finding is in a message that carries" if findings == 1 else f"{findings:,} findings are in messages that carry"
+    return f"{what} no time (plain .xml files): the last column, “no time”."
+
+
 def render_html(data: ReportData) -> str:
     """The report as one HTML document (the signature `audit --report` and `report` call)."""
     charts = [
@@ -61,8 +66,7 @@ def render_html(data: ReportData) -> str:
         ("By operation", bar_chart(top(data.by_operation, unknown="(no operation)"), "Findings by operation",
                                    "chart-operation"), []),
         ("Over time (per day, UTC)", timeline_chart(data.by_day, "Findings per day", "chart-time"),
-         [(f"{data.undated_findings:,} findings are in messages that carry no time (plain .xml files): "
-           "the last column, “no time”.")] if data.undated_findings else []),
+         [_undated(data.undated_findings)] if data.undated_findings else []),
     ]
     page = environment().get_template("report.html").render(
         data=data, s=data.summary, charts=charts, migration=data.migration,

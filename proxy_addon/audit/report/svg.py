@@ -134,7 +134,8 @@ def timeline_chart(days: list[Breakdown], title: str, chart_id: str, width: int 
     for fraction in (0, 0.5, 1):
         y = top + plot_height * (1 - fraction)
         chart.lines.append(Line(left, width - 12, y, y))
-        chart.texts.append(Text(left - 6, y + 4, str(round(largest * fraction)), anchor="end"))
+        if fraction != 0.5 or largest > 1:  # a middle line of 1 finding would read "0" or "1" twice
+            chart.texts.append(Text(left - 6, y + 4, str(round(largest * fraction)), anchor="end"))
     label_y = top + plot_height + 16
     # Every n-th date is labelled, n chosen so that neighbouring labels keep LABEL_GAP between them.
     every = max(1, math.ceil((text_width("2024-05-01") + LABEL_GAP) / step))

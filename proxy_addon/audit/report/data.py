@@ -32,13 +32,33 @@ class ReportData:
     learned_sites: list[dict[str, Any]] = field(default_factory=list)  # site types and API versions known
     rules: dict[str, Rule] = field(default_factory=dict)
     migration: MigrationReadiness | None = None
+    unnamed_site_ids: set[str] = field(default_factory=set)  # sites known only by the siteID sent
 
     def rule(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
 
+    def is_unnamed_site(self, site: str | None) -> bool:
+        return site is not None and site in self.unnamed_site_ids
+
+    def site_label(self, site: str | None) -> str | None:
+        """A site as the report names it; a bare siteID says so, and how to name it (`code` marked)."""
+        if self.is_unnamed_site(site):
+            return f"siteID {site} — pass `--site-id` to name it"
+        return site
+
+    def site_row(self, row: Breakdown) -> Breakdown:
+        """A chart row keyed by the site's short label ("siteID 5941234567" for a bare siteID)."""
+        return Breakdown(f"siteID {row.key}", row.counts, row.messages) if self.is_unnamed_site(row.key) else row
+
+    @property
+    def undated_findings(self) -> int:
+        """Findings in messages without a time (plain .xml files): the timeline's "no time" column."""
+        return sum(day.total for day in self.by_day if day.key is None)
+
 
 def collect(store: Store, ruleset: RuleSet | None = None) -> ReportData:
     ruleset = ruleset or RuleSet.load()
+    clients = store.clients()
     return ReportData(
         store_url=store.url, generated_at=time.time(), summary=store.summary(),
         by_rule=store.breakdown("rule"), by_site=store.breakdown("site"),
@@ -47,9 +67,30 @@ def collect(store: Store, ruleset: RuleSet | None = None) -> ReportData:
         checklist=store.checklist(), input_errors=store.input_errors(), ci_sites=store.ci_sites(),
         learned_sites=store.learned_sites(),
         rules=dict(ruleset.by_id),
-        migration=readiness(store.operation_usage(), store.client_credentials(),
+        migration=readiness(by_client(store.operation_usage(), clients, "operation"),
+                            by_client(store.client_credentials(), clients, "auth"),
                             ruleset.lifecycle or default_lifecycle()),
+        unnamed_site_ids=store.unnamed_site_ids(),
     )
+
+
+_IDENTITY = ("client_address", "user_agent", "webex_id")
+
+
+def by_client(rows: list[dict[str, Any]], clients: dict, detail: str) -> list[dict[str, Any]]:
+    """Per-identity rows (requests per `detail`) summed per client, as the store's clients resolve."""
+    merged: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        client = clients.get(tuple(row[name] for name in _IDENTITY)) or tuple(row[name] for name in _IDENTITY)
+        into = merged.get((*client, row[detail]))
+        if into is None:
+            merged[(*client, row[detail])] = {**row, **dict(zip(_IDENTITY, client, strict=True))}
+            continue
+        into["requests"] += row["requests"]
+        for name, pick in (("first_seen", min), ("last_seen", max)):
+            if name in row:
+                into[name] = pick((t for t in (into[name], row[name]) if t is not None), default=None)
+    return list(merged.values())
 
 
 def top(rows: list[Breakdown], limit: int = TOP, unknown: str = "(unknown)") -> list[Breakdown]:

@@ -10,6 +10,12 @@ from proxy_addon.audit.report.migration import STATUS_LABELS
 from proxy_addon.audit.store import SEVERITIES, Breakdown
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
+NO_TIME = "no time (plain .xml files)"
+
+
+def _site(data: ReportData, site: str | None) -> str:
+    label = data.site_label(site)
+    return label.replace("`", "") if label else "-"
 
 
 def _breakdown_table(title: str, heading: str, rows: list[Breakdown]) -> Table:
@@ -41,15 +47,17 @@ def print_inventory(data: ReportData, console: Console) -> None:
     console.print(checklist)
     print_migration(data, console)
     console.print(_breakdown_table("Findings by rule", "rule", data.by_rule))
-    console.print(_breakdown_table("Findings by site", "site", top(data.by_site, unknown="(no site)")))
+    sites = [Breakdown(_site(data, row.key) if row.key else None, row.counts, row.messages) for row in data.by_site]
+    console.print(_breakdown_table("Findings by site", "site", top(sites, unknown="(no site)")))
     console.print(_breakdown_table("Findings by operation", "operation",
                                    top(data.by_operation, unknown="(no operation)")))
-    console.print(_breakdown_table("Findings per day (UTC)", "day", data.by_day))
+    console.print(_breakdown_table("Findings per day (UTC)", "day", [
+        row if row.key else Breakdown(NO_TIME, row.counts, row.messages) for row in data.by_day]))
     clients = Table(title="Clients still sending the deprecated siteID (WX101)", title_justify="left")
     for name in ("client", "webExID", "site", "siteID", "messages", "last seen"):
         clients.add_column(name, justify="right" if name == "messages" else "left")
     for row in data.site_id_clients:
-        clients.add_row(client_label(row), row["webex_id"] or "-", row["site"] or "-", row["site_id"] or "-",
+        clients.add_row(client_label(row), row["webex_id"] or "-", _site(data, row["site"]), row["site_id"] or "-",
                         f"{row['messages']:,}", when(row["last_seen"]))
     console.print(clients)
     fields = Table(title="CI sites and the SetUser fields they still send (WX201)", title_justify="left")
@@ -57,7 +65,7 @@ def print_inventory(data: ReportData, console: Console) -> None:
         fields.add_column(name, justify="right" if name in ("messages", "clients") else "left")
     for site, items in data.ci_fields.items():
         for item in items or [{"field": None, "messages": 0, "clients": 0}]:
-            fields.add_row(site, data.ci_sites.get(site) or "-", f"<{item['field']}>" if item["field"] else "(none seen)",
+            fields.add_row(_site(data, site), data.ci_sites.get(site) or "-", f"<{item['field']}>" if item["field"] else "(none seen)",
                            f"{item['messages']:,}", f"{item['clients']:,}")
     console.print(fields)
     if data.learned_sites:

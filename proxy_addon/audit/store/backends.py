@@ -110,7 +110,11 @@ class PostgresBackend(Backend):
 
     def __init__(self, url: str):
         super().__init__(display_url(url))
-        import psycopg
+        try:
+            import psycopg  # an optional extra: only PostgreSQL stores need it
+        except ImportError as error:
+            raise StoreError(f"{self.display}: PostgreSQL stores need the `postgres` extra: "
+                             f"pip install 'webex-xml-lint[postgres]' ({error})") from None
 
         self._psycopg = psycopg
         password = urlsplit(url).password

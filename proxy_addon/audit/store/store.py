@@ -23,6 +23,7 @@ from proxy_addon.audit.store.backends import (
     open_backend,
     sqlite_path,
 )
+from proxy_addon.audit.store.clients import Identity, resolve_clients
 from proxy_addon.audit.store.records import MessageRecord, StoredFinding, as_stored
 from proxy_addon.audit.store.schema import LATEST, migrate
 from proxy_addon.core.findings import Finding
@@ -33,8 +34,9 @@ from proxy_addon.exchange.knowledge import API_VERSION, SITE_TYPE, Fact, version
 logger = logging.getLogger(__name__)
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
-# A client is who sent the message: the address, the program and the user it acts for.
-_CLIENT = "COALESCE(m.client_address, '') || '|' || COALESCE(m.user_agent, '') || '|' || COALESCE(m.webex_id, '')"
+# A client is who sent the message: the address, the program and the user it acts for (parts an
+# input did not record match any value: see clients.py).
+_CLIENT = "m.client_address, m.user_agent, m.webex_id"
 _RANK = "CASE f.severity WHEN 'error' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END"
 _SEVERITY_OF_RANK = {rank: name for name, rank in SEVERITY_RANK.items()}
 _MESSAGE_COLUMNS = ("key", "content_hash", "source", "locator", "direction", "operation", "site", "site_id",
@@ -159,12 +161,20 @@ class Store:
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._guard(self.backend.query, sql, params)
 
+    def clients(self) -> dict[Identity, Identity]:
+        """Every client identity stored -> the client it belongs to (see clients.py)."""
+        return resolve_clients(self._query(f"SELECT DISTINCT {_CLIENT} FROM messages m"))
+
+    def _count_clients(self, identities: Iterable[Sequence[Any]], clients: dict[Identity, Identity]) -> int:
+        return len({clients[tuple(identity)] for identity in identities})
+
     def summary(self) -> dict[str, Any]:
-        (messages, requests, responses, first, last, sites, clients, size), = self._query(
+        (messages, requests, responses, first, last, sites, size), = self._query(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN direction = 'request' THEN 1 ELSE 0 END), 0), "
             "COALESCE(SUM(CASE WHEN direction = 'response' THEN 1 ELSE 0 END), 0), MIN(time), MAX(time), "
-            f"COUNT(DISTINCT site), COUNT(DISTINCT CASE WHEN direction = 'request' THEN {_CLIENT} END), "
-            "COALESCE(SUM(size), 0) FROM messages m")
+            "COUNT(DISTINCT site), COALESCE(SUM(size), 0) FROM messages m")
+        clients = self._count_clients(
+            self._query(f"SELECT DISTINCT {_CLIENT} FROM messages m WHERE direction = 'request'"), self.clients())
         (findings, flagged), = self._query("SELECT COUNT(*), COUNT(DISTINCT message_key) FROM findings")
         by_severity = dict(self._query("SELECT severity, COUNT(*) FROM findings GROUP BY severity"))
         (errors,), = self._query("SELECT COUNT(*) FROM input_errors")
@@ -174,7 +184,8 @@ class Store:
                 "input_errors": errors, "schema_version": self.schema_version}
 
     def breakdown(self, dimension: str) -> list[Breakdown]:
-        """Findings by rule, site, operation or day, split by severity, largest first (days in order)."""
+        """Findings by rule, site, operation or day, split by severity, largest first (days in order,
+        then the findings of messages without a time under the key None)."""
         column = {"rule": "f.rule", "site": "m.site", "operation": "m.operation", "day": "m.day"}[dimension]
         rows = self._query(
             f"SELECT {column}, f.severity, COUNT(*), COUNT(DISTINCT f.message_key) FROM findings f "
@@ -185,7 +196,7 @@ class Store:
             item.counts[severity] = item.counts.get(severity, 0) + count
             item.messages += messages  # an upper bound across severities, exact per severity
         if dimension == "day":
-            return sorted((b for b in grouped.values() if b.key), key=lambda b: b.key)
+            return sorted(grouped.values(), key=lambda b: (b.key is None, b.key or ""))
         return sorted(grouped.values(), key=lambda b: (-b.total, b.key or ""))
 
     def deprecated_site_id_clients(self) -> list[dict[str, Any]]:
@@ -193,10 +204,23 @@ class Store:
         rows = self._query(
             "SELECT m.client_address, m.user_agent, m.webex_id, m.site, m.site_id, COUNT(DISTINCT m.key), "
             "MIN(m.time), MAX(m.time) FROM findings f JOIN messages m ON m.key = f.message_key "
-            "WHERE f.rule = 'WX101' GROUP BY m.client_address, m.user_agent, m.webex_id, m.site, m.site_id "
-            "ORDER BY COUNT(DISTINCT m.key) DESC, m.site_id")
+            "WHERE f.rule = 'WX101' GROUP BY m.client_address, m.user_agent, m.webex_id, m.site, m.site_id")
+        clients = self.clients()
         names = ("client_address", "user_agent", "webex_id", "site", "site_id", "messages", "first_seen", "last_seen")
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        merged: dict[tuple, dict[str, Any]] = {}
+        for address, agent, webex_id, site, site_id, messages, first, last in rows:
+            client = clients[(address, agent, webex_id)]
+            row = merged.setdefault((*client, site, site_id), dict(zip(names, (*client, site, site_id, 0, first, last),
+                                                                        strict=True)))
+            row["messages"] += messages
+            row["first_seen"] = min((t for t in (row["first_seen"], first) if t is not None), default=None)
+            row["last_seen"] = max((t for t in (row["last_seen"], last) if t is not None), default=None)
+        return sorted(merged.values(), key=lambda row: (-row["messages"], row["site_id"] or ""))
+
+    def unnamed_site_ids(self) -> set[str]:
+        """Sites known only by the siteID their messages sent (no siteName, no --site-id mapping)."""
+        return {site for (site,) in self._query(
+            "SELECT DISTINCT site FROM messages WHERE site IS NOT NULL AND site = site_id")}
 
     def ci_sites(self) -> dict[str, str | None]:
         """Sites known to be CI -> how that is known ("--ci-site", or the answer it was learned from)."""
@@ -216,12 +240,19 @@ class Store:
         sites: dict[str, list[dict[str, Any]]] = {
             site: [] for (site,) in self._query("SELECT site FROM sites WHERE ci = 1 ORDER BY site")}
         rows = self._query(
-            f"SELECT m.site, f.element, COUNT(DISTINCT m.key), COUNT(DISTINCT {_CLIENT}) FROM findings f "
+            "SELECT m.site, f.element, COUNT(DISTINCT m.key) FROM findings f "
             "JOIN messages m ON m.key = f.message_key WHERE f.rule = 'WX201' "
             "GROUP BY m.site, f.element ORDER BY m.site, COUNT(DISTINCT m.key) DESC, f.element")
-        for site, element, messages, clients in rows:
+        identities: dict[tuple, list] = {}
+        for site, element, *identity in self._query(
+                f"SELECT DISTINCT m.site, f.element, {_CLIENT} FROM findings f "
+                "JOIN messages m ON m.key = f.message_key WHERE f.rule = 'WX201'"):
+            identities.setdefault((site, element), []).append(identity)
+        clients = self.clients()
+        for site, element, messages in rows:
             sites.setdefault(site or "(unknown site)", []).append(
-                {"field": element, "messages": messages, "clients": clients})
+                {"field": element, "messages": messages,
+                 "clients": self._count_clients(identities[(site, element)], clients)})
         return sites
 
     def operation_usage(self) -> list[dict[str, Any]]:
@@ -245,9 +276,15 @@ class Store:
     def checklist(self) -> list[ChecklistItem]:
         rows = self._query(
             f"SELECT f.rule, MAX({_RANK}), COUNT(*), COUNT(DISTINCT f.message_key), COUNT(DISTINCT m.site), "
-            f"COUNT(DISTINCT {_CLIENT}), MIN(f.predicts) FROM findings f JOIN messages m ON m.key = f.message_key "
-            "GROUP BY f.rule")
-        items = [ChecklistItem(rule, _SEVERITY_OF_RANK[rank], *rest) for rule, rank, *rest in rows]
+            "MIN(f.predicts) FROM findings f JOIN messages m ON m.key = f.message_key GROUP BY f.rule")
+        identities: dict[str, list] = {}
+        for rule, *identity in self._query(
+                f"SELECT DISTINCT f.rule, {_CLIENT} FROM findings f JOIN messages m ON m.key = f.message_key"):
+            identities.setdefault(rule, []).append(identity)
+        clients = self.clients()
+        items = [ChecklistItem(rule, _SEVERITY_OF_RANK[rank], findings, messages, sites,
+                               self._count_clients(identities[rule], clients), predicts)
+                 for rule, rank, findings, messages, sites, predicts in rows]
         return sorted(items, key=lambda item: (tuple(-x for x in item.impact), item.rule))
 
     def input_errors(self) -> list[dict[str, Any]]:

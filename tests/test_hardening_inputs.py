@@ -53,3 +53,63 @@ def test_check_reports_an_impossible_har_time_for_its_entry_and_goes_on(tmp_path
     assert "Traceback" not in done.stderr, done.stderr
     assert done.stderr.count("not a time that can be written as a UTC date") == len(BAD_TIMES), done.stderr
     assert f"#entry {len(BAD_TIMES) + 1} response" in done.stdout, done.stdout
+
+
+# Codecs Python knows that are no character set; each used to be a traceback somewhere (idna in
+# check and audit; --fix and --diff on any idna document) or a silent misreading (unicode_escape).
+NOT_CHARACTER_SETS = ("idna", "IDNA", "punycode", "unicode_escape", "raw_unicode_escape", "undefined", "charmap",
+                      "rot13", "rot_13", "base64", "base64_codec", "hex", "zlib", "bz2", "uu", "quopri")
+
+
+def _codec_names() -> list[str]:
+    import encodings.aliases
+
+    return sorted(set(encodings.aliases.aliases.values()) | set(NOT_CHARACTER_SETS) | {"utf_7", "palmos", "mbcs"})
+
+
+def _document(name: str, non_ascii: bool) -> bytes:
+    user = "j\xc3\xa9r\xc3\xb4me" if non_ascii else "jdoe"
+    return (f'<?xml version="1.0" encoding="{name}"?>\n'
+            '<serv:message xmlns:serv="http://www.webex.com/schemas/2002/06/service" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><header><securityContext>'
+            "<siteID>5941234567</siteID><webExID>admin</webExID><password>Codec-S3cret-77</password>"
+            '</securityContext></header><body><bodyContent xsi:type="java:com.webex.service.binding.user.GetUser">'
+            "<webExId>USER</webExId></bodyContent></body></serv:message>\n").encode("ascii").replace(
+        b"USER", user.encode("latin-1"))
+
+
+def _codec_folder(folder):
+    folder.mkdir()
+    for name in _codec_names():
+        for non_ascii in (False, True):
+            (folder / f"{name}-{'8bit' if non_ascii else 'ascii'}.xml").write_bytes(_document(name, non_ascii))
+    (folder / "UTF-8.xml").write_bytes(_document("UTF-8", True))  # the name libxml2 knows: it gets fixed
+    return folder
+
+
+def test_every_codec_python_knows_gives_findings_not_a_traceback(linter):
+    for name in _codec_names():
+        for non_ascii in (False, True):
+            result = linter.lint(_document(name, non_ascii))  # raised UnicodeError for idna
+            if name in NOT_CHARACTER_SETS:
+                assert [f.rule for f in result.findings] == ["WX005"], (name, result.findings)
+                assert "not a character set" in result.findings[0].message
+
+
+def test_check_fix_diff_and_audit_survive_every_codec(tmp_path):
+    folder = _codec_folder(tmp_path / "codecs")
+    runs = {
+        "check --diff": [*CLI, "check", "--diff", "--site-id", "5941234567=acme", str(folder)],
+        "check --fix": [*CLI, "check", "--fix", "--site-id", "5941234567=acme", str(folder)],
+        "check --format json": [*CLI, "check", "--format", "json", str(folder)],
+        "audit": [*CLI, "audit", str(folder), "--db", str(tmp_path / "audit.sqlite")],
+    }
+    for what, command in runs.items():
+        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+        assert "Traceback" not in done.stderr and "internal error" not in done.stderr, (what, done.stderr[-2000:])
+        assert done.returncode in (0, 1), (what, done.returncode, done.stderr[-2000:])
+        assert "Codec-S3cret-77" not in done.stdout + done.stderr, what
+    for name in ("idna", "base64", "unicode_escape"):
+        assert (folder / f"{name}-8bit.xml").read_bytes() == _document(name, True)  # nothing to fix: not read
+    fixed = (folder / "UTF-8.xml").read_bytes()
+    assert b"<siteName>acme</siteName>" in fixed and b"siteID" not in fixed

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from lxml import etree
 
-from proxy_addon.core.charsets import byte_order_mark
+from proxy_addon.core.charsets import byte_order_mark, is_character_set
 from proxy_addon.core.findings import Finding, Severity
 from proxy_addon.core.namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
 from proxy_addon.core.positions import SourceMap
@@ -185,6 +185,9 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
     if doc.declared_encoding and declared is None:
         doc.add("WX005", "unknown-encoding", declared=doc.declared_encoding)
         return False
+    if declared and not is_character_set(declared):
+        doc.add("WX005", "not-a-character-set", declared=doc.declared_encoding, codec=declared)
+        return False
     if sniffed is None and declared and not _ascii_compatible(declared):
         # The declaration was readable as ASCII, so the bytes cannot be in UTF-16/32 or EBCDIC.
         doc.add("WX005", "ascii-declaration", declared=doc.declared_encoding)
@@ -206,6 +209,10 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
             label = "declares UTF-8 (the default)"
         doc.add("WX005", "invalid-bytes", offset=len(raw[:error.start].decode(doc.encoding, "replace")),
                 label=label, position=error.start, byte=raw[error.start:error.start + 1], encoding=doc.encoding)
+        return False
+    except (UnicodeError, LookupError):  # a codec that fails otherwise is no character set for XML either
+        doc.text = None
+        doc.add("WX005", "not-a-character-set", declared=doc.declared_encoding or doc.encoding, codec=doc.encoding)
         return False
     text = text.removeprefix("\ufeff")  # a UTF-8 BOM (Python's utf-16/32 codecs drop theirs)
     doc.text = text

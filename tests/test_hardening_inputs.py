@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from tests.audit_support import day, har_entry, set_user, untyped_response, write_har
-from tests.builders import REPO
+from tests.builders import REPO, request_xml
 
 CLI = [sys.executable, "-m", "proxy_addon.cli"]
 
@@ -113,3 +113,58 @@ def test_check_fix_diff_and_audit_survive_every_codec(tmp_path):
         assert (folder / f"{name}-8bit.xml").read_bytes() == _document(name, True)  # nothing to fix: not read
     fixed = (folder / "UTF-8.xml").read_bytes()
     assert b"<siteName>acme</siteName>" in fixed and b"siteID" not in fixed
+
+
+# Ways to make libxml2 quote a piece of a credential element in its error. Zq9Kx and Wv8Jy stand
+# for pieces of a password or ticket.
+QUOTING_CREDENTIALS = {
+    "undefined entity": "<password>Ent&EntZq9Kx;x</password>",
+    "unterminated CDATA": "<password><![CDATA[Zq9KxWv8Jy and more</password>",
+    "tag mismatch": "<password>a</Zq9Kx></password>",
+    "attribute without value": "<password Zq9Kx>v</password>",
+    "bad character reference": "<password>x&#xZq9Kx;</password>",
+    "entity without semicolon": "<sessionTicket>&Zq9Kx Wv8Jy</sessionTicket>",
+    "bad start tag": "<password><Zq9Kx</password>",
+    "junk in end tag": "<password>x</password Zq9Kx>",
+    "undeclared prefix": "<password><Zq9Kx:a/>Wv8Jy</password>",
+    "entity in an attribute": '<password value="&Zq9Kx;">v</password>',
+    "duplicate attribute": '<password Zq9Kx="1" Zq9Kx="2">v</password>',
+    "unclosed, message cut short": "<password>Zq9Kx&Wv8Jy;",
+}
+MARKER_PIECES = {marker[i:i + 3] for marker in ("Zq9Kx", "Wv8Jy") for i in range(3)}
+
+
+def _quoting(security: str) -> bytes:
+    return request_xml("GetUser", "<webExId>jdoe</webExId>", security="<siteName>acme</siteName>" + security)
+
+
+def _pieces(text: str) -> set[str]:
+    return {piece for piece in MARKER_PIECES if piece in text}
+
+
+def test_parser_errors_quote_nothing_from_inside_a_credential(linter):
+    for case, security in QUOTING_CREDENTIALS.items():
+        findings = linter.lint(_quoting(security)).findings
+        assert {f.rule for f in findings} & {"WX001", "WX002"}, (case, findings)
+        for finding in findings:
+            assert _pieces(finding.message) == set(), (case, finding.message)
+    # Outside a credential element the parser's words are quoted as before.
+    outside = linter.lint(_quoting("<password>x</password><Zq9Kx\x01/>")).findings
+    assert any("Zq9Kx" in f.message for f in outside if f.rule == "WX001"), outside
+    entity = linter.lint(_quoting("<password>Ent&EntZq9Kx;x</password>")).findings
+    assert [f.message for f in entity] == ["not well-formed XML: Entity '***' not defined"]
+
+
+def test_check_and_the_findings_log_quote_nothing_from_inside_a_credential(tmp_path, addon_harness):
+    folder = tmp_path / "quoting"
+    folder.mkdir()
+    for number, security in enumerate(QUOTING_CREDENTIALS.values()):
+        (folder / f"case-{number}.xml").write_bytes(_quoting(security))
+        addon_harness.request(_quoting(security))
+    done = subprocess.run([*CLI, "check", "--format", "json", str(folder)], capture_output=True, text=True,
+                          cwd=REPO, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr
+    assert _pieces(done.stdout + done.stderr) == set()
+    logged = addon_harness.findings()
+    assert len({event["flow_id"] for event in logged}) == len(QUOTING_CREDENTIALS), logged
+    assert _pieces(addon_harness.log_path.read_text(encoding="utf-8")) == set()

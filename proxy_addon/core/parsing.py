@@ -19,6 +19,7 @@ from proxy_addon.core.charsets import byte_order_mark, is_character_set
 from proxy_addon.core.findings import Finding, Severity
 from proxy_addon.core.namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
 from proxy_addon.core.positions import SourceMap
+from proxy_addon.core.redaction import mask_quoted_credentials
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
@@ -282,7 +283,7 @@ def _parse(doc: ParsedDocument) -> None:
                 if set(doc.unbound_prefixes) != known:
                     continue
             line, column = error.position if error.position else (1, 1)
-            doc.add("WX001", "not-well-formed", line=line, column=max(column, 1), error=_describe(error))
+            doc.add("WX001", "not-well-formed", line=line, column=max(column, 1), error=_describe(error, text))
             return
         except ValueError as error:  # lxml refuses some inputs outright (e.g. NUL bytes)
             doc.add("WX001", "unparseable", error=str(error))
@@ -295,10 +296,15 @@ def _parse(doc: ParsedDocument) -> None:
         names = ", ".join(f"{p}:" for p in doc.unbound_prefixes[:_PREFIXES_NAMED])
         if len(doc.unbound_prefixes) > _PREFIXES_NAMED:
             names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
-        doc.add("WX002", "undeclared", offset=first + 1, prefixes=names, first=doc.unbound_prefixes[0])
+        # A prefix used inside a credential element (<password><Zq9:a/>) is a piece of it: masked.
+        doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask_quoted_credentials(names, text),
+                first=mask_quoted_credentials(doc.unbound_prefixes[0], text))
 
 
-def _describe(error: etree.XMLSyntaxError) -> str:
+def _describe(error: etree.XMLSyntaxError, text: str) -> str:
     message = re.sub(r", line \d+, column \d+$", "", str(error.msg or error)).strip()
     # libxml2 quotes names and entity names, up to 50,000 characters: a finding says what, not all of it.
-    return message if len(message) <= _MAX_ERROR_TEXT else message[:_MAX_ERROR_TEXT] + "…"
+    message = message if len(message) <= _MAX_ERROR_TEXT else message[:_MAX_ERROR_TEXT] + "…"
+    # ...and never a piece of a password: the name of an undefined entity, or the text after an
+    # unterminated CDATA section, may come from inside a credential element.
+    return mask_quoted_credentials(message, text)

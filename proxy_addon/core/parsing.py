@@ -22,6 +22,20 @@ from proxy_addon.core.positions import SourceMap
 from proxy_addon.core.redaction import mask_quoted_credentials
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+# What linting one message may cost in memory above the process's own (docs/hardening.md; the peaks
+# are printed by benchmarks/memory_budget.py). Under the byte bound, what costs is the number of
+# nodes: 16 MB of <e/> is 4 million elements, 1.2 GB of tree and index. A message whose estimate
+# is over the budget is WX009 and never parsed; the estimate counts characters, only for big messages.
+MEMORY_BUDGET = 512 * 1024 * 1024
+_COST_PER_BYTE = 12  # the bytes, the decoded text, lxml's input, the tree's text
+# Measured (benchmarks/memory_budget.py): an element ~280 bytes with the rules' index of it, ~740
+# with the maps findings need (positions, element indexes); an attribute ~240. XSD validation
+# (--validate) about doubles both.
+_COST_PER_ELEMENT = 640
+_COST_PER_ATTRIBUTE = 260
+_VALIDATION_FACTOR = 2
+# Under this many bytes no message can be over the budget (the densest, <e/>, is an element every 4 bytes).
+_COUNT_FROM = MEMORY_BUDGET // (_COST_PER_ELEMENT * _VALIDATION_FACTOR // 4 + _COST_PER_BYTE)
 
 # Read from the document's first characters (bytes as Latin-1 for 8-bit documents, so one pattern serves all).
 _DECLARATION = re.compile(r"^\s*<\?xml\s[^>]*?\?>")
@@ -156,7 +170,8 @@ class ParsedDocument:
 
 
 def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = None,
-                   max_bytes: int = DEFAULT_MAX_BYTES, voice: Voice | None = None) -> ParsedDocument:
+                   max_bytes: int = DEFAULT_MAX_BYTES, voice: Voice | None = None,
+                   validating: bool = False) -> ParsedDocument:
     doc = ParsedDocument(raw=raw, path=path, voice=voice)
     if len(raw) > max_bytes:
         doc.add("WX009", "oversized", max_bytes=max_bytes, size=len(raw))
@@ -167,11 +182,38 @@ def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = No
     if not _decode(doc, http_charset):
         return doc
     text = doc.text or ""
+    if _over_memory_budget(doc, text, validating):
+        return doc
     dtd = _DTD_OR_ENTITY.search(text) if "<!" in text else None
     if dtd:
         doc.add("WX006", "declaration", offset=dtd.start(), kind=dtd.group(1))
     _parse(doc)
     return doc
+
+
+def _over_memory_budget(doc: ParsedDocument, text: str, validating: bool) -> bool:
+    """Whether linting this (big) message would need more than MEMORY_BUDGET; then it is WX009.
+
+    Counted on the text, a few fast passes (~20 ms for 16 MiB), and only past _COUNT_FROM bytes.
+    """
+    if len(doc.raw) < _COUNT_FROM:
+        return False
+    needed, elements, attributes = lint_memory_estimate(len(doc.raw), text, validating)
+    if needed <= MEMORY_BUDGET:
+        return False
+    doc.add("WX009", "over-memory-budget", needed=needed >> 20, budget=MEMORY_BUDGET >> 20, elements=elements,
+            attributes=attributes)
+    return True
+
+
+def lint_memory_estimate(size: int, text: str, validating: bool = False) -> tuple[int, int, int]:
+    """(bytes, elements, attributes): what linting a message of `size` bytes and this text may need.
+    "<" and "=" overestimate elements and attributes (comments, end tags of empty elements, "=" in
+    text): a refusal errs on the safe side."""
+    elements = text.count("<") - text.count("</")
+    attributes = text.count("=")
+    nodes = elements * _COST_PER_ELEMENT + attributes * _COST_PER_ATTRIBUTE
+    return size * _COST_PER_BYTE + nodes * (_VALIDATION_FACTOR if validating else 1), elements, attributes
 
 
 def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:

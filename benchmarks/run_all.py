@@ -29,6 +29,7 @@ SCRIPTS: dict[str, list[str]] = {
     "validation": [],
     "audit_throughput": ["--messages", "20000"],
     "audit_digest": [],
+    "memory_budget": ["--quick"],
     "proxy_overhead": ["--requests", "2000", "--latency-requests", "500", "--rounds", "3"],
 }
 
@@ -37,6 +38,7 @@ TARGETS: dict[str, tuple[str, object]] = {
     "lint/parse": ("<= 2", lambda value: value <= 2.0),
     "proxy addon/plain throughput": (">= 0.95 (cost <= 5%)", lambda value: value >= 0.95),
     "audit/check CPU": ("<= 3 (issue 12)", lambda value: value <= 3.0),
+    "memory budget used": ("<= 1 (issue 12)", lambda value: value <= 1.0),
     "proxy added p50 ms": ("< 0.5", lambda value: value < 0.5),
     "proxy event-loop CPU per request addon/plain": ("<= 1.05", lambda value: value <= 1.05),
 }

@@ -26,3 +26,23 @@ def charset_of(content_type: str | None) -> str | None:
     """The charset parameter of a Content-Type (or HAR mimeType) value, lower case; None without one."""
     found = _CHARSET.search(content_type or "")
     return found.group(1).strip().lower() if found else None
+
+
+# Python codecs that are not character sets, though codecs.lookup knows them: text codecs for other
+# jobs (domain names, Python escapes, a codec that refuses everything, the raw charmap machinery).
+# Bytes-to-bytes and text-to-text codecs (base64, zlib, rot13) say so themselves.
+_NOT_CHARACTER_SETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined", "charmap"})
+
+
+@functools.lru_cache(maxsize=256)
+def is_character_set(name: str) -> bool:
+    """Whether a document (or an HTTP charset) may name this codec: idna, base64 or rot13 may not.
+
+    Decoding with one of those raised plain UnicodeErrors and LookupErrors nobody expected
+    (`encoding="idna"` was a traceback in `check` and `audit`, and broke --fix).
+    """
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return False
+    return getattr(info, "_is_text_encoding", True) and info.name not in _NOT_CHARACTER_SETS

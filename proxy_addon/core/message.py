@@ -148,7 +148,9 @@ class Message:
             secret = _SECRET_TAGS.get(tag)
             if secret is None:
                 secret = _is_secret_tag(tag)
-            if secret and (value := (element.text or "").strip()):
+            # The whole value: a comment or PI inside it (<password>sec<!---->ret</password>) splits
+            # element.text, but the server reads it whole and may echo it whole.
+            if secret and (value := text_of(element)):
                 secrets.add(value)
         self.__dict__["_elements"] = elements
         self.__dict__["_index_map"] = dict(zip(map(id, elements), range(len(elements))))

@@ -15,12 +15,27 @@ from typing import Any, Protocol
 
 from lxml import etree
 
-from proxy_addon.core.charsets import byte_order_mark
+from proxy_addon.core.charsets import byte_order_mark, is_character_set
 from proxy_addon.core.findings import Finding, Severity
 from proxy_addon.core.namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
 from proxy_addon.core.positions import SourceMap
+from proxy_addon.core.redaction import mask_quoted_credentials
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+# What linting one message may cost in memory above the process's own (docs/hardening.md; the peaks
+# are printed by benchmarks/memory_budget.py). Under the byte bound, what costs is the number of
+# nodes: 16 MB of <e/> is 4 million elements, 1.2 GB of tree and index. A message whose estimate
+# is over the budget is WX009 and never parsed; the estimate counts characters, only for big messages.
+MEMORY_BUDGET = 512 * 1024 * 1024
+_COST_PER_BYTE = 12  # the bytes, the decoded text, lxml's input, the tree's text
+# Measured (benchmarks/memory_budget.py): an element ~280 bytes with the rules' index of it, ~740
+# with the maps findings need (positions, element indexes); an attribute ~240. XSD validation
+# (--validate) about doubles both.
+_COST_PER_ELEMENT = 640
+_COST_PER_ATTRIBUTE = 260
+_VALIDATION_FACTOR = 2
+# Under this many bytes no message can be over the budget (the densest, <e/>, is an element every 4 bytes).
+_COUNT_FROM = MEMORY_BUDGET // (_COST_PER_ELEMENT * _VALIDATION_FACTOR // 4 + _COST_PER_BYTE)
 
 # Read from the document's first characters (bytes as Latin-1 for 8-bit documents, so one pattern serves all).
 _DECLARATION = re.compile(r"^\s*<\?xml\s[^>]*?\?>")
@@ -170,7 +185,8 @@ class ParsedDocument:
 
 
 def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = None,
-                   max_bytes: int = DEFAULT_MAX_BYTES, voice: Voice | None = None) -> ParsedDocument:
+                   max_bytes: int = DEFAULT_MAX_BYTES, voice: Voice | None = None,
+                   validating: bool = False) -> ParsedDocument:
     doc = ParsedDocument(raw=raw, path=path, voice=voice)
     if len(raw) > max_bytes:
         doc.add("WX009", "oversized", max_bytes=max_bytes, size=len(raw))
@@ -184,11 +200,38 @@ def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = No
     if not _decode(doc, http_charset):
         return doc
     text = doc.text or ""
+    if _over_memory_budget(doc, text, validating):
+        return doc
     dtd = _DTD_OR_ENTITY.search(text) if "<!" in text else None
     if dtd:
         doc.add("WX006", "declaration", offset=dtd.start(), kind=dtd.group(1))
     _parse(doc)
     return doc
+
+
+def _over_memory_budget(doc: ParsedDocument, text: str, validating: bool) -> bool:
+    """Whether linting this (big) message would need more than MEMORY_BUDGET; then it is WX009.
+
+    Counted on the text, a few fast passes (~20 ms for 16 MiB), and only past _COUNT_FROM bytes.
+    """
+    if len(doc.raw) < _COUNT_FROM:
+        return False
+    needed, elements, attributes = lint_memory_estimate(len(doc.raw), text, validating)
+    if needed <= MEMORY_BUDGET:
+        return False
+    doc.add("WX009", "over-memory-budget", needed=needed >> 20, budget=MEMORY_BUDGET >> 20, elements=elements,
+            attributes=attributes)
+    return True
+
+
+def lint_memory_estimate(size: int, text: str, validating: bool = False) -> tuple[int, int, int]:
+    """(bytes, elements, attributes): what linting a message of `size` bytes and this text may need.
+    "<" and "=" overestimate elements and attributes (comments, end tags of empty elements, "=" in
+    text): a refusal errs on the safe side."""
+    elements = text.count("<") - text.count("</")
+    attributes = text.count("=")
+    nodes = elements * _COST_PER_ELEMENT + attributes * _COST_PER_ATTRIBUTE
+    return size * _COST_PER_BYTE + nodes * (_VALIDATION_FACTOR if validating else 1), elements, attributes
 
 
 def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
@@ -202,6 +245,9 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
     declared = canonical_encoding(doc.declared_encoding)
     if doc.declared_encoding and declared is None:
         doc.add("WX005", "unknown-encoding", declared=doc.declared_encoding)
+        return False
+    if declared and not is_character_set(declared):
+        doc.add("WX005", "not-a-character-set", declared=doc.declared_encoding, codec=declared)
         return False
     if sniffed is None and declared and not _ascii_compatible(declared):
         # The declaration was readable as ASCII, so the bytes cannot be in UTF-16/32 or EBCDIC.
@@ -224,6 +270,10 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
             label = "declares UTF-8 (the default)"
         doc.add("WX005", "invalid-bytes", offset=len(raw[:error.start].decode(doc.encoding, "replace")),
                 label=label, position=error.start, byte=raw[error.start:error.start + 1], encoding=doc.encoding)
+        return False
+    except (UnicodeError, LookupError):  # a codec that fails otherwise is no character set for XML either
+        doc.text = None
+        doc.add("WX005", "not-a-character-set", declared=doc.declared_encoding or doc.encoding, codec=doc.encoding)
         return False
     text = text.removeprefix("\ufeff")  # a UTF-8 BOM (Python's utf-16/32 codecs drop theirs)
     doc.text = text
@@ -306,7 +356,7 @@ def _parse(doc: ParsedDocument) -> None:
                         error=_shorten(others[0].message))
                 return
             line, column = error.position if error.position else (1, 1)
-            doc.add("WX001", "not-well-formed", line=line, column=max(column, 1), error=_describe(error))
+            doc.add("WX001", "not-well-formed", line=line, column=max(column, 1), error=_describe(error, text))
             return
         except ValueError as error:  # lxml refuses some inputs outright (e.g. NUL bytes)
             doc.add("WX001", "unparseable", error=str(error))
@@ -319,7 +369,9 @@ def _parse(doc: ParsedDocument) -> None:
         names = ", ".join(f"{p}:" for p in doc.unbound_prefixes[:_PREFIXES_NAMED])
         if len(doc.unbound_prefixes) > _PREFIXES_NAMED:
             names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
-        doc.add("WX002", "undeclared", offset=first + 1, prefixes=names, first=doc.unbound_prefixes[0])
+        # A prefix used inside a credential element (<password><Zq9:a/>) is a piece of it: masked.
+        doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask_quoted_credentials(names, text),
+                first=mask_quoted_credentials(doc.unbound_prefixes[0], text))
 
 
 def _parse_despite_invalid_uris(doc: ParsedDocument, source: str, errors: list) -> bool:
@@ -328,23 +380,25 @@ def _parse_despite_invalid_uris(doc: ParsedDocument, source: str, errors: list) 
     try:
         root = etree.fromstring(_parse_input(doc, source), parser)
     except (etree.XMLSyntaxError, ValueError) as error:
-        doc.add("WX001", "not-well-formed", line=1, column=1, error=_shorten(str(error)))
+        doc.add("WX001", "not-well-formed", line=1, column=1, error=mask_quoted_credentials(_shorten(str(error)), source))
         return False
     if root is None or any(e.type_name != _INVALID_NS_URI for e in parser.error_log):
         doc.add("WX001", "not-well-formed", line=errors[0].line or 1, column=max(errors[0].column, 1),
-                error=_shorten(errors[0].message))
+                error=mask_quoted_credentials(_shorten(errors[0].message), source))
         return False
     doc.root = root
     for error in errors:
         found = _INVALID_NS_URI_TEXT.match(error.message.strip())
         attribute, value = found.groups() if found else ("xmlns", error.message)
         doc.add("WX010", "invalid-uri", line=error.line or 1, column=max(error.column, 1),
-                attribute=attribute, value=_shorten(value))
+                attribute=attribute, value=mask_quoted_credentials(_shorten(value), source))
     return True
 
 
-def _describe(error: etree.XMLSyntaxError) -> str:
-    return _shorten(re.sub(r", line \d+, column \d+$", "", str(error.msg or error)))
+def _describe(error: etree.XMLSyntaxError, text: str) -> str:
+    # Never a piece of a password: the name of an undefined entity, or the text after an
+    # unterminated CDATA section, may come from inside a credential element.
+    return mask_quoted_credentials(_shorten(re.sub(r", line \d+, column \d+$", "", str(error.msg or error))), text)
 
 
 def _shorten(message: str) -> str:

@@ -160,6 +160,59 @@ def _end_tag(text: str, qname: str, position: int) -> tuple[int, int] | None:
     return None
 
 
+def credential_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, qname) of what each credential element holds in `text`: its attributes and its
+    content, up to and with its end tag; when it has none, up to the next tag; an unterminated CDATA
+    section inside it runs to the end. For text quoted from a document that may not parse.
+
+    Linear like _mask_xml_elements: each name's end tag is searched for again only past the last one.
+    """
+    spans: list[tuple[int, int, str]] = []
+    done = 0
+    next_end: dict[str, tuple[int, int] | None] = {}
+    for start in _SECRET_START_TAG.finditer(text):
+        if start.start() < done or not is_secret_name(start.group("local")):
+            continue
+        qname = start.group("qname")
+        end = next_end.get(qname, False)
+        if end is False or (end is not None and end[0] < start.end()):
+            end = next_end[qname] = _end_tag(text, qname, start.end())
+        stop = end[1] if end is not None else _next_tag(text, start.end())
+        spans.append((start.start() + 1 + len(qname), stop, qname))
+        done = stop
+    return spans
+
+
+# What a parser's message may quote: names, entity names, a run of the document (split at spaces,
+# quotes, the cut mark, and the markup around names).
+_QUOTED_TOKEN = re.compile(r"[^\s'\"…&;<>/=]+")
+_MASKED_RUN = re.compile(r"\*\*\*(?:[\s&;<>/=]*\*\*\*)+")
+
+
+def mask_quoted_credentials(message: str, text: str) -> str:
+    """`message` (a parser's error about `text`) with every word that occurs inside a credential
+    element of `text` masked: libxml2 quotes entity and tag names and 50 bytes after an unterminated
+    CDATA section, which may all be pieces of a password. Names of credential elements, and the
+    line numbers libxml2 adds ("line 3"), stay.
+    """
+    spans = credential_spans(text) if "<" in text else []
+    if not spans:
+        return message
+    names = {qname for _, _, qname in spans}
+    values = [text[start:stop] for start, stop, _ in spans]
+
+    def mask(token: re.Match[str]) -> str:
+        word = token.group()
+        if word in names or not any(word in value for value in values):
+            return word
+        if word.isdigit() and message.endswith("line ", 0, token.start()):  # libxml2's own line number
+            return word
+        return MASK
+
+    masked = _QUOTED_TOKEN.sub(mask, message)
+    return _MASKED_RUN.sub(MASK, masked)  # one mask for the quoted run of a document
+
+
 def _mask_key_value(match: re.Match[str]) -> str:
     if not is_secret_name(match.group("hname")):
         return match.group(0)

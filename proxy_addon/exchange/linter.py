@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from proxy_addon.core.findings import Finding
 from proxy_addon.core.message import Message, child, exception_key, local_name, text_of
+from proxy_addon.core.redaction import redact
 from proxy_addon.exchange.knowledge import (
     SESSION_TICKET,
     SHARED_RECORDING,
@@ -40,6 +41,7 @@ class PendingRequest:
     webex_id: str | None = None
     operation: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    secrets: frozenset[str] = frozenset()  # its credential values: its answer may echo them
 
 
 @dataclass
@@ -53,6 +55,9 @@ class Linted:
     operation: str | None = None
     failure: str | None = None  # the exceptionID of a FAILURE answer ("(no exceptionID)" without one)
     learned: list[Fact] = field(default_factory=list)  # site facts this answer taught that were news
+    # The credential values of the whole exchange so far (a response's and its request's): whatever
+    # keeps something of this message (store, flow.metadata, log) masks them.
+    secrets: frozenset[str] = frozenset()
 
     @property
     def findings(self) -> list[Finding]:
@@ -95,6 +100,7 @@ class ExchangeLinter:
         linted = Linted(seen, result)
         message = result.message
         if message is not None:
+            linted.secrets = message.secrets
             linted.site = self.context.site_key(message.site_name, message.site_id)
             linted.webex_id = message.webex_id
             linted.operation = message.operation
@@ -102,7 +108,7 @@ class ExchangeLinter:
             self._note_learned_facts(result.findings, linted.site)
         if seen.direction == "request" and seen.locator:  # a lone file is no exchange: nothing answers it
             self._pending[seen.exchange_key] = PendingRequest(linted.site, linted.webex_id, linted.operation,
-                                                              result.findings)
+                                                              result.findings, linted.secrets)
             while len(self._pending) > self.max_in_flight:
                 self._pending.popitem(last=False)
         return linted
@@ -110,14 +116,17 @@ class ExchangeLinter:
     def _response(self, seen: Observed) -> Linted:
         request = self._pending.pop(seen.exchange_key, None) or PendingRequest()
         result = self._lint(seen, request.operation)
-        linted = Linted(seen, result, request.site, request.webex_id, request.operation)
+        linted = Linted(seen, result, request.site, request.webex_id, request.operation, secrets=request.secrets)
         message = result.message
         if message is None:
+            _mask_echoes(linted)
             return linted
+        linted.secrets |= message.secrets
         linted.operation = request.operation or message.operation
         if message.is_failure:
             linted.failure = message.exception_id or "(no exceptionID)"
             _tie_failure_to_prediction(linted, request.findings)
+        _mask_echoes(linted)
         for fact in facts_from_answer(linted.site, linted.operation, message, seen, linted.webex_id):
             if self.knowledge.learn(fact) and fact.is_site_fact:
                 linted.learned.append(fact)
@@ -174,6 +183,16 @@ def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if hours else (f"{minutes} min {secs} s" if minutes else f"{secs} s")
+
+
+def _mask_echoes(answer: Linted) -> None:
+    """Mask the request's credentials in the answer's findings: a FAILURE <reason> may repeat the
+    password or ticket it was sent (the linter masked only the answer's own)."""
+    if not answer.secrets:
+        return
+    for finding in answer.findings:
+        finding.message = redact(finding.message, answer.secrets)
+        finding.notes[:] = [redact(note, answer.secrets) for note in finding.notes]
 
 
 def _tie_failure_to_prediction(answer: Linted, request_findings: list[Finding]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -42,7 +43,7 @@ def read_har(path: str, data: bytes) -> Iterator[Exchange | CaptureError]:
         weight += share
         try:
             exchange = _exchange(path, index, entry)
-        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, binascii.Error) as error:
             yield CaptureError(path, f"unusable HAR entry: {_describe(error)}", f"entry {index}")
             continue
         if exchange is not None:
@@ -108,8 +109,7 @@ def _exchange(path: str, index: int, entry: dict[str, Any]) -> Exchange | None:
     if request_body or request.get("method", "POST").upper() == "POST":
         messages.append(Observed(request_body, "request", path, locator, started, client, agent, request_charset))
     if response_body:
-        elapsed = entry.get("time")
-        answered = started + float(elapsed) / 1000 if started is not None and isinstance(elapsed, int | float) and elapsed >= 0 else started
+        answered = _answered(started, entry.get("time"))
         messages.append(Observed(response_body, "response", path, locator, answered, client, agent,
                                  response_charset))
     return Exchange(tuple(messages)) if messages else None
@@ -139,7 +139,34 @@ def _timestamp(value: Any) -> float | None:
     moment = datetime.fromisoformat(str(value))
     if moment.tzinfo is None:  # HAR requires an offset; a missing one is taken as UTC
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return _representable(moment.timestamp(), f"startedDateTime {value!r}")
+
+
+def _answered(started: float | None, elapsed: Any) -> float | None:
+    """When the answer came: the start plus the entry's `time` (milliseconds; -1 or absent: unknown)."""
+    if started is None or not isinstance(elapsed, int | float) or isinstance(elapsed, bool) or elapsed < 0:
+        return started
+    try:
+        answered = started + float(elapsed) / 1000
+    except OverflowError:  # an integer too big for a float
+        answered = math.inf
+    shown = repr(elapsed)
+    return _representable(answered, f"time {shown if len(shown) <= 40 else shown[:40] + '…'}")
+
+
+def _representable(seconds: float, what: str) -> float:
+    """`seconds` if every writer can show it as a UTC date (a finite time in years 1 to 9999).
+
+    JSON allows 1e300 and Python's reader Infinity; a date with a -14:00 offset on 9999-12-31 is
+    in year 10000 in UTC. Any of them used to abort the whole audit where the date was written.
+    """
+    try:
+        if math.isfinite(seconds):
+            datetime.fromtimestamp(seconds, UTC)
+            return seconds
+    except (OverflowError, OSError, ValueError):
+        pass
+    raise ValueError(f"{what} is not a time that can be written as a UTC date")
 
 
 def _client_address(entry: dict[str, Any], headers: dict[str, str]) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from proxy_addon.core.charsets import is_character_set
+
 _DECLARED = re.compile(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -29,10 +31,10 @@ def text_to_bytes(text: str, charset: str | None) -> bytes:
     """
     declared = _DECLARED.match(text[:200])
     for candidate in (charset, declared.group(1) if declared else None, "utf-8"):
-        if not candidate:
+        if not candidate or not is_character_set(candidate):  # charset=idna, encoding="base64"
             continue
         try:
             return text.encode(candidate, "xmlcharrefreplace")
-        except LookupError:
+        except (LookupError, UnicodeError):
             continue
     return text.encode("utf-8", "surrogatepass")

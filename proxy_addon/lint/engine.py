@@ -33,6 +33,9 @@ class LintResult:
     context: LintContext = field(default_factory=LintContext)
     # Per tag: each element's count of same-named start tags before it on its line (see _position).
     _line_occurrences: dict[str, dict[etree._Element, int]] = field(default_factory=dict, repr=False, compare=False)
+    # Per rule: findings made, and for those over the cap, how many were only counted and where the first was.
+    _emitted: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _uncounted: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def operation(self) -> str | None:
@@ -51,7 +54,7 @@ class Linter:
              operation_hint: str | None = None) -> LintResult:
         context = context or LintContext()
         document = parse_document(data, path=path, http_charset=http_charset, max_bytes=self.max_bytes,
-                                  voice=self.ruleset)
+                                  voice=self.ruleset, validating=bool(context.validate))
         result = LintResult(path, document, None, list(document.findings), context)
         if document.root is None:
             return self._finish(result)
@@ -117,6 +120,8 @@ class Linter:
             env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions, self.ruleset.lifecycle,
                                   site_kind=site_kind)
             for hit in rule.check(matches, rule.options, env):
+                if _over_the_cap(result, rule.id, hit.element):
+                    continue
                 text = render(rule.message, {"operation": message.operation, **hit.values})
                 finding = self._emit(result, rule, rule.severity, hit.element, text)
                 if finding is None:
@@ -214,8 +219,44 @@ class Linter:
                 finding.direction = finding.direction or message.direction
             kept.append(finding)
         kept.sort(key=lambda f: (f.line, f.column, f.rule))
-        result.findings = kept
+        result.findings = self._capped(result, kept)
         return result
+
+    def _capped(self, result: LintResult, findings: list[Finding]) -> list[Finding]:
+        """At most MAX_FINDINGS_PER_RULE findings of a rule, then one that says how many more there were.
+
+        1.6 million WX301 findings in one 16 MB message took 2.6 GB and printed 232 MB; the first
+        hundred say all there is to say. Findings the engine would make past the cap are never made
+        (only counted, in _over_the_cap); those of the parser and the schema validator are cut here.
+        """
+        counts: dict[str, int] = {}
+        kept, more = [], {rule: [count, None, element] for rule, (count, element) in result._uncounted.items()}
+        for finding in findings:
+            seen = counts[finding.rule] = counts.get(finding.rule, 0) + 1
+            if seen <= MAX_FINDINGS_PER_RULE:
+                kept.append(finding)
+                continue
+            entry = more.setdefault(finding.rule, [0, None, None])
+            entry[0] += 1
+            if entry[1] is None or (finding.line, finding.column) < (entry[1].line, entry[1].column):
+                entry[1] = finding
+        for rule_id, (count, first, element) in more.items():
+            if first is not None:
+                line, column, model = first.line, first.column, first
+            else:
+                message = result.message
+                line, column = _position(result, element, message.element_index(element) if message else None)
+                model = next((f for f in kept if f.rule == rule_id), None)
+                if model is None:
+                    continue
+            kept.append(Finding(
+                rule=rule_id, name=model.name, severity=model.severity, line=line, column=column, path=result.path,
+                message=f"and {count:,} more {rule_id} findings in this message (the first "
+                        f"{MAX_FINDINGS_PER_RULE} of each rule are listed)",
+                operation=model.operation, direction=model.direction))
+        if more:
+            kept.sort(key=lambda f: (f.line, f.column, f.rule))
+        return kept
 
     def _schema_validator(self, context: LintContext):
         if self._validator is None or getattr(self._validator, "schema_dir", None) != context.schema_dir:
@@ -233,6 +274,20 @@ def _describe_root(root: etree._Element, namespace: str | None, unbound_prefixes
     if namespace is None:
         return f"{name} in no namespace"
     return f"{name} in {namespace}"
+
+
+MAX_FINDINGS_PER_RULE = 100  # per message; past it, one finding says how many more there were
+
+
+def _over_the_cap(result: LintResult, rule_id: str, element: etree._Element) -> bool:
+    """Count a finding the engine is about to make; True when its rule already has the most a
+    message lists (then it is only counted, its message and position never worked out)."""
+    made = result._emitted[rule_id] = result._emitted.get(rule_id, 0) + 1
+    if made <= MAX_FINDINGS_PER_RULE:
+        return False
+    entry = result._uncounted.setdefault(rule_id, [0, element])
+    entry[0] += 1
+    return True
 
 
 def _position(result: LintResult, element: etree._Element, index: int | None) -> tuple[int, int]:

@@ -76,24 +76,27 @@ class MessageRecord:
         client = client_host(seen.client_address) if seen.source == PROXY_SOURCE else seen.client_address
         return cls.from_result(linted.result, seen.data, source=seen.source, locator=seen.locator, time=seen.time,
                                client_address=client, user_agent=seen.user_agent,
-                               site=linted.site, webex_id=linted.webex_id)
+                               site=linted.site, webex_id=linted.webex_id, exchange_secrets=linted.secrets)
 
     @classmethod
     def from_result(cls, result, data: bytes, *, source: str, locator: str = "", time: float | None = None,
                     client_address: str | None = None, user_agent: str | None = None,
-                    site: str | None = None, webex_id: str | None = None) -> MessageRecord:
+                    site: str | None = None, webex_id: str | None = None,
+                    exchange_secrets: frozenset[str] = frozenset()) -> MessageRecord:
         """A record of one linted message (`result` is the engine's LintResult).
 
         `site` and `webex_id` are for a response, which does not name them: pass its request's.
+        `exchange_secrets` are its request's credentials too, which an answer may echo.
         """
         message = result.message
-        secrets = message.secrets if message is not None else frozenset()
+        secrets = (message.secrets if message is not None else frozenset()) | exchange_secrets
         context = result.context
         own_site = context.site_key(message.site_name, message.site_id) if message is not None else None
         return cls(
             source=source, locator=locator,
             direction=(message.direction if message is not None else None) or "unknown",
-            content_hash=content_digest(data, secrets, result.document.encoding if message is not None else None),
+            content_hash=(_echo_digest(message, secrets) if message is not None and _echoes(message, exchange_secrets)
+                          else content_digest(data, secrets, result.document.encoding if message is not None else None)),
             size=len(data),
             operation=result.operation,
             site=own_site or site,
@@ -152,6 +155,29 @@ def content_digest(data: bytes, secrets: frozenset[str], encoding: str | None) -
         else:
             data = redact_text(text, secrets).encode("utf-8")
     return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _echoes(message, secrets: frozenset[str]) -> bool:
+    """Whether the message's text holds one of these (its request's) credentials, however its bytes
+    write it: escaped (&#45;), or split by CDATA sections, comments or child elements."""
+    return bool(secrets) and any(secret in _parsed_text(message) for secret in secrets if len(secret) >= 3)
+
+
+def _parsed_text(message) -> str:
+    cached = message.__dict__.get("_parsed_text")
+    if cached is None:
+        cached = message.__dict__["_parsed_text"] = "".join(message.root.itertext()) + "\0".join(
+            value for element in message.root.iter(etree.Element) for value in element.attrib.values())
+    return cached
+
+
+def _echo_digest(message, secrets: frozenset[str]) -> bytes:
+    """A digest of a message that repeats a credential: of its element names and its parsed text
+    with the credentials masked (a mask on the raw bytes would miss an escaped or split echo, and
+    the digest would let anyone test guesses of the password offline)."""
+    names = " ".join(element.tag for element in message.root.iter(etree.Element))
+    text = redact_text(_parsed_text(message), secrets)
+    return hashlib.blake2b(f"{names}\0{text}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _element_names(result) -> dict[int, str]:

@@ -372,9 +372,9 @@ def test_host_stream_url_is_masked_in_a_diff(tmp_path):
     path.write_bytes(request_xml("CreateMeeting", body, package="meeting"))
     result = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "--diff", str(path)],
                             capture_output=True, cwd=REPO, timeout=60, check=False)
-    diff = result.stderr.decode()
+    diff = result.stdout.decode()  # as ruff: the diff alone on standard output
     assert "-  <HQvideo>true</HQvideo>" in diff and "<hostStreamURL>***</hostStreamURL>" in diff
-    assert "RCID" not in diff and STREAM_URL not in result.stdout.decode()
+    assert "RCID" not in diff and STREAM_URL not in result.stderr.decode()
 
 
 def test_host_stream_url_is_a_secret_name():

@@ -7,6 +7,7 @@ never stops the rest: the caller reports it and goes on.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,11 +29,48 @@ def input_files(paths: list[str]) -> Iterator[Path | CaptureError]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in KNOWN_SUFFIXES and p.is_file())
+            yield from _search(path)
         elif path.is_file():
             yield path
         else:
             yield CaptureError(raw, "no such file or folder")
+
+
+def _search(folder: Path) -> list[Path]:
+    """The files under `folder` with a known suffix, in the order (and the form) of
+    sorted(p for p in folder.rglob("*") if p.suffix.lower() in KNOWN_SUFFIXES and p.is_file()).
+
+    Walked with os.scandir on strings, names filtered before any Path is made, and sorted on the
+    key of Path's own ordering: rglob, Path joins and comparisons cost more than reading the files.
+    """
+    top = str(folder)
+    found: list[str] = []
+    pending = [top]
+    while pending:  # every folder once, as Path.walk() (which rglob uses) visits them
+        directory = pending.pop()
+        prefix = "" if directory == "." else directory + os.sep if not directory.endswith(os.sep) else directory
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    name = entry.name
+                    try:
+                        if entry.is_dir(follow_symlinks=False):  # as rglob: symlinked folders not entered
+                            pending.append(prefix + name)
+                            continue
+                        dot = name.rfind(".")
+                        if 0 < dot < len(name) - 1 and name[dot:].lower() in KNOWN_SUFFIXES and entry.is_file():
+                            found.append(prefix + name)
+                    except OSError:
+                        continue
+        except OSError:  # an unreadable folder is skipped, as rglob skips it
+            continue
+    found.sort(key=_path_order)
+    return [Path(name) for name in found]
+
+
+def _path_order(path: str) -> list[str]:
+    """The key of pathlib's own ordering (PurePath.__lt__ compares case-normalised parts)."""
+    return os.path.normcase(path).split(os.sep)
 
 
 def capture_kind(path: Path, head: bytes) -> str:

@@ -120,6 +120,9 @@ class Worker:
         self.results_fd = results_fd
         self.results_open = True
         self.pipeline = LintPipeline()
+        # Annotations of one read's jobs, written together (see flush): one wake-up of mitmdump's
+        # event loop and one read there for a batch, not one per message.
+        self.outbox = bytearray()
 
     def handle(self, job: tuple) -> None:
         kind = job[0]
@@ -153,17 +156,25 @@ class Worker:
             self._reply(("rewritten", seen.locator, rewritten))
 
     def _annotate(self, annotation) -> None:
-        if annotation is not None:
-            self._reply(("annotate", annotation))
+        if annotation is not None and self.results_open:
+            self.outbox += encode_frame(("annotate", annotation))
 
     def _reply(self, result: tuple) -> None:
-        if not self.results_open:
+        """Send `result` now, after the annotations before it (a request waits on a rewrite)."""
+        if self.results_open:
+            self.outbox += encode_frame(result)
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.outbox:
             return
         try:
-            write_all(self.results_fd, encode_frame(result))
+            if self.results_open:
+                write_all(self.results_fd, self.outbox)
         except BrokenPipeError:
             # mitmdump is stopping and no longer reads answers; keep logging what is still queued.
             self.results_open = False
+        self.outbox.clear()
 
 
 def serve(jobs_fd: int, results_fd: int) -> int:
@@ -185,7 +196,9 @@ def serve(jobs_fd: int, results_fd: int) -> int:
                     worker.handle(job)
                 except Exception as error:  # noqa: BLE001 (one bad job must not end the worker)
                     print(f"webexlint worker: {redact(f'{type(error).__name__}: {error}')}", file=sys.stderr)
+            worker.flush()
     finally:
+        worker.flush()
         worker.pipeline.close()
     return 0
 

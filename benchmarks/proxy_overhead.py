@@ -248,6 +248,7 @@ def main() -> int:
     print(f"\nRATIO proxy addon/plain throughput: {ratio:.3f}")
     print(f"RATIO proxy added p50 ms: {added_p50:.3f}")
     print(f"RATIO proxy event-loop CPU per request addon/plain: {cpu_ratio:.3f}")
+    print(f"RATIO proxy mitmdump+worker CPU per request addon/plain: {(cpu['addon'] + worker_cpu) / cpu['plain']:.3f}")
     return 0
 
 

@@ -8,10 +8,10 @@ whitespace and attribute quoting all survive.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 from proxy_addon.core.charsets import byte_order_mark
 from proxy_addon.core.findings import Edit, Finding
+from proxy_addon.core.text import xml_escape
 from proxy_addon.lint.engine import LintResult
 
 
@@ -62,7 +62,7 @@ def apply_fixes(result: LintResult, *, unsafe: bool = False, rules: set[str] | N
 
 def _edit_for(text: str, span, action: str, replacement: str | None) -> Edit:
     if action == "replace-text":
-        return Edit(span.content_start, span.content_end, escape(replacement or ""))
+        return Edit(span.content_start, span.content_end, xml_escape(replacement or ""))
     if action == "replace-element":
         return Edit(span.start, span.end, replacement or "")
     return _removal(text, span.start, span.end)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -18,6 +17,7 @@ from proxy_addon.core.message import (
 from proxy_addon.core.namespaces import SERVICE_NS
 from proxy_addon.core.parsing import DEFAULT_MAX_BYTES, ParsedDocument, parse_document
 from proxy_addon.core.redaction import redact
+from proxy_addon.core.text import xml_escape
 from proxy_addon.core.versions import Version
 from proxy_addon.lint.checks import CheckEnv
 from proxy_addon.lint.context import LintContext
@@ -164,7 +164,7 @@ class Linter:
                 prefix = element.prefix + ":" if element.prefix and element.prefix in (element.nsmap or {}) else ""
                 # Escaped here, where the XML is built: "R&D" from --site-id must not make it ill-formed.
                 return Fix(f"replace <siteID> with <siteName>{name}</siteName>", rule.fix.safe,
-                           "replace-element", index, f"<{prefix}siteName>{escape(name)}</{prefix}siteName>")
+                           "replace-element", index, f"<{prefix}siteName>{xml_escape(name)}</{prefix}siteName>")
         return None
 
     def add_case(self, result: LintResult, rule_id: str, case: str, element: etree._Element,

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from proxy_addon.core.findings import Severity
 from proxy_addon.core.message import exception_key
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.core.versions import Version, parse_version
+from proxy_addon.lint import pack_cache
 from proxy_addon.lint.checks import CHECKS, OPTION_SCHEMAS, Check
 from proxy_addon.lint.options import (
     KEY_LINES,
@@ -111,31 +110,47 @@ class Rule:
             self.site == "not-ci" and site_kind != "ci") or (self.site == "known" and site_kind is not None)
 
 
-# libyaml's parser when PyYAML was built with it: the same documents, ~15x faster than the pure
-# Python one (loading the packs is most of a `check` run's start-up).
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+@functools.cache
+def _line_loader() -> type:
+    """A YAML loader that records the line of every mapping and of each of its keys, so errors can
+    point at them. Built on first use: PyYAML is imported only when a pack is not in the cache."""
+    import yaml  # noqa: PLC0415
 
+    # libyaml's parser when PyYAML was built with it: the same documents, ~15x faster than the
+    # pure Python one.
+    safe_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _LineLoader(_SAFE_LOADER):
-    """Records the line of every mapping and of each of its keys, so errors can point at them."""
+    class LineLoader(safe_loader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            mapping = super().construct_mapping(node, deep=deep)
+            mapping[LINE] = node.start_mark.line + 1
+            mapping[KEY_LINES] = {key.value: key.start_mark.line + 1 for key, _ in node.value
+                                  if isinstance(key, yaml.ScalarNode)}
+            return mapping
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        mapping = super().construct_mapping(node, deep=deep)
-        mapping[LINE] = node.start_mark.line + 1
-        mapping[KEY_LINES] = {key.value: key.start_mark.line + 1 for key, _ in node.value
-                              if isinstance(key, yaml.ScalarNode)}
-        return mapping
+    return LineLoader
 
 
 def load_yaml(path: Path) -> Any:
+    """A pack's data, from the cache when this pack's exact bytes were parsed before."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RuleError(f"{path}: cannot read rule pack: {error}") from None
+    cached = pack_cache.load(data)
+    if cached is not None:
+        return cached
+    import yaml  # noqa: PLC0415 (see _line_loader)
+
+    try:
+        value = yaml.load(text, Loader=_line_loader())  # noqa: S506 (SafeLoader subclass)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise RuleError(f"{where}: invalid YAML: {error.problem}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RuleError(f"{path}: cannot read rule pack: {error}") from None
+    pack_cache.store(data, value)
+    return value
 
 
 class _Where:

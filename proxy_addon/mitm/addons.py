@@ -137,7 +137,7 @@ def client_address(flow: http.HTTPFlow) -> str | None:
     return f"{peer[0]}:{peer[1]}" if peer else None
 
 
-def body_of(message: http.Message) -> bytes | None:
+def body_of(message: http.Message, content_encoding: str | None = None) -> bytes | None:
     """The decoded body, at most the linter's bound and a byte; None when there is no body at all.
 
     Raises UndecodableBody: the hook logs a not_linted event and the flow passes as it is.
@@ -147,12 +147,34 @@ def body_of(message: http.Message) -> bytes | None:
         return None
     if not raw:
         return b""
-    return decoded_body(raw, message.headers.get("content-encoding", ""))
+    if content_encoding is None:
+        content_encoding = message.headers.get("content-encoding", "")
+    return decoded_body(raw, content_encoding or "")
 
 
-def seen(flow: http.HTTPFlow, direction: str, message: http.Message, data: bytes) -> Observed:
+_WANTED_HEADERS = (b"content-encoding", b"content-type", b"user-agent")
+
+
+def header_values(headers: http.Headers) -> dict[bytes, str]:
+    """Content-Encoding, Content-Type and User-Agent in one pass over the fields, each as
+    headers.get(name) gives it (repeated fields joined by ", "): every get() is its own pass."""
+    found: dict[bytes, list[bytes]] = {}
+    for name, value in headers.fields:
+        key = name.lower()
+        if key in _WANTED_HEADERS:
+            found.setdefault(key, []).append(value)
+    return {key: ", ".join(value.decode("utf-8", "surrogateescape") for value in values)
+            for key, values in found.items()}
+
+
+def seen(flow: http.HTTPFlow, direction: str, message: http.Message, data: bytes,
+         headers: dict[bytes, str] | None = None) -> Observed:
+    if headers is None:
+        headers = header_values(message.headers)
+    user_agent = headers.get(b"user-agent") if direction == "request" else header_values(
+        flow.request.headers).get(b"user-agent")
     return Observed(data, direction, PROXY_SOURCE, flow.id, message.timestamp_start, client_address(flow),
-                    flow.request.headers.get("user-agent"), charset_of(message.headers.get("content-type")))
+                    user_agent, charset_of(headers.get(b"content-type")))
 
 
 def load_schemas(settings: Settings) -> None:
@@ -269,8 +291,9 @@ class WebexLint:
         request = flow.request
         if not is_xml_api(request.path, request.raw_content):
             return
+        headers = header_values(request.headers)
         try:
-            data = body_of(request)
+            data = body_of(request, headers.get(b"content-encoding", ""))
         except UndecodableBody as error:
             self.session.not_linted(flow, "request", str(error))
             return
@@ -279,7 +302,7 @@ class WebexLint:
         backend = self.session.ensure_backend()
         self.session.live[flow.id] = flow
         self.session.linted.add(flow)
-        message = seen(flow, "request", request, data)
+        message = seen(flow, "request", request, data, headers)
         if self.session.settings.rewriting:
             self.session.pending[flow] = backend.request_rewrite(message)
         else:
@@ -292,8 +315,9 @@ class WebexLint:
         if not linted and not is_xml_api(None, response.raw_content):
             return
         backend = self.session.ensure_backend()
+        headers = header_values(response.headers)
         try:
-            data = body_of(response)
+            data = body_of(response, headers.get(b"content-encoding", ""))
         except UndecodableBody as error:
             self.session.not_linted(flow, "response", str(error))
             return
@@ -303,9 +327,9 @@ class WebexLint:
             return
         self.session.live[flow.id] = flow
         if self.session.saving:
-            self.session.answers[flow] = backend.submit_and_wait(seen(flow, "response", response, data))
+            self.session.answers[flow] = backend.submit_and_wait(seen(flow, "response", response, data, headers))
         else:
-            backend.submit(seen(flow, "response", response, data))
+            backend.submit(seen(flow, "response", response, data, headers))
 
     @fail_open
     def error(self, flow: http.HTTPFlow) -> None:

@@ -5,7 +5,8 @@ flow at once; parsing, rules, the findings log and the audit store run here, on 
 at a lower priority, so linting never delays traffic it does not rewrite. Frames on the two private
 pipes are length-prefixed pickles (both ends are this package):
 
-  jobs    (proxy -> worker): ("configure", Settings) | ("message", Observed, reply: bool)
+  jobs    (proxy -> worker): ("configure", Settings) | ("message", Observed, reply: bool) (its own
+                             binary frame, see _encode_message)
                              | ("rewrite_applied", flow_id) | ("error", flow_id, where, text, client)
                              | ("forget", flow_id) | ("event", name, fields): a line for the findings log
   results (worker -> proxy): ("annotate", Annotation) | ("rewritten", flow_id, Rewritten | None)
@@ -27,6 +28,7 @@ import sys
 from typing import Any
 
 from proxy_addon.core.redaction import redact
+from proxy_addon.exchange.observed import Observed
 from proxy_addon.mitm.pipeline import LintPipeline
 from proxy_addon.settings import SettingsError
 
@@ -36,8 +38,54 @@ READ_SIZE = 1 << 20
 
 
 def encode_frame(job: Any) -> bytes:
+    if job[0] == "message" and type(job[1]) is Observed:
+        return _encode_message(job[1], job[2])
     data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
     return HEADER.pack(len(data)) + data
+
+
+# The frame of every message (the one job per request and response): the body's raw bytes behind a
+# fixed binary header, not a pickled Observed: pickling a dataclass costs mitmdump's event loop
+# several times what these two struct calls do. A pickle starts with its PROTO opcode (0x80), so
+# the tag byte tells the two apart.
+_MESSAGE_TAG = 1
+_MESSAGE = struct.Struct(">BBBd5i")  # tag, reply, direction, time, then the lengths of 5 texts (-1: None)
+_DIRECTIONS = (None, "request", "response")
+_DIRECTION_CODES = {name: code for code, name in enumerate(_DIRECTIONS)}
+_NO_TIME = float("-inf")
+
+
+def _encode_message(seen: Observed, reply: bool) -> bytes:
+    direction = _DIRECTION_CODES.get(seen.direction)
+    if direction is None:  # a direction this frame has no code for: pickle it whole
+        data = pickle.dumps(("message", seen, reply), protocol=pickle.HIGHEST_PROTOCOL)
+        return HEADER.pack(len(data)) + data
+    source, locator, client, agent, charset = (
+        None if text is None else text.encode("utf-8", "surrogatepass") for text in
+        (seen.source, seen.locator, seen.client_address, seen.user_agent, seen.http_charset))
+    data = seen.data
+    head = _MESSAGE.pack(_MESSAGE_TAG, reply, direction, _NO_TIME if seen.time is None else seen.time,
+                         -1 if source is None else len(source), -1 if locator is None else len(locator),
+                         -1 if client is None else len(client), -1 if agent is None else len(agent),
+                         -1 if charset is None else len(charset))
+    body = b"".join((head, source or b"", locator or b"", client or b"", agent or b"", charset or b"", data))
+    return HEADER.pack(len(body)) + body
+
+
+def _decode_message(frame: bytes) -> tuple:
+    _tag, reply, direction, time, *lengths = _MESSAGE.unpack_from(frame)
+    offset = _MESSAGE.size
+    texts = []
+    for length in lengths:
+        if length < 0:
+            texts.append(None)
+            continue
+        texts.append(frame[offset:offset + length].decode("utf-8", "surrogatepass"))
+        offset += length
+    source, locator, client, user_agent, charset = texts
+    seen = Observed(frame[offset:], _DIRECTIONS[direction], source, locator, None if time == _NO_TIME else time,
+                    client, user_agent, charset)
+    return ("message", seen, bool(reply))
 
 
 class FrameReader:
@@ -54,7 +102,8 @@ class FrameReader:
             end = HEADER.size + size
             if len(self.buffer) < end:
                 break
-            frames.append(pickle.loads(bytes(self.buffer[HEADER.size:end])))
+            frame = bytes(self.buffer[HEADER.size:end])
+            frames.append(_decode_message(frame) if frame[:1] == b"\x01" else pickle.loads(frame))
             del self.buffer[:end]
         return frames
 
@@ -71,6 +120,9 @@ class Worker:
         self.results_fd = results_fd
         self.results_open = True
         self.pipeline = LintPipeline()
+        # Annotations of one read's jobs, written together (see flush): one wake-up of mitmdump's
+        # event loop and one read there for a batch, not one per message.
+        self.outbox = bytearray()
 
     def handle(self, job: tuple) -> None:
         kind = job[0]
@@ -104,17 +156,25 @@ class Worker:
             self._reply(("rewritten", seen.locator, rewritten))
 
     def _annotate(self, annotation) -> None:
-        if annotation is not None:
-            self._reply(("annotate", annotation))
+        if annotation is not None and self.results_open:
+            self.outbox += encode_frame(("annotate", annotation))
 
     def _reply(self, result: tuple) -> None:
-        if not self.results_open:
+        """Send `result` now, after the annotations before it (a request waits on a rewrite)."""
+        if self.results_open:
+            self.outbox += encode_frame(result)
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.outbox:
             return
         try:
-            write_all(self.results_fd, encode_frame(result))
+            if self.results_open:
+                write_all(self.results_fd, self.outbox)
         except BrokenPipeError:
             # mitmdump is stopping and no longer reads answers; keep logging what is still queued.
             self.results_open = False
+        self.outbox.clear()
 
 
 def serve(jobs_fd: int, results_fd: int) -> int:
@@ -136,7 +196,9 @@ def serve(jobs_fd: int, results_fd: int) -> int:
                     worker.handle(job)
                 except Exception as error:  # noqa: BLE001 (one bad job must not end the worker)
                     print(f"webexlint worker: {redact(f'{type(error).__name__}: {error}')}", file=sys.stderr)
+            worker.flush()
     finally:
+        worker.flush()
         worker.pipeline.close()
     return 0
 

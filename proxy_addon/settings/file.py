@@ -7,7 +7,6 @@ and the key. Paths in it (schema-dir, rule-packs) are relative to the file.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,8 @@ def config_path(explicit: str | None, name: str, start: Path | None = None) -> P
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # noqa: PLC0415 (only when a configuration file exists: ~10 ms of start-up otherwise)
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:

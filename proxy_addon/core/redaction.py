@@ -6,6 +6,7 @@ Everything that leaves the tool (findings, logs, stores, reports, errors) passes
 from __future__ import annotations
 
 import json
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -149,7 +150,7 @@ def _next_tag(text: str, position: int) -> int:
 
 def _end_tag(text: str, qname: str, position: int) -> tuple[int, int] | None:
     """(start, end) of the first </qname> after `position` outside CDATA sections, or None."""
-    pattern = re.compile(rf"</{re.escape(qname)}\s*>|<!\[CDATA\[")
+    pattern = _end_tag_pattern(qname)
     while (found := pattern.search(text, position)) is not None:
         if not found.group().startswith("<!"):
             return found.start(), found.end()
@@ -158,6 +159,11 @@ def _end_tag(text: str, qname: str, position: int) -> tuple[int, int] | None:
             return None
         position = cdata_end + 3
     return None
+
+
+@functools.lru_cache(maxsize=256)  # the same few credential names in every message
+def _end_tag_pattern(qname: str) -> re.Pattern[str]:
+    return re.compile(rf"</{re.escape(qname)}\s*>|<!\[CDATA\[")
 
 
 def credential_spans(text: str) -> list[tuple[int, int, str]]:

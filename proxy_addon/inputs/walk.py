@@ -122,15 +122,15 @@ class Walk:
 
     def _left_out(self, path: Path, root: Path, excluded: pathspec.PathSpec,
                   ignores: list[tuple[Path, pathspec.PathSpec]], *, folder: bool) -> bool:
-        absolute = path.resolve() if path.is_symlink() else Path(os.path.abspath(path))
+        absolute = str(path.resolve() if path.is_symlink() else os.path.abspath(path))
         suffix = "/" if folder else ""
-        relative = _relative(absolute, root) or path.name
+        relative = _relative(absolute, str(root)) or path.name
         if excluded.match_file(relative + suffix):
             self.excluded += 1
             return True
         ignored = None
         for base, spec in ignores:  # deeper .gitignore files come later and win
-            inside = _relative(absolute, base)
+            inside = _relative(absolute, str(base))
             if inside is not None:
                 verdict = spec.check_file(inside + suffix).include
                 ignored = verdict if verdict is not None else ignored
@@ -139,11 +139,15 @@ class Walk:
         return bool(ignored)
 
 
-def _relative(path: Path, base: Path) -> str | None:
-    try:
-        return path.relative_to(base).as_posix()
-    except ValueError:
+def _relative(path: str, base: str) -> str | None:
+    """`path` relative to the folder `base` ("/"-separated), or None outside it. Both absolute and
+    normalised: string work, as pathlib's relative_to cost a walk of a thousand files 0.2 s."""
+    if path == base:
+        return ""
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if not path.startswith(prefix):
         return None
+    return path[len(prefix):].replace(os.sep, "/")
 
 
 def _gitignore(folder: Path) -> pathspec.PathSpec | None:
@@ -188,6 +192,6 @@ class PerFileIgnores:
         """The selectors ignored for the file at `path` (none for stdin)."""
         if not self.table or path == "-":
             return ()
-        absolute = Path(os.path.abspath(path))
-        relative = _relative(absolute, self.root) or absolute.as_posix().lstrip("/")
+        absolute = os.path.abspath(path)
+        relative = _relative(absolute, str(self.root)) or absolute.replace(os.sep, "/").lstrip("/")
         return tuple(code for spec, codes in self.table if spec.match_file(relative) for code in codes)

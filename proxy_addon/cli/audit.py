@@ -17,6 +17,7 @@ from proxy_addon.audit.store import StoreError, open_store
 from proxy_addon.cli.options import add_rule_arguments, add_walk_arguments, settings_from_args
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.text import encodable
+from proxy_addon.outputs.atomic import write_atomically
 from proxy_addon.inputs.walk import PerFileIgnores, Walk
 from proxy_addon.lint.engine import install_default_linter
 from proxy_addon.lint.ruleset import RuleError
@@ -127,28 +128,6 @@ def _write_report(store, path: Path) -> None:
         write_atomically(path, encodable(render_html(collect(store))).encode("utf-8"))
     except OSError as error:
         raise OSError(f"{path}: cannot write the report: {error.strerror or error}") from None
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` whole or not at all: written to a new file in the same folder,
-    synced, then renamed over it (a full disk leaves the previous file, not a truncated one). The
-    new file keeps the old one's permissions, or gets the usual ones (umask) when there was none."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        try:
-            if path.exists():
-                os.fchmod(descriptor, path.stat().st_mode & 0o7777)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view):]
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 class _Progress:

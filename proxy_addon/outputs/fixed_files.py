@@ -1,19 +1,17 @@
 """Writing a fixed message back to its file (`check --fix`) without ever losing what was there.
 
-The new content goes to a temporary file in the same folder, is flushed to disk, takes the original's
-mode, and replaces the original by rename: a failed write (full disk, quota, file size limit) leaves
-the original whole. A file that changed since it was linted is not written (the edit made meanwhile
-wins), and inside a folder given on the command line a symlink whose target lies outside that folder
-is not followed. A symlink that is followed stays a symlink: its target is what gets replaced.
+The new content replaces the original whole or not at all (outputs/atomic.py): a failed write (full
+disk, quota, file size limit) leaves the original as it was. A file that changed since it was linted
+is not written (the edit made meanwhile wins), and inside a folder given on the command line a
+symlink whose target lies outside that folder is not followed. A symlink that is followed stays a symlink: its target is what gets replaced.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import stat
-import tempfile
 from pathlib import Path
+
+from proxy_addon.outputs.atomic import write_atomically
 
 
 class FixNotWritten(Exception):
@@ -38,15 +36,11 @@ def write_fixed(path: str, data: bytes, *, original: bytes, given: list[str]) ->
         # Root ignores permission bits; a file nobody may write is a reference copy: leave it be.
         raise FixNotWritten("read-only file, fixes not written (use --diff to see them)")
     _unchanged_since_linted(target, original)
-    temporary = _write_temporary(target, data, status)
     try:
-        _unchanged_since_linted(target, original)  # again, just before the swap: an editor may have saved
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _sync_folder(target.parent)
+        # Checked again just before the swap: an editor may have saved meanwhile.
+        write_atomically(target, data, before_replace=lambda: _unchanged_since_linted(target, original))
+    except OSError as error:
+        raise FixNotWritten(f"cannot write the fixed file: {error.strerror or error}; the original is unchanged") from None
 
 
 def _given_folder(path: str, given: list[str]) -> str | None:
@@ -65,34 +59,3 @@ def _unchanged_since_linted(target: Path, original: bytes) -> None:
         raise FixNotWritten(f"cannot read the file again before writing: {error.strerror}") from None
     if current != original:
         raise FixNotWritten("changed since it was linted: fixes not written (run again)")
-
-
-def _write_temporary(target: Path, data: bytes, status: os.stat_result) -> str:
-    """The fixed content in a new file beside `target`, on disk, with `target`'s mode and owner."""
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".fix")
-    except OSError as error:
-        raise FixNotWritten(f"cannot write the fixed file: {error.strerror}") from None
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-            os.fchmod(stream.fileno(), stat.S_IMODE(status.st_mode))
-            with contextlib.suppress(OSError):  # only root may give a file away; others keep their own
-                os.fchown(stream.fileno(), status.st_uid, status.st_gid)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise FixNotWritten(f"cannot write the fixed file: {error.strerror}; the original is unchanged") from None
-    return temporary
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable (best effort: some file systems refuse fsync on a folder)."""
-    with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)

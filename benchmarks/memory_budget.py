@@ -55,40 +55,15 @@ SHAPES = {
     "list-response": lambda size: big_list_response(size),
 }
 
-CHILD = r"""
-import json, sys, time
-from pathlib import Path
-sys.path.insert(0, sys.argv[3])
-from proxy_addon.lint.context import LintContext
-from proxy_addon.lint.engine import Linter
-from tests.builders import request_xml
-
-def status(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-data = Path(sys.argv[1]).read_bytes()
-context = LintContext(validate=sys.argv[2] == "validate")
-linter = Linter()
-linter.lint(request_xml("GetUser", "<webExId>warm</webExId>"), context=context)
-Path("/proc/self/clear_refs").write_text("5")  # the peak so far (reading the file) is not the lint's
-before = status("VmRSS")
-started = time.process_time()
-result = linter.lint(data, context=context)
-cpu = time.process_time() - started
-rules = {}
-for finding in result.findings:
-    rules[finding.rule] = rules.get(finding.rule, 0) + 1
-print(json.dumps({"growth": status("VmHWM") - before, "cpu": cpu, "rules": rules}))
-"""
-
-
 def measure(path: Path, validate: bool) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path), "validate" if validate else "plain", str(REPO)],
+    """What one lint of the message at `path` cost, in a fresh process (tests/lint_memory_probe.py)."""
+    done = subprocess.run([sys.executable, "-m", "tests.lint_memory_probe", str(path), "validate" if validate else "plain"],
                           capture_output=True, text=True, check=True, cwd=REPO)
-    return json.loads(done.stdout)
+    measured = json.loads(done.stdout)
+    rules: dict[str, int] = {}
+    for rule, _ in measured["findings"]:
+        rules[rule] = rules.get(rule, 0) + 1
+    return {"growth": measured["growth"], "cpu": measured["cpu"], "rules": rules}
 
 
 def main() -> None:

@@ -22,35 +22,10 @@ from tests.builders import REPO, request_xml
 MiB = 1024 * 1024
 CLI = [sys.executable, "-m", "proxy_addon.cli"]
 
-CHILD = r"""
-import json, sys
-from pathlib import Path
-from proxy_addon.lint.context import LintContext
-from proxy_addon.lint.engine import Linter
-from tests.builders import request_xml
-
-def status(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise SystemExit(f"no {field}")
-
-data = Path(sys.argv[1]).read_bytes()
-context = LintContext(validate=sys.argv[2] == "validate")
-linter = Linter()
-linter.lint(request_xml("GetUser", "<webExId>warm</webExId>"), context=context)
-Path("/proc/self/clear_refs").write_text("5")  # the peak so far (reading the file) is not the lint's
-before = status("VmRSS")
-result = linter.lint(data, context=context)
-peak = status("VmHWM")
-print(json.dumps({"growth": peak - before, "findings": [[f.rule, f.message] for f in result.findings]}))
-"""
-
-
 def _lint_in_child(tmp_path: Path, data: bytes, validate: bool = False) -> dict:
     path = tmp_path / "message.xml"
     path.write_bytes(data)
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path), "validate" if validate else "plain"],
+    done = subprocess.run([sys.executable, "-m", "tests.lint_memory_probe", str(path), "validate" if validate else "plain"],
                           capture_output=True, text=True, cwd=REPO, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)

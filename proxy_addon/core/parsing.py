@@ -19,7 +19,7 @@ from proxy_addon.core.charsets import byte_order_mark, is_character_set
 from proxy_addon.core.findings import Finding, Severity
 from proxy_addon.core.namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
 from proxy_addon.core.positions import SourceMap
-from proxy_addon.core.redaction import mask_quoted_credentials
+from proxy_addon.core.redaction import mask_quoted_credentials, quoted_credential_masker
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 # What linting one message may cost in memory above the process's own (docs/hardening.md; the peaks
@@ -370,8 +370,8 @@ def _parse(doc: ParsedDocument) -> None:
         if len(doc.unbound_prefixes) > _PREFIXES_NAMED:
             names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
         # A prefix used inside a credential element (<password><Zq9:a/>) is a piece of it: masked.
-        doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask_quoted_credentials(names, text),
-                first=mask_quoted_credentials(doc.unbound_prefixes[0], text))
+        mask = quoted_credential_masker(text)
+        doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask(names), first=mask(doc.unbound_prefixes[0]))
 
 
 def _parse_despite_invalid_uris(doc: ParsedDocument, source: str, errors: list) -> bool:

@@ -5,10 +5,10 @@ Everything that leaves the tool (findings, logs, stores, reports, errors) passes
 
 from __future__ import annotations
 
-import json
 import functools
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -201,22 +201,30 @@ def mask_quoted_credentials(message: str, text: str) -> str:
     CDATA section, which may all be pieces of a password. Names of credential elements, and the
     line numbers libxml2 adds ("line 3"), stay.
     """
+    return quoted_credential_masker(text)(message)
+
+
+def quoted_credential_masker(text: str) -> Callable[[str], str]:
+    """mask_quoted_credentials for several messages about one `text`: its credential elements are
+    found once."""
     spans = credential_spans(text) if "<" in text else []
     if not spans:
-        return message
+        return lambda message: message
     names = {qname for _, _, qname in spans}
     values = [text[start:stop] for start, stop, _ in spans]
 
-    def mask(token: re.Match[str]) -> str:
-        word = token.group()
-        if word in names or not any(word in value for value in values):
-            return word
-        if word.isdigit() and message.endswith("line ", 0, token.start()):  # libxml2's own line number
-            return word
-        return MASK
+    def masked(message: str) -> str:
+        def mask(token: re.Match[str]) -> str:
+            word = token.group()
+            if word in names or not any(word in value for value in values):
+                return word
+            if word.isdigit() and message.endswith("line ", 0, token.start()):  # libxml2's own line number
+                return word
+            return MASK
 
-    masked = _QUOTED_TOKEN.sub(mask, message)
-    return _MASKED_RUN.sub(MASK, masked)  # one mask for the quoted run of a document
+        return _MASKED_RUN.sub(MASK, _QUOTED_TOKEN.sub(mask, message))  # one mask for a quoted run
+
+    return masked
 
 
 def _mask_key_value(match: re.Match[str]) -> str:

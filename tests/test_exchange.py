@@ -266,3 +266,16 @@ def test_live_check_and_audit_learn_old_style_versions_and_sso_sites_alike(start
     assert sites["acme"][2].startswith("site acme learned as API 11.0 SP22 from GetAPIVersion")
     page = report.read_text(encoding="utf-8")
     assert "11.0 SP22" in page and "<td>SSO</td>" in page
+
+
+def test_one_sniffer_for_the_proxy_and_the_folder_walk():
+    """The test the folder walk applies to .xml files is the proxy's: UTF-16 and a full prolog count."""
+    import codecs
+
+    from proxy_addon.exchange.sniff import is_message, is_xml_api
+
+    message = '<?xml version="1.0"?><?pi x?><!-- c --><!DOCTYPE m [<!ENTITY e "x">]><serv:message xmlns:serv="x"/>'
+    for body in (message.encode(), codecs.BOM_UTF16_LE + message.encode("utf-16-le"), message.encode("utf-16-be")):
+        assert is_message(body) and is_xml_api("/other/path", body)
+    for body in (b'<?xml version="1.0"?><project/>', "<Configuration/>".encode("utf-16-le"), b"not xml"):
+        assert not is_message(body) and not is_xml_api("/other/path", body)

@@ -14,15 +14,13 @@ A file named on the command line is always read, whatever its name, place or con
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
-from proxy_addon.core.charsets import byte_order_mark
-from proxy_addon.core.namespaces import SERVICE_NS
+from proxy_addon.exchange.sniff import SNIFF_BYTES, is_message
 from proxy_addon.inputs.model import CaptureError
 
 XML_SUFFIXES = {".xml"}
@@ -37,35 +35,6 @@ DEFAULT_EXCLUDE = (
     ".ruff_cache", ".svn", ".tox", ".venv", "__pycache__", "__pypackages__", "_build", "buck-out", "dist",
     "node_modules", "venv",
 )
-
-HEAD_BYTES = 4096
-# The prolog a message may start with: declaration, processing instructions, comments, a DOCTYPE
-# (with an internal subset), whitespace; then the root element, which must be (prefix:)message.
-_PROLOG_ITEM = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>", re.DOTALL | re.IGNORECASE)
-_MESSAGE_ROOT = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?message[\s/>]")
-
-
-def looks_like_message(head: bytes) -> bool:
-    """True when the first bytes of a file start a `message` envelope, or name the service namespace."""
-    marked = byte_order_mark(head)
-    encoding = marked[1] if marked else _bomless_wide(head)
-    text = head[len(marked[0]) if marked else 0:].decode(encoding, "ignore")
-    if SERVICE_NS in text:
-        return True
-    position = 0
-    while (item := _PROLOG_ITEM.match(text, position)) and item.end() > position:
-        position = item.end()
-    return _MESSAGE_ROOT.match(text, position) is not None
-
-
-def _bomless_wide(head: bytes) -> str:
-    """UTF-16 without a byte-order mark shows as a NUL beside every ASCII character."""
-    if head[:2] == b"\x00<":
-        return "utf-16-be"
-    if head[:2] == b"<\x00":
-        return "utf-16-le"
-    return "utf-8"
-
 
 @dataclass
 class Walk:
@@ -175,7 +144,7 @@ def _ancestor_gitignores(top: Path) -> list[tuple[Path, pathspec.PathSpec]]:
 def _is_message_file(path: Path) -> bool:
     try:
         with path.open("rb") as stream:
-            return looks_like_message(stream.read(HEAD_BYTES))
+            return is_message(stream.read(SNIFF_BYTES))
     except OSError:
         return True  # read it anyway: reading it again reports why it cannot be read
 

@@ -24,6 +24,9 @@ class Observed:
     client_address: str | None = None
     user_agent: str | None = None
     http_charset: str | None = None  # the Content-Type charset
+    # The server the message went to or came from ("acme.webex.com:443"): learned facts are scoped to it,
+    # so one client's own server cannot teach what another client's requests to the real one get.
+    upstream: str | None = None
 
     @property
     def exchange_key(self) -> tuple[str, str]:

@@ -215,7 +215,7 @@ def test_check_and_audit_warn_on_an_expired_ticket_in_a_har(tmp_path, monkeypatc
     for jobs in (1, 2):
         db = tmp_path / f"audit-{jobs}.sqlite"
         with open_store(str(db)) as store:
-            pipeline.run_audit([str(har)], store, pipeline.LintContext(), jobs=jobs)
+            pipeline.run_audit([str(har)], store, pipeline.Linter(), pipeline.LintContext(), jobs=jobs)
         assert ("entry 2", "request", "WX106", "GetUser") in store_findings(db)
         assert TICKET.encode() not in db.read_bytes()
 

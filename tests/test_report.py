@@ -56,7 +56,7 @@ def audited(tmp_path_factory):
     context = LintContext(ci_sites=frozenset({"acme"}), site_ids={"5941234567": "acme"})
     store = open_store(str(folder / "audit.sqlite"))
     store.record_sites(context.ci_sites, "--ci-site")
-    run_audit([str(capture)], store, context, jobs=1)
+    run_audit([str(capture)], store, Linter(), context, jobs=1)
     data = collect(store)
     page = render_html(data)
     path = folder / "report.html"

@@ -54,6 +54,9 @@ class Finding:
     element_index: int | None = None
     notes: list[str] = field(default_factory=list)
     locator: str = ""  # where inside a capture file: "entry 3 request", "flow 7 response"
+    # Its rule applied because of what traffic taught (a learned site type or API version), not what
+    # was configured: the proxy rewrites such a finding only when asked to (--rewrite-learned).
+    learned: bool = False
 
     @property
     def location(self) -> str:

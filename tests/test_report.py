@@ -17,6 +17,7 @@ from proxy_addon.audit.pipeline import run_audit
 from proxy_addon.audit.report import collect, render_html
 from proxy_addon.audit.store import open_store
 from proxy_addon.lint.context import LintContext
+from proxy_addon.lint.engine import Linter
 
 from .audit_support import PASSWORD, TICKET, day, har_entry, mixed_capture, write_har
 from .builders import REPO, request_xml

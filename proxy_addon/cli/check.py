@@ -130,7 +130,8 @@ class _Run:
                 self.read_only[seen.source] += sum(
                     1 for f in findings if f.fix is not None and (f.fix.safe or self.args.unsafe_fixes))
         elif self.fixing:
-            findings = self._fix(record) or findings
+            left = self._fix(record)
+            findings = findings if left is None else left
         self.findings.extend(findings)
 
     def _fix(self, record: ExchangeRecord) -> list[Finding] | None:

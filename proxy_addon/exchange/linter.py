@@ -121,6 +121,11 @@ class ExchangeLinter:
         record = self._pending.pop(exchange_key, None)
         return _unanswered(record) if record is not None else None
 
+    @property
+    def in_flight(self) -> int:
+        """How many requests wait for their answer."""
+        return len(self._pending)
+
     def pending(self, exchange_key: tuple[str, str]) -> ExchangeRecord | None:
         """The record of a request still waiting for its answer."""
         return self._pending.get(exchange_key)
@@ -193,7 +198,7 @@ class ExchangeLinter:
         if message.is_failure:
             failure = message.exception_id or NO_EXCEPTION_ID
             outcome = Outcome.FAILED if asked.request is not None else Outcome.ALONE
-            predicted_by = self._predictors(message.exception_id, asked.findings("request"))
+            predicted_by = self._predictors(message.exception_id, asked.findings_in("request"))
             _note_failure(result.findings, failure, predicted_by)
         learned = tuple(fact for fact in facts_from_answer(asked.site, operation, message, seen, asked.webex_id)
                         if self.knowledge.learn(fact) and fact.is_site_fact)

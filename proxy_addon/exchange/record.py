@@ -94,13 +94,19 @@ class ExchangeRecord:
     def messages(self) -> Iterator[LintedMessage]:
         yield from (part for part in (self.request, self.response) if part is not None)
 
-    def findings(self, direction: str | None = None) -> list[Finding]:
-        """The findings as the rules wrote them (never let these leave the process: see redacted_findings)."""
+    @property
+    def findings(self) -> list[Finding]:
+        """Both messages' findings as the rules wrote them (never let these leave the process: see
+        redacted_findings)."""
+        return [finding for part in self.messages for finding in part.findings]
+
+    def findings_in(self, direction: str | None) -> list[Finding]:
+        """One direction's findings ("request", "response"; None: both), as the rules wrote them."""
         if direction == "request":
             return self.request.findings if self.request is not None else []
         if direction == "response":
             return self.response.findings if self.response is not None else []
-        return [finding for part in self.messages for finding in part.findings]
+        return self.findings
 
     @cached_property
     def secrets(self) -> frozenset[str]:
@@ -118,7 +124,7 @@ class ExchangeRecord:
 
     def redacted_findings(self, direction: str | None = None) -> list[Finding]:
         """The findings with every credential of the exchange masked: what outputs, logs and stores get."""
-        findings = self.findings(direction)
+        findings = self.findings_in(direction)
         if not findings:
             return []
         return [replace(finding, message=self.redact(finding.message),

@@ -21,11 +21,11 @@ OUR_MARKS = {"", ERROR_MARK, WARNING_MARK, ":no_entry:"}  # ":no_entry:": flows 
 
 
 def shows_something(record: ExchangeRecord, rewritten: Sequence[str]) -> bool:
-    return bool(record.findings() or record.learned or rewritten)
+    return bool(record.findings or record.learned or rewritten)
 
 
 def mark(record: ExchangeRecord) -> str:
-    worst = max((Severity(f.severity) for f in record.findings()), key=lambda s: s.rank, default=None)
+    worst = max((Severity(f.severity) for f in record.findings), key=lambda s: s.rank, default=None)
     if worst == Severity.ERROR:
         return ERROR_MARK
     if worst == Severity.WARNING:
@@ -37,7 +37,7 @@ def comment(record: ExchangeRecord, rewritten: Sequence[str] = ()) -> str:
     """One line for mitmweb's flow list: what was found in each direction."""
     parts = []
     for direction in ("request", "response"):
-        findings = record.findings(direction)
+        findings = record.findings_in(direction)
         if findings:
             parts.append(f"{direction} " + " ".join(_counted(f"{f.rule}({f.severity})" for f in findings)))
     if record.failure is not None:

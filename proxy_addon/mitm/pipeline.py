@@ -171,7 +171,7 @@ class LintPipeline:
         if self.log is None and self.console is None:
             return
         direction = "response" if record.response is not None else "request"
-        for finding in record.findings(direction):
+        for finding in record.findings_in(direction):
             fields = finding.as_dict()
             del fields["path"], fields["fixable"]  # the proxy's messages have no file, nothing --fix could do
             self.emit("finding", record, **fields)

@@ -188,11 +188,8 @@ def tree_digest(message, secrets: frozenset[str]) -> bytes:
     if len(secrets) > MAX_MASKED_SECRETS:
         values, texts = [], []
     digest = hashlib.blake2b(" ".join(names).encode("utf-8", "surrogatepass"), digest_size=16)
-    for part in ("\0".join(values), "".join(texts)):
-        for secret in secrets:
-            if len(secret) >= 3:
-                part = part.replace(secret, MASK)
-        digest.update(b"\0" + part.encode("utf-8", "surrogatepass"))
+    for part in ("\0".join(values), "".join(texts)):  # query-string tokens too (redact_text)
+        digest.update(b"\0" + redact_text(part, secrets).encode("utf-8", "surrogatepass"))
     return digest.digest()
 
 

@@ -174,6 +174,7 @@ class LintPipeline:
         for finding in record.findings_in(direction):
             fields = finding.as_dict()
             del fields["path"], fields["fixable"]  # the proxy's messages have no file, nothing --fix could do
+            fields["direction"] = direction  # also for a body that did not parse
             self.emit("finding", record, **fields)
 
     def emit(self, event: str, record: ExchangeRecord | None, flow_id: str | None = None, client: str | None = None,

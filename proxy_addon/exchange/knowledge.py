@@ -185,11 +185,9 @@ class KnowledgeContext(LintContext):
     def depends_on_learned(self, rule: Rule, site: str | None) -> bool:
         """Whether the learned facts, not the configuration, decide that `rule` applies for `site`:
         what the configuration alone says differs from what was learned."""
-        configured = LintContext.site_kind(self, site)
-        if rule.site != "any" and self.site_kind(site) != configured:
+        if rule.site != "any" and self.site_kind(site) != self.configured_site_kind(site):
             return True
-        return (rule.since is not None or rule.until is not None) and \
-            self.version_for(site) != LintContext.version_for(self, site)
+        return (rule.since is not None or rule.until is not None) and self.version_for(site) != self.api_version
 
 
 def may_teach(answer: bytes) -> bool:

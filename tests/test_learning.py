@@ -21,7 +21,7 @@ from proxy_addon.exchange.knowledge import (
 from proxy_addon.exchange.linter import ExchangeLinter
 from proxy_addon.exchange.observed import Observed, format_time
 from proxy_addon.lint.context import LintContext
-from proxy_addon.lint.engine import default_linter
+from proxy_addon.lint.engine import Linter
 
 from .audit_support import day, har_entry, write_har
 from .builders import REPO, request_xml, response_xml
@@ -52,10 +52,13 @@ def learn(operation: str, answer: bytes, site: str = "acme", webex_id: str | Non
     return facts_from_answer(site, operation, message, Observed(answer, "response", time=1_700_000_000.0), webex_id)
 
 
+SHARED_LINTER = Linter()  # the rule packs are read and compiled once for the module
+
+
 def exchanges(pairs: list[tuple[bytes, bytes | None]], start: float = 1_700_000_000.0,
               context: LintContext | None = None, gaps: list[float] | None = None):
     """Lint request/answer pairs in order; returns each request's findings."""
-    linter = ExchangeLinter(default_linter(), context or LintContext())
+    linter = ExchangeLinter(SHARED_LINTER, context or LintContext())
     found, time = [], start
     for index, (request, answer) in enumerate(pairs):
         time += (gaps or [60.0] * len(pairs))[index]

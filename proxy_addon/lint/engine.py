@@ -326,22 +326,4 @@ def _occurrence_on_line(result: LintResult, element: etree._Element) -> int:
     return occurrences.get(element, 0)
 
 
-_DEFAULT_LINTER: Linter | None = None
-
-
-def default_linter() -> Linter:
-    """One Linter per process: the rule packs are read and compiled once."""
-    global _DEFAULT_LINTER
-    if _DEFAULT_LINTER is None:
-        _DEFAULT_LINTER = Linter()
-    return _DEFAULT_LINTER
-
-
-def install_default_linter(linter: Linter) -> Linter:
-    """Make `linter` (e.g. one with team rule packs) the process's default, before workers fork."""
-    global _DEFAULT_LINTER
-    _DEFAULT_LINTER = linter
-    return linter
-
-
-__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter", "install_default_linter"]
+__all__ = ["LintContext", "LintResult", "Linter", "Severity"]

@@ -127,8 +127,7 @@ class ExchangeRecord:
         findings = self.findings_in(direction)
         if not findings:
             return []
-        return [replace(finding, message=self.redact(finding.message),
-                        notes=[self.redact(note) for note in finding.notes]) for finding in findings]
+        return [finding.masked(self.redact) for finding in findings]
 
     def answered(self, response: LintedMessage, **changes) -> ExchangeRecord:
         """This request's record completed with its answer."""

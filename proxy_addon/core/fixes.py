@@ -8,11 +8,19 @@ whitespace and attribute quoting all survive.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from proxy_addon.core.charsets import byte_order_mark
 from proxy_addon.core.findings import Edit, Finding
+from proxy_addon.core.parsing import ParsedDocument
 from proxy_addon.core.text import xml_escape
-from proxy_addon.lint.engine import LintResult
+
+
+class LintedDocument(Protocol):
+    """What fixing needs of a lint result (lint/engine.py's LintResult): the document and its findings."""
+
+    document: ParsedDocument
+    findings: list[Finding]
 
 
 @dataclass
@@ -26,7 +34,7 @@ class FixOutcome:
         return bool(self.applied)
 
 
-def apply_fixes(result: LintResult, *, unsafe: bool = False, rules: set[str] | None = None,
+def apply_fixes(result: LintedDocument, *, unsafe: bool = False, rules: set[str] | None = None,
                 learned: bool = True) -> FixOutcome:
     """Apply the safe fixes of `result` (and the unsafe ones too with `unsafe`). Without `learned`,
     a finding that only a fact learned from traffic made (Finding.learned) is skipped, not fixed."""

@@ -164,18 +164,21 @@ class _Run:
         return again.redacted_findings()
 
     def _print_diff(self, record: ExchangeRecord, fixed: bytes) -> None:
-        import difflib  # noqa: PLC0415 (only --diff needs it)
+        from proxy_addon.core.redaction import lines_with_credentials  # noqa: PLC0415 (only --diff needs them)
+        from proxy_addon.outputs.patch import unified_patch  # noqa: PLC0415
 
         result = record.latest.result
         encoding = result.document.encoding
-        # Redacted before diffing: a diff prefixes every line, which would split a multi-line value.
-        before = _lines(record.redact(result.document.raw.decode(encoding, "replace")))
-        after = _lines(record.redact(fixed.decode(encoding, "replace")))
-        diff = "".join(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
-        if diff:
+        before, after = result.document.raw.decode(encoding, "replace"), fixed.decode(encoding, "replace")
+        # A line redaction would change prints a credential, or (masked) matches nothing: never shown.
+        patch = unified_patch(before, after, result.path, lambda text: lines_with_credentials(text, record.secrets))
+        if patch.text:
             self.diffs += 1
-            sys.stdout.write(encodable(visible(record.redact(diff), keep="\n\t\r")
-                                       + ("" if diff.endswith("\n") else "\n")))
+            sys.stdout.write(encodable(visible(patch.text, keep="\n\t\r")))
+        for line in patch.withheld:
+            self.diffs += 1
+            print(f"webex-xml-lint: {encodable(visible(result.path))}:{line}: a fix changes a line that holds a "
+                  "credential: not shown in the diff; `check --fix` applies it", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -243,11 +246,3 @@ def _report(found: _Run, walk: Walk, linter: Linter, args: argparse.Namespace) -
         stream.write(encodable(text))
     else:
         stream.write(FORMATTERS[args.format](found.findings, linter.ruleset, args.statistics))
-
-
-def _lines(text: str) -> list[str]:
-    """Lines ending at "\n" only: str.splitlines also breaks at \x85, \u2028... inside values,
-    which mangles the diff and splits a credential where redaction can no longer see it whole."""
-    lines = [line + "\n" for line in text.split("\n")]
-    lines[-1] = lines[-1][:-1]
-    return lines if lines[-1] else lines[:-1]

@@ -65,7 +65,6 @@ class ExchangeLinter:
         self.max_in_flight = max_in_flight
         self._capture: str | None = None  # Scope.CAPTURE: the capture file the knowledge is from
         self._pending: OrderedDict[tuple[str, str], ExchangeRecord] = OrderedDict()
-        self._given_up: list[ExchangeRecord] = []
         self.configure(context or LintContext())
 
     def configure(self, context: LintContext) -> None:
@@ -130,11 +129,6 @@ class ExchangeLinter:
         """The record of a request still waiting for its answer."""
         return self._pending.get(exchange_key)
 
-    def given_up(self) -> list[ExchangeRecord]:
-        """Requests dropped unanswered since the last call because too many were waiting."""
-        given_up, self._given_up = self._given_up, []
-        return given_up
-
     # -- the steps --------------------------------------------------------------------------------
 
     def _enter_scope(self, seen: Observed) -> None:
@@ -178,8 +172,8 @@ class ExchangeLinter:
         record = ExchangeRecord(LintedMessage(seen, result), None, Outcome.PENDING, site, webex_id, operation)
         if seen.direction == "request":
             self._pending[seen.exchange_key] = record
-            while len(self._pending) > self.max_in_flight:
-                self._given_up.append(_unanswered(self._pending.popitem(last=False)[1]))
+            while len(self._pending) > self.max_in_flight:  # their answers will be linted alone
+                self._pending.popitem(last=False)
         return record
 
     def _response(self, seen: Observed) -> ExchangeRecord:

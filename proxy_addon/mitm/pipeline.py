@@ -116,8 +116,6 @@ class LintPipeline:
     def message(self, seen: Observed) -> tuple[Annotation | None, Rewritten | None]:
         self._inject_fault("lint-request" if seen.direction == "request" else "lint-response")
         record = self.exchanges.lint(seen)
-        for dropped in self.exchanges.given_up():
-            self._rewrites.pop(dropped.observed.locator, None)
         self._log_findings(record)
         for fact in record.learned:
             self.emit("learned", record, note=fact.note, learned_from=fact.provenance)

@@ -122,7 +122,7 @@ def main() -> None:
         with open_store(url) as store:
             for label in ("audit", "re-audit"):
                 started = time.perf_counter()
-                stats = run_audit([str(folder / "capture")], store, context, jobs=args.jobs)
+                stats = run_audit([str(folder / "capture")], store, Linter(), context, jobs=args.jobs)
                 seconds = time.perf_counter() - started
                 share = shares[label] = (stats.messages / seconds) / (count / parse_seconds)
                 print(f"{label:<11} {rate(stats.messages, seconds)}   {args.jobs} workers, {share:.0%} of bare parse "

@@ -143,7 +143,7 @@ def print_lint_pass(outcomes: list[tuple[str, str, str]], events: list[dict]) ->
 
 def print_rewrite_pass(events: list[dict], received: list[bytes]) -> None:
     rewrites = [e for e in events if e["event"] == "rewrite"]
-    print(f"\nSecond pass with --rewrite: {len(rewrites)} requests changed before they went upstream:")
+    print(f"\nSecond pass with --rewrite --rewrite-learned: {len(rewrites)} requests changed before they went upstream:")
     for event in rewrites:
         print(f"  {event['operation']:<14} {'; '.join(event['changes'])}")
     linter = Linter()
@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             simulator.received.clear()
             rewrite_log = out_dir / "findings-rewrite.jsonl"
             rewrite_log.unlink(missing_ok=True)
-            with ProxyRun(simulator.base_url, rewrite_log, confdir, "--rewrite") as proxy:
+            # --rewrite-learned: globex is CI only by what its answers taught, and this upstream is ours.
+            with ProxyRun(simulator.base_url, rewrite_log, confdir, "--rewrite", "--rewrite-learned") as proxy:
                 send_examples(proxy.port, examples)
             print_rewrite_pass(proxy.events(), [r.body for r in simulator.received])
     print("\nSimulator and proxy stopped.")

@@ -24,6 +24,8 @@ from xml.sax.saxutils import escape
 
 from proxy_addon.core.fixes import FixOutcome, apply_fixes
 from proxy_addon.core.redaction import redact
+from proxy_addon.exchange.observed import Observed
+from proxy_addon.exchange.record import ExchangeRecord, LintedMessage, Outcome
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.engine import Linter, LintResult
 from proxy_addon.outputs.formats import format_github, format_json, format_sarif, format_text
@@ -49,9 +51,12 @@ def survives(linter: Linter, data: bytes, context: LintContext) -> LintResult:
         assert isinstance(reporter(result.findings, linter.ruleset), str)
     secrets = result.message.secrets if result.message else frozenset()
     redact([finding.as_dict() for finding in result.findings], secrets)
-    # Rules quote values: never a credential of the message. (The parser's own findings quote no
-    # value; their prose may contain a short credential by chance, "par" in "parser".)
-    for finding in (f for f in result.findings if f not in result.document.findings):
+    # Rules quote values: what leaves the exchange layer, never a credential of the message. (The
+    # parser's own findings quote no value; their prose may contain a short credential by chance,
+    # "par" in "parser".)
+    shown = ExchangeRecord(LintedMessage(Observed(data), result), None, Outcome.ALONE).redacted_findings()
+    for finding in (shown for shown, made in zip(shown, result.findings, strict=True)
+                    if made not in result.document.findings):
         leaked = [secret for secret in secrets if len(secret) >= 3 and secret in finding.message]
         assert not leaked, f"{finding.rule} quotes a credential of the message"
     return result

@@ -128,7 +128,7 @@ def test_audit_in_several_processes_finds_what_one_process_finds(tmp_path, monke
     for run_jobs in (1, jobs):
         db = tmp_path / f"audit-{run_jobs}.sqlite"
         with open_store(str(db)) as store:
-            stats = pipeline.run_audit([str(har)], store, pipeline.LintContext(), jobs=run_jobs)
+            stats = pipeline.run_audit([str(har)], store, pipeline.Linter(), pipeline.LintContext(), jobs=run_jobs)
             ci_sites = store.ci_sites()
         assert stats.errors == []
         found[run_jobs] = store_findings(db)

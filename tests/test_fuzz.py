@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 
 from proxy_addon.core.fixes import apply_fixes
 from proxy_addon.core.redaction import MASK, redact
+from proxy_addon.exchange.linter import ExchangeLinter
+from proxy_addon.exchange.observed import Observed
 from proxy_addon.lint.context import LintContext
 from proxy_addon.outputs.event_log import SECRETS_KEY, event_logger
 from proxy_addon.outputs.formats import format_json, format_sarif, format_text
@@ -274,11 +276,12 @@ def assert_hidden(secret: str, output: str) -> None:
 @given(secret=MARKED)
 def test_secrets_never_reach_findings_or_reports(linter, secret):
     context = LintContext(ci_sites=frozenset({"acme"}))
+    exchanges = ExchangeLinter(linter, context)
     for data in quoting_messages(secret):
-        result = linter.lint(data, context=context)
-        assert result.findings, "the message was meant to produce findings that quote values"
+        findings = exchanges.lint(Observed(data)).redacted_findings()  # what check hands its reporters
+        assert findings, "the message was meant to produce findings that quote values"
         for reporter in (format_text, format_json, format_sarif):
-            assert_hidden(secret, reporter(result.findings, linter.ruleset))
+            assert_hidden(secret, reporter(findings, linter.ruleset))
 
 
 @fuzz(100)
@@ -315,7 +318,9 @@ def test_secrets_never_reach_check_output_or_diff(tmp_path_factory, secrets):
                               check=False, cwd=REPO, capture_output=True, timeout=120)
         assert done.returncode == 1, done.stderr.decode("utf-8", "replace")
         outputs.append((done.stdout.decode("utf-8"), done.stderr.decode("utf-8", "replace")))
-    assert json.loads(outputs[0][0])["findings"] and "+++ b/" in outputs[1][0]  # findings and a diff were written
+    # Findings, and the fixes: a diff, or a note where the changed line itself holds a credential.
+    assert json.loads(outputs[0][0])["findings"]
+    assert "+++ b/" in outputs[1][0] or "`check --fix` applies it" in outputs[1][1]
     for secret in secrets:
         for stdout, stderr in outputs:
             assert_hidden(secret, stdout)

@@ -596,4 +596,4 @@ def test_a_corrupt_gzip_response_is_not_linted_and_the_flow_is_untouched(addon_c
     assert "Content-Encoding gzip: the body cannot be decoded (the compressed stream is truncated)" in skipped[0]["reason"]
     assert addon_chain.events("finding") == []
     # The request's record was forgotten, not left waiting for an answer that never comes.
-    assert addon_chain.session.backend.pipeline.flows == {}
+    assert addon_chain.session.backend.pipeline.exchanges.in_flight == 0

@@ -25,9 +25,9 @@ import pytest
 from proxy_addon.audit.recorder import BackgroundRecorder
 from proxy_addon.audit.report.page import CONTENT_SECURITY_POLICY
 from proxy_addon.audit.store import open_store
-from proxy_addon.audit.store.records import content_digest
+from proxy_addon.audit.store.records import MessageRecord, content_digest
 from proxy_addon.core.redaction import MASK, mask_dsn, redact_text
-from proxy_addon.exchange.linter import Linted
+from proxy_addon.exchange.record import ExchangeRecord, LintedMessage, Outcome
 from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
 from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator
 from tests.audit_support import har_entry, set_user, untyped_response
@@ -56,8 +56,7 @@ def _cpu(run, rounds: int = 3) -> float:
 
 
 def _digest(data: bytes, linter) -> bytes:
-    message = linter.lint(data).message
-    return content_digest(data, message.secrets, "UTF-8")
+    return MessageRecord.from_result(linter.lint(data), data, source="t").content_hash
 
 
 def test_the_digest_of_a_big_message_costs_a_few_lints_not_hundreds(linter):
@@ -75,8 +74,8 @@ def test_the_digest_scales_linearly():
     shapes = {"base64": _upload, "keys": lambda size: ("k" * 127 + "=v&") .encode() * (size // 130)}
     for name, build in shapes.items():
         small, big = build(1 << 20), build(4 << 20)
-        ratio = _cpu(lambda data=big: content_digest(data, secrets, "UTF-8")) / max(
-            _cpu(lambda data=small: content_digest(data, secrets, "UTF-8")), 1e-3)
+        ratio = _cpu(lambda data=big: content_digest(data, secrets)) / max(
+            _cpu(lambda data=small: content_digest(data, secrets)), 1e-3)
         assert ratio < 10, (name, ratio)  # 4 when linear; generous for a noisy machine
 
 
@@ -269,7 +268,7 @@ def test_the_recorder_loses_only_the_record_that_cannot_be_written(tmp_path, lin
     for n in range(6):
         agent = object() if n == 3 else f"Client/{n}"  # a record the store cannot take
         seen = Observed(b"<x/>", "request", PROXY_SOURCE, f"flow-{n}", 1714550400.0, "10.0.0.1", agent)
-        recorder.message(Linted(seen, result))
+        recorder.message(ExchangeRecord(LintedMessage(seen, result), None, Outcome.PENDING))
     held.set()
     with caplog.at_level(logging.WARNING):
         recorder.close()

@@ -21,7 +21,7 @@ from proxy_addon.exchange.knowledge import (
 from proxy_addon.exchange.linter import ExchangeLinter
 from proxy_addon.exchange.observed import Observed, format_time
 from proxy_addon.lint.context import LintContext
-from proxy_addon.lint.engine import default_linter
+from proxy_addon.lint.engine import Linter
 
 from .audit_support import day, har_entry, write_har
 from .builders import REPO, request_xml, response_xml
@@ -52,10 +52,13 @@ def learn(operation: str, answer: bytes, site: str = "acme", webex_id: str | Non
     return facts_from_answer(site, operation, message, Observed(answer, "response", time=1_700_000_000.0), webex_id)
 
 
+SHARED_LINTER = Linter()  # the rule packs are read and compiled once for the module
+
+
 def exchanges(pairs: list[tuple[bytes, bytes | None]], start: float = 1_700_000_000.0,
               context: LintContext | None = None, gaps: list[float] | None = None):
     """Lint request/answer pairs in order; returns each request's findings."""
-    linter = ExchangeLinter(default_linter(), context or LintContext())
+    linter = ExchangeLinter(SHARED_LINTER, context or LintContext())
     found, time = [], start
     for index, (request, answer) in enumerate(pairs):
         time += (gaps or [60.0] * len(pairs))[index]
@@ -215,7 +218,7 @@ def test_check_and_audit_warn_on_an_expired_ticket_in_a_har(tmp_path, monkeypatc
     for jobs in (1, 2):
         db = tmp_path / f"audit-{jobs}.sqlite"
         with open_store(str(db)) as store:
-            pipeline.run_audit([str(har)], store, pipeline.LintContext(), jobs=jobs)
+            pipeline.run_audit([str(har)], store, pipeline.Linter(), pipeline.LintContext(), jobs=jobs)
         assert ("entry 2", "request", "WX106", "GetUser") in store_findings(db)
         assert TICKET.encode() not in db.read_bytes()
 

@@ -337,9 +337,10 @@ RECORDING_ANSWER = response_xml(
 
 
 def test_host_stream_url_is_masked_in_findings(linter):
-    result = linter.lint(RECORDING_ANSWER)
-    assert STREAM_URL in result.message.secrets
-    assert result.findings and all(STREAM_URL not in f.message for f in result.findings)
+    record = ExchangeLinter(linter).lint(Observed(RECORDING_ANSWER))
+    assert STREAM_URL in record.secrets
+    shown = record.redacted_findings()
+    assert shown and all(STREAM_URL not in f.message for f in shown)
 
 
 def test_host_stream_url_is_masked_in_the_event_log(linter):
@@ -366,14 +367,14 @@ def test_host_stream_url_never_reaches_the_store(linter, tmp_path):
 
 
 def test_host_stream_url_is_masked_in_a_diff(tmp_path):
-    """A request carrying a pasted hostStreamURL, with a fix to show: the diff masks the URL."""
+    """A request carrying a pasted hostStreamURL, with a fix to show: the diff leaves the URL's line out."""
     body = f"<enableOptions>\n  <HQvideo>true</HQvideo>\n</enableOptions>\n<hostStreamURL>{STREAM_URL}</hostStreamURL>"
     path = tmp_path / "meeting.xml"
     path.write_bytes(request_xml("CreateMeeting", body, package="meeting"))
     result = subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "--diff", str(path)],
                             capture_output=True, cwd=REPO, timeout=60, check=False)
     diff = result.stdout.decode()  # as ruff: the diff alone on standard output
-    assert "-  <HQvideo>true</HQvideo>" in diff and "<hostStreamURL>***</hostStreamURL>" in diff
+    assert "-  <HQvideo>true</HQvideo>" in diff and "hostStreamURL" not in diff  # never context, even masked
     assert "RCID" not in diff and STREAM_URL not in result.stderr.decode()
 
 

@@ -17,6 +17,7 @@ from proxy_addon.audit.pipeline import run_audit
 from proxy_addon.audit.report import collect, render_html
 from proxy_addon.audit.store import open_store
 from proxy_addon.lint.context import LintContext
+from proxy_addon.lint.engine import Linter
 
 from .audit_support import PASSWORD, TICKET, day, har_entry, mixed_capture, write_har
 from .builders import REPO, request_xml
@@ -56,7 +57,7 @@ def audited(tmp_path_factory):
     context = LintContext(ci_sites=frozenset({"acme"}), site_ids={"5941234567": "acme"})
     store = open_store(str(folder / "audit.sqlite"))
     store.record_sites(context.ci_sites, "--ci-site")
-    run_audit([str(capture)], store, context, jobs=1)
+    run_audit([str(capture)], store, Linter(), context, jobs=1)
     data = collect(store)
     page = render_html(data)
     path = folder / "report.html"

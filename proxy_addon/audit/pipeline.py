@@ -1,12 +1,14 @@
 """Replay captured exchanges through the exchange linter, in capture order, and store the records.
 
 The parent reads the inputs and writes the store (one writer, so SQLite never waits on itself);
-workers only lint. Chunks of exchanges go out, records with their findings come back, and at most
+workers only lint. Chunks of exchanges go out, rows with their findings come back, and at most
 a few chunks are in flight at once, so memory stays flat however large the capture is.
 
-Learning: the parent scouts every answer as it reads (proxy_addon.exchange.timeline) and sends each
-chunk the facts learned before it; the worker's exchange linter starts from them and learns the rest
-in order, so --jobs N gives the findings one process gives. Learned site types and API versions go
+Learning spans the whole run (Scope.RUN: one site's captures teach each other). With one job the
+exchange linter learns as it lints. With several, the parent's exchange linter learns as it reads
+(`ExchangeLinter.learn`, the same learning, parsing only answers that can teach) and sends each chunk
+the facts learned before it; the worker's exchange linter starts from them and learns the rest in
+order, so --jobs N gives the findings one process gives. Learned site types and API versions go
 to the store.
 """
 
@@ -18,17 +20,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from proxy_addon.audit.store import MessageRecord, PreparedBatch, Store, StoredFinding, as_stored, prepare
+from proxy_addon.audit.store import PreparedBatch, Store, prepare, stored_rows
 from proxy_addon.exchange.knowledge import Fact, SiteKnowledge
 from proxy_addon.exchange.linter import ExchangeLinter
-from proxy_addon.exchange.timeline import AnswerScout
 from proxy_addon.inputs import CaptureError, Exchange, Walk, input_files, read_file
-from proxy_addon.inputs.walk import PerFileIgnores
 from proxy_addon.lint.context import LintContext
-from proxy_addon.lint.engine import default_linter
+from proxy_addon.lint.engine import Linter
 
 CHUNK_MESSAGES = 256
-Recorded = tuple[MessageRecord, list[StoredFinding]]
 
 
 @dataclass
@@ -48,40 +47,41 @@ class Chunk:
 
 
 def lint_exchanges(exchanges: ExchangeLinter, chunk: list[Exchange],
-                   ignores: PerFileIgnores | None = None) -> PreparedBatch:
+                   on_learned: Callable[[Fact], None] | None = None) -> PreparedBatch:
     """Lint a chunk in order and prepare its rows (redaction included), so the writer only writes."""
-    recorded: list[Recorded] = []
+    rows = []
     for exchange in chunk:
-        for linted in exchanges.lint_exchange(exchange):
-            ignored = ignores.rules_for(linted.observed.source) if ignores else ()
-            if ignored:  # per-file-ignores, as check applies them
-                linted.findings[:] = [f for f in linted.findings if not f.rule.startswith(ignored)]
-            record = MessageRecord.from_linted(linted)
-            recorded.append((record, [as_stored(f, record.elements) for f in linted.findings]))
-    return prepare(recorded)
+        for record in exchanges.lint_exchange(exchange):
+            rows.append(stored_rows(record))  # each message once: the request, then its answer
+            if on_learned is not None:
+                for fact in record.learned:
+                    on_learned(fact)
+    return prepare(rows)
 
 
-_WORKER_CONTEXT: LintContext | None = None
-_WORKER_IGNORES: PerFileIgnores | None = None
+# One lint worker process's state, set once by the pool's initializer (fork: inherited, not pickled).
+_WORKER: tuple[Linter, LintContext, Callable | None] | None = None
 
 
-def _worker_init(context: LintContext, ignores: PerFileIgnores | None = None) -> None:
-    global _WORKER_CONTEXT, _WORKER_IGNORES
-    _WORKER_CONTEXT, _WORKER_IGNORES = context, ignores
-    default_linter()  # load the rule packs once per worker, not per chunk
+def _worker_init(linter: Linter, context: LintContext, ignored_rules: Callable | None) -> None:
+    global _WORKER
+    _WORKER = (linter, context, ignored_rules)
 
 
 def _worker_lint(chunk: Chunk) -> PreparedBatch:
-    knowledge = SiteKnowledge(chunk.known)
-    return lint_exchanges(ExchangeLinter(default_linter(), _WORKER_CONTEXT, knowledge), chunk.exchanges,
-                          _WORKER_IGNORES)
+    linter, context, ignored_rules = _WORKER
+    exchanges = ExchangeLinter(linter, context, SiteKnowledge(chunk.known), ignored_rules=ignored_rules)
+    return lint_exchanges(exchanges, chunk.exchanges)
 
 
-def _chunks(items: Iterable[Exchange | CaptureError], scout: AnswerScout, on_error: Callable[[CaptureError], None],
-            on_fact: Callable[[Fact], None]) -> Iterator[Chunk]:
+def _chunks(items: Iterable[Exchange | CaptureError], learner: ExchangeLinter | None,
+            on_error: Callable[[CaptureError], None], on_fact: Callable[[Fact], None]) -> Iterator[Chunk]:
     """Exchanges in chunks of about CHUNK_MESSAGES messages, each with what was learned before it."""
-    chunk = Chunk([], 0, scout.known())
-    size = 0
+
+    def known() -> list[Fact]:
+        return learner.knowledge.facts() if learner is not None else []
+
+    chunk, size = Chunk([], 0, known()), 0
     for item in items:
         if isinstance(item, CaptureError):
             on_error(item)
@@ -89,20 +89,21 @@ def _chunks(items: Iterable[Exchange | CaptureError], scout: AnswerScout, on_err
         chunk.exchanges.append(item)
         size += len(item.messages)
         chunk.weight += item.weight
-        for fact in scout.read(item):
-            on_fact(fact)
+        if learner is not None:
+            for fact in learner.learn(item):
+                on_fact(fact)
         if size >= CHUNK_MESSAGES:
             yield chunk
-            chunk, size = Chunk([], 0, scout.known()), 0
+            chunk, size = Chunk([], 0, known()), 0
     if chunk.exchanges:
         yield chunk
 
 
-def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int = 1,
+def run_audit(paths: list[str], store: Store, linter: Linter, context: LintContext, *, jobs: int = 1,
               on_error: Callable[[CaptureError], None] = lambda error: None,
               on_progress: Callable[[int, int], None] = lambda done_bytes, messages: None,
               on_start: Callable[[int], None] = lambda total_bytes: None, walk: Walk | None = None,
-              ignores: PerFileIgnores | None = None) -> AuditStats:
+              ignored_rules: Callable[[str], tuple[str, ...]] | None = None) -> AuditStats:
     """Read, lint and record everything under `paths`. Errors are recorded and reported, never fatal.
 
     `on_start(total_bytes)` is called once the worker processes exist, so a progress display that
@@ -120,6 +121,10 @@ def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int
         stats.findings += len(batch.findings)
         on_progress(weight, len(batch.messages))
 
+    def learned(fact: Fact) -> None:
+        stats.learned.append(fact)
+        store.record_learned(fact)
+
     files: list[Path] = []
     for item in input_files(paths, walk):  # the walk check uses: no pom.xml, nothing .gitignore'd
         if isinstance(item, CaptureError):
@@ -127,19 +132,16 @@ def run_audit(paths: list[str], store: Store, context: LintContext, *, jobs: int
         else:
             files.append(item)
     stats.files = len(files)
-    def learned(fact: Fact) -> None:
-        stats.learned.append(fact)
-        store.record_learned(fact)
-
-    chunks = _chunks((item for path in files for item in read_file(path)), AnswerScout(context), error, learned)
+    exchanges = (item for path in files for item in read_file(path))
     if jobs <= 1:
         on_start(sum(_size(f) for f in files))
-        exchanges = ExchangeLinter(default_linter(), context)  # one linter: it learns as it goes
-        for chunk in chunks:
-            write(lint_exchanges(exchanges, chunk.exchanges, ignores), chunk.weight)
+        linting = ExchangeLinter(linter, context, ignored_rules=ignored_rules)  # it learns as it goes
+        for chunk in _chunks(exchanges, None, error, learned):
+            write(lint_exchanges(linting, chunk.exchanges, learned), chunk.weight)
         return stats
-    default_linter()  # loaded before forking, so the workers inherit it
-    with multiprocessing.get_context("fork").Pool(jobs, _worker_init, (context, ignores)) as pool:
+    learner = ExchangeLinter(linter, context)
+    chunks = _chunks(exchanges, learner, error, learned)
+    with multiprocessing.get_context("fork").Pool(jobs, _worker_init, (linter, context, ignored_rules)) as pool:
         on_start(sum(_size(f) for f in files))
         pending: deque = deque()
         for chunk in chunks:

@@ -1,8 +1,8 @@
 """Feeding the audit store (proxy_addon.audit.store) from the live proxy, off the traffic path.
 
-The proxy hands over each linted message (the exchange layer's `Linted`); one background thread builds the store's
-MessageRecord (content digest, element names) and writes batches with `record_many`, one
-transaction per batch. A slow or failing database never delays or breaks traffic: when the
+The proxy hands over each exchange record (exchange/record.py) as it is handed out: one background
+thread builds the store's row for its latest message (content digest, element names) and writes
+batches with `record_many`, one transaction per batch. A slow or failing database never delays or breaks traffic: when the
 bounded queue is full, records are dropped and counted, and write errors are logged.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from proxy_addon.core.redaction import mask_dsn, redact
-from proxy_addon.exchange.linter import Linted
+from proxy_addon.exchange.record import ExchangeRecord, Outcome
 
 logger = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000
@@ -59,15 +59,16 @@ class BackgroundRecorder:
 
     def __init__(self, store: Any):
         self.store = store
-        self.record_class = _store_module().MessageRecord
+        self.rows = _store_module().stored_rows
         self.dropped = 0
         self.failed = 0
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_LIMIT)
         self._thread = threading.Thread(target=self._work, name="webexlint-audit-store", daemon=True)
         self._thread.start()
 
-    def message(self, linted: Linted) -> None:
-        self._submit(linted)
+    def message(self, record: ExchangeRecord) -> None:
+        if record.outcome is not Outcome.UNANSWERED:  # an unanswered request was recorded when it was linted
+            self._submit(record)
 
     def ci_site(self, site: str, learned_from: str) -> None:
         self._submit(lambda store: store.record_sites([site], learned_from))
@@ -76,7 +77,7 @@ class BackgroundRecorder:
         """A site fact the proxy learned (its type or API version; exchange.knowledge.Fact)."""
         self._submit(lambda store: store.record_learned(fact))
 
-    def _submit(self, job: Linted | Callable[[Any], None]) -> None:
+    def _submit(self, job: ExchangeRecord | Callable[[Any], None]) -> None:
         try:
             self._queue.put_nowait(job)
         except queue.Full:
@@ -96,18 +97,18 @@ class BackgroundRecorder:
                 return
 
     def _write(self, jobs: list) -> None:
-        messages = [job for job in jobs if isinstance(job, Linted)]
+        messages = [job for job in jobs if isinstance(job, ExchangeRecord)]
         if len(messages) > 1:
             try:
                 self.store.record_many([self._item(linted) for linted in messages])
                 messages = []
             except Exception:  # noqa: BLE001, S110 (one bad record must not cost the others: each alone below)
                 pass
-        for linted in messages:
-            self._attempt(lambda linted=linted: self.store.record_many([self._item(linted)]),
-                          f"flow {linted.observed.locator}")
+        for record in messages:
+            self._attempt(lambda record=record: self.store.record_many([self._item(record)]),
+                          f"flow {record.observed.locator}")
         for job in jobs:
-            if not isinstance(job, Linted):
+            if not isinstance(job, ExchangeRecord):
                 self._attempt(lambda job=job: job(self.store), "CI site")
 
     def _attempt(self, write: Callable[[], object], what: str) -> None:
@@ -118,11 +119,8 @@ class BackgroundRecorder:
             logger.warning("webexlint: audit store write failed for %s (%d records lost so far): %s",
                            redact(what), self.failed, redact(str(error)))
 
-    def _item(self, linted: Linted) -> tuple[Any, Any]:
-        return self._record(linted), linted.findings
-
-    def _record(self, linted: Linted) -> Any:
-        return self.record_class.from_linted(linted)
+    def _item(self, record: ExchangeRecord) -> tuple[Any, Any]:
+        return self.rows(record)
 
     def close(self, timeout: float = 30.0) -> None:
         self._queue.put(_STOP)

@@ -19,7 +19,6 @@ from proxy_addon.core.redaction import redact
 from proxy_addon.core.text import encodable
 from proxy_addon.outputs.atomic import write_atomically
 from proxy_addon.inputs.walk import PerFileIgnores, Walk
-from proxy_addon.lint.engine import install_default_linter
 from proxy_addon.lint.ruleset import RuleError
 from proxy_addon.settings import SettingsError, make_linter
 
@@ -55,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     try:
         settings = settings_from_args(args)
-        # Also checks that every rule selector names a rule; the audit's lint workers inherit it.
-        install_default_linter(make_linter(settings))
+        linter = make_linter(settings)  # also checks that every rule selector names a rule
         store = open_store(args.db)
     except (SettingsError, RuleError, StoreError, ValueError) as error:
         print(f"webex-xml-lint: error: {_shown(error)}", file=sys.stderr)
@@ -67,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
         with store:
             store.record_sites(context.ci_sites, "--ci-site")
             with _Progress(console) as progress:
-                stats = run_audit(args.inputs, store, context, jobs=args.jobs,
+                stats = run_audit(args.inputs, store, linter, context, jobs=args.jobs,
                                   on_error=lambda error: console.print(
                                       f"webex-xml-lint: error: {_shown(error)}", markup=False, soft_wrap=True),
                                   on_start=progress.start, on_progress=progress.advance, walk=walk,
-                                  ignores=PerFileIgnores(dict(settings.per_file_ignores), walk.root))
+                                  ignored_rules=PerFileIgnores(dict(settings.per_file_ignores), walk.root).rules_for)
             if args.report:
                 _write_report(store, Path(args.report))
     except (StoreError, RuleError, OSError) as error:

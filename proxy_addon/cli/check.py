@@ -22,10 +22,12 @@ from proxy_addon.cli.options import (
 )
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.text import encodable
-from proxy_addon.exchange.linter import ExchangeLinter
+from proxy_addon.core.findings import Finding
+from proxy_addon.exchange.linter import ExchangeLinter, Scope
 from proxy_addon.exchange.observed import Observed
+from proxy_addon.exchange.record import ExchangeRecord
 from proxy_addon.inputs.walk import PerFileIgnores, Walk
-from proxy_addon.lint.engine import Linter, LintResult
+from proxy_addon.lint.engine import Linter
 from proxy_addon.lint.ruleset import RuleError
 from proxy_addon.outputs.formats import FORMATTERS, format_summary, format_text, visible
 from proxy_addon.settings import SettingsError, make_linter
@@ -100,9 +102,9 @@ def use_color(stream: TextIO) -> bool:
 class _Run:
     """What one `check` run found, fixed and could not read."""
 
-    def __init__(self, args: argparse.Namespace, linter: Linter):
+    def __init__(self, args: argparse.Namespace, exchanges: ExchangeLinter):
         self.args = args
-        self.linter = linter
+        self.exchanges = exchanges
         self.findings: list = []
         self.errors: list[str] = []
         self.messages = 0
@@ -115,55 +117,68 @@ class _Run:
     def fixing(self) -> bool:
         return self.args.fix or self.args.diff
 
-    def add(self, seen: Observed, result: LintResult) -> None:
+    def add(self, record: ExchangeRecord) -> None:
+        """The message the record was handed out for: its findings, redacted, and its fixes."""
         self.messages += 1
+        latest = record.latest
+        seen = latest.observed
+        findings = record.redacted_findings("response" if record.response is not None else "request")
         if seen.locator:
-            for finding in result.findings:
+            for finding in findings:
                 finding.locator = f"{seen.locator} {seen.direction or ''}".strip()
             if self.fixing:
                 self.read_only[seen.source] += sum(
-                    1 for f in result.findings if f.fix is not None and (f.fix.safe or self.args.unsafe_fixes))
+                    1 for f in findings if f.fix is not None and (f.fix.safe or self.args.unsafe_fixes))
         elif self.fixing:
-            result = self._fix(result)
-        self.findings.extend(result.findings)
+            left = self._fix(record)
+            findings = findings if left is None else left
+        self.findings.extend(findings)
 
-    def _fix(self, result: LintResult) -> LintResult:
+    def _fix(self, record: ExchangeRecord) -> list[Finding] | None:
+        """Fix a lone file; what is left after fixing (re-checked as the file itself is), or None
+        when nothing changed."""
         from proxy_addon.core.fixes import apply_fixes  # noqa: PLC0415
         from proxy_addon.outputs.fixed_files import FixNotWritten, write_fixed  # noqa: PLC0415
 
         args = self.args
+        result = record.latest.result
         outcome = apply_fixes(result, unsafe=args.unsafe_fixes)
         if result.path == "-" and args.fix and not args.diff:
             self.stdin_output = outcome.data  # as ruff: the message, fixed or as it was
         if not outcome.changed:
-            return result
+            return None
         if args.diff:
-            self._print_diff(result, outcome.data)
+            self._print_diff(record, outcome.data)
             self.fixed += len(outcome.applied)  # would fix
-            return result
+            return None
         if result.path != "-":
             try:
                 write_fixed(result.path, outcome.data, original=result.document.raw, given=args.paths)
             except FixNotWritten as error:
                 self.errors.append(f"{result.path}: {error}")
-                return result
+                return None
         self.fixed += len(outcome.applied)
-        # Report what is left after fixing, as ruff does.
-        return self.linter.lint(outcome.data, path=result.path, direction=args.direction, context=result.context)
+        # Report what is left after fixing, as ruff does: the fixed message through the same path.
+        seen = record.latest.observed
+        again = self.exchanges.lint(Observed(outcome.data, seen.direction, seen.source, http_charset=seen.http_charset))
+        return again.redacted_findings()
 
-    def _print_diff(self, result: LintResult, fixed: bytes) -> None:
-        import difflib  # noqa: PLC0415 (only --diff needs it)
+    def _print_diff(self, record: ExchangeRecord, fixed: bytes) -> None:
+        from proxy_addon.core.redaction import lines_with_credentials  # noqa: PLC0415 (only --diff needs them)
+        from proxy_addon.outputs.patch import unified_patch  # noqa: PLC0415
 
-        secrets = result.message.secrets if result.message else frozenset()
+        result = record.latest.result
         encoding = result.document.encoding
-        # Redacted before diffing: a diff prefixes every line, which would split a multi-line value.
-        before = _lines(redact(result.document.raw.decode(encoding, "replace"), secrets))
-        after = _lines(redact(fixed.decode(encoding, "replace"), secrets))
-        diff = "".join(difflib.unified_diff(before, after, f"a/{result.path}", f"b/{result.path}"))
-        if diff:
+        before, after = result.document.raw.decode(encoding, "replace"), fixed.decode(encoding, "replace")
+        # A line redaction would change prints a credential, or (masked) matches nothing: never shown.
+        patch = unified_patch(before, after, result.path, lambda text: lines_with_credentials(text, record.secrets))
+        if patch.text:
             self.diffs += 1
-            sys.stdout.write(encodable(visible(redact(diff, secrets), keep="\n\t\r")
-                                       + ("" if diff.endswith("\n") else "\n")))
+            sys.stdout.write(encodable(visible(patch.text, keep="\n\t\r")))
+        for line in patch.withheld:
+            self.diffs += 1
+            print(f"webex-xml-lint: {encodable(visible(result.path))}:{line}: a fix changes a line that holds a "
+                  "credential: not shown in the diff; `check --fix` applies it", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -177,14 +192,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     walk = Walk.from_settings(settings)
     ignores = PerFileIgnores(dict(settings.per_file_ignores), walk.root)
-    found = _Run(args, linter)
-    exchanges = ExchangeLinter(linter, settings.context())  # as the proxy: answers pair with requests, facts are learned
+    # Learning stays inside each capture; a lone file is linted on its own (its neighbours teach it nothing).
+    exchanges = ExchangeLinter(linter, settings.context(), scope=Scope.CAPTURE, ignored_rules=ignores.rules_for)
+    found = _Run(args, exchanges)
     for seen in iter_messages(args.paths, found.errors, args.direction, walk):
-        result = exchanges.lint(seen).result
-        ignored = ignores.rules_for(seen.source)
-        if ignored:
-            result.findings[:] = [f for f in result.findings if not f.rule.startswith(ignored)]
-        found.add(seen, result)
+        found.add(exchanges.lint(seen))
     _report(found, walk, linter, args)
     if found.errors:
         return EXIT_ERROR
@@ -234,11 +246,3 @@ def _report(found: _Run, walk: Walk, linter: Linter, args: argparse.Namespace) -
         stream.write(encodable(text))
     else:
         stream.write(FORMATTERS[args.format](found.findings, linter.ruleset, args.statistics))
-
-
-def _lines(text: str) -> list[str]:
-    """Lines ending at "\n" only: str.splitlines also breaks at \x85, \u2028... inside values,
-    which mangles the diff and splits a credential where redaction can no longer see it whole."""
-    lines = [line + "\n" for line in text.split("\n")]
-    lines[-1] = lines[-1][:-1]
-    return lines if lines[-1] else lines[:-1]

@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="apply the safe fixes to requests (siteID, HQ/HD video, CI-ignored SetUser fields)")
     parser.add_argument("--rewrite-unsafe", action="store_true",
                         help="also apply unsafe fixes (truncate over-long descriptions); implies --rewrite")
+    parser.add_argument("--rewrite-learned", action="store_true",
+                        help="with --rewrite, also apply fixes that only a fact learned from traffic calls for "
+                             "(a site learned as CI from an answer); by default only --ci-site drives a rewrite")
     parser.add_argument("--findings-log", default="", metavar="FILE",
                         help="also append one JSON line per finding and event to FILE; - writes the JSON lines to "
                              "standard output instead of the readable ones (default: readable lines only)")
@@ -83,6 +86,7 @@ def build_command(args: argparse.Namespace) -> list[str]:
         "webexlint_config": settings.source,  # the file found here, so mitmdump reads the same one
         "webexlint_rewrite": "true" if args.rewrite or args.rewrite_unsafe else None,
         "webexlint_rewrite_unsafe": "true" if args.rewrite_unsafe else None,
+        "webexlint_rewrite_learned": "true" if args.rewrite_learned else None,
         "webexlint_findings_log": args.findings_log or None,
         "webexlint_api_version": args.api_version,
         "webexlint_validate": "true" if args.validate or args.schema_dir else None,

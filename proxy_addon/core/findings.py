@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,15 @@ class Finding:
     element_index: int | None = None
     notes: list[str] = field(default_factory=list)
     locator: str = ""  # where inside a capture file: "entry 3 request", "flow 7 response"
+    # Its rule applied because of what traffic taught (a learned site type or API version), not what
+    # was configured: the proxy rewrites such a finding only when asked to (--rewrite-learned).
+    learned: bool = False
+
+    def masked(self, mask: Callable[[str], str]) -> Finding:
+        """A copy whose texts (message, notes) went through `mask` (redaction where it leaves the process)."""
+        return Finding(self.rule, self.name, self.severity, mask(self.message), self.line, self.column, self.path,
+                       self.operation, self.direction, self.predicts, self.fix, self.element_index,
+                       [mask(note) for note in self.notes], self.locator, self.learned)
 
     @property
     def location(self) -> str:

@@ -8,11 +8,19 @@ whitespace and attribute quoting all survive.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from proxy_addon.core.charsets import byte_order_mark
 from proxy_addon.core.findings import Edit, Finding
+from proxy_addon.core.parsing import ParsedDocument
 from proxy_addon.core.text import xml_escape
-from proxy_addon.lint.engine import LintResult
+
+
+class LintedDocument(Protocol):
+    """What fixing needs of a lint result (lint/engine.py's LintResult): the document and its findings."""
+
+    document: ParsedDocument
+    findings: list[Finding]
 
 
 @dataclass
@@ -26,16 +34,22 @@ class FixOutcome:
         return bool(self.applied)
 
 
-def apply_fixes(result: LintResult, *, unsafe: bool = False, rules: set[str] | None = None) -> FixOutcome:
-    """Apply the safe fixes of `result` (and the unsafe ones too with `unsafe`)."""
+def apply_fixes(result: LintedDocument, *, unsafe: bool = False, rules: set[str] | None = None,
+                learned: bool = True) -> FixOutcome:
+    """Apply the safe fixes of `result` (and the unsafe ones too with `unsafe`). Without `learned`,
+    a finding that only a fact learned from traffic made (Finding.learned) is skipped, not fixed."""
     document = result.document
     outcome = FixOutcome(document.raw)
     wanted = [f for f in result.findings
               if f.fix is not None and (unsafe or f.fix.safe) and (rules is None or f.rule in rules)]
+    if not learned:
+        outcome.skipped = [(f, "it depends on a fact learned from traffic (--rewrite-learned applies it)")
+                           for f in wanted if f.learned]
+        wanted = [f for f in wanted if not f.learned]
     if not wanted or document.text is None:
         return outcome
     if any(f.rule in {"WX001", "WX005", "WX006", "WX009"} and f.severity == "error" for f in result.findings):
-        outcome.skipped = [(f, "the message is not safely parseable") for f in wanted]
+        outcome.skipped += [(f, "the message is not safely parseable") for f in wanted]
         return outcome
     text = document.text
     spans = document.source_map.spans

@@ -5,6 +5,7 @@ Everything that leaves the tool (findings, logs, stores, reports, errors) passes
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -311,6 +312,29 @@ def _written_forms(secret: str) -> set[str]:
     if "&" in secret or "<" in secret or ">" in secret:
         raw |= {form.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for form in raw}
     return forms | raw
+
+
+def lines_with_credentials(text: str, known_secrets: frozenset[str] | set[str] = frozenset()) -> set[int]:
+    """The 0-based numbers of the lines ("\\n"-separated) of `text` that redaction would change: a
+    credential element's content, a credential key=value, or a known secret in any written form,
+    including those that run over several lines."""
+    starts = [0, *(index + 1 for index, char in enumerate(text) if char == "\n")]
+
+    def lines_of(start: int, end: int) -> range:
+        return range(bisect.bisect_right(starts, start) - 1, bisect.bisect_right(starts, max(start, end - 1)))
+
+    hidden = {number for number, (start, end) in enumerate(zip(starts, [*starts[1:], len(text) + 1], strict=True))
+              if redact_text(text[start:end - 1], known_secrets) != text[start:end - 1]}
+    for start, end, _ in credential_spans(text) if "<" in text else ():
+        hidden.update(lines_of(start, end))
+    for secret in known_secrets:
+        if secret and len(secret) >= 3 and secret != MASK:
+            for form in _written_forms(secret):
+                position = text.find(form)
+                while position != -1:
+                    hidden.update(lines_of(position, position + len(form)))
+                    position = text.find(form, position + 1)
+    return hidden
 
 
 def mask_dsn(url: str) -> str:

@@ -5,6 +5,11 @@ says it is CI; a GetAPIVersion answer gives the site's API version. Later messag
 linted with what was learned, and their findings carry a note saying where the knowledge came from.
 What traffic shows wins over what was configured: the service knows best.
 
+A fact belongs to the upstream server whose answer taught it, and to the site: a client that asks
+its own server about "acme" (through a forward proxy) must not change how other clients' requests
+to the real acme service are linted or rewritten. Messages with no known upstream (files) share
+the empty upstream.
+
 Answers also teach things the exchanges after them are checked against, in capture order: the
 session tickets AuthenticateUser issued (remembered by digest, never by value, with when they
 expire) and the recordings LstRecording listed as shared with the user (shareToMe).
@@ -53,6 +58,7 @@ class Fact:
     time: float | None = None  # when the answer was seen
     where: str = ""  # "capture.har entry 3 at …", "flow <id> at …"
     key: str = ""  # SESSION_TICKET: the ticket's digest; SHARED_RECORDING: "webexid|recordingID"
+    upstream: str = ""  # the server whose answer taught it ("" when the capture does not say)
 
     @property
     def is_site_fact(self) -> bool:
@@ -79,23 +85,28 @@ class Fact:
         return f"{self.note} ({self.where})" if self.where else self.note
 
 
-class SiteKnowledge:
-    """Learned facts, keyed by case-folded site name (the newest fact of each kind wins).
+def _site_key(upstream: str | None, site: str) -> tuple[str, str]:
+    return (upstream or "").lower(), site.lower()
 
-    Tickets and shared recordings are keyed by site and `Fact.key`, at most MAX_REMEMBERED of them.
+
+class SiteKnowledge:
+    """Learned facts, keyed by upstream and case-folded site name (the newest fact of each kind wins).
+
+    Tickets and shared recordings are keyed by upstream, site and `Fact.key`, at most MAX_REMEMBERED of them.
     """
 
     def __init__(self, facts: list[Fact] | None = None) -> None:
-        self._site_types: dict[str, Fact] = {}
-        self._versions: dict[str, Fact] = {}
-        self._remembered: OrderedDict[tuple[str, str, str], Fact] = OrderedDict()
+        self._site_types: dict[tuple[str, str], Fact] = {}
+        self._versions: dict[tuple[str, str], Fact] = {}
+        self._remembered: OrderedDict[tuple[str, tuple[str, str], str], Fact] = OrderedDict()
         for fact in facts or ():
             self.learn(fact)
 
     def learn(self, fact: Fact) -> bool:
         """Record a fact; True when it is news (a changed value)."""
+        site = _site_key(fact.upstream, fact.site)
         if not fact.is_site_fact:
-            key3 = (fact.kind, fact.site.lower(), fact.key)
+            key3 = (fact.kind, site, fact.key)
             news = self._remembered.get(key3) != fact
             self._remembered[key3] = fact
             self._remembered.move_to_end(key3)
@@ -103,43 +114,36 @@ class SiteKnowledge:
                 self._remembered.popitem(last=False)
             return news
         table = self._site_types if fact.kind == SITE_TYPE else self._versions
-        key = fact.site.lower()
-        known = table.get(key)
+        known = table.get(site)
         if known is not None and known.value == fact.value:
             return False
-        table[key] = fact
+        table[site] = fact
         return True
 
     def facts(self) -> list[Fact]:
         return [*self._site_types.values(), *self._versions.values(), *self._remembered.values()]
 
-    def remembered(self, kind: str, site: str | None, key: str) -> Fact | None:
-        """A ticket (key: its digest) or shared recording (key: "webexid|recordingID") seen for `site`."""
-        return self._remembered.get((kind, (site or "").lower(), key))
+    def remembered(self, kind: str, site: str | None, key: str, upstream: str | None = None) -> Fact | None:
+        """A ticket (key: its digest) or shared recording (key: "webexid|recordingID") `upstream` issued for `site`."""
+        return self._remembered.get((kind, _site_key(upstream, site or ""), key))
 
-    def site_kind(self, site: str | None) -> str | None:
-        fact = self._site_types.get(site.lower()) if site else None
+    def site_type(self, site: str | None, upstream: str | None = None) -> Fact | None:
+        return self._site_types.get(_site_key(upstream, site)) if site else None
+
+    def version(self, site: str | None, upstream: str | None = None) -> Fact | None:
+        return self._versions.get(_site_key(upstream, site)) if site else None
+
+    def site_kind(self, site: str | None, upstream: str | None = None) -> str | None:
+        fact = self.site_type(site, upstream)
         return str(fact.value) if fact is not None else None
 
-    def is_ci(self, site: str | None) -> bool | None:
-        kind = self.site_kind(site)
+    def is_ci(self, site: str | None, upstream: str | None = None) -> bool | None:
+        kind = self.site_kind(site, upstream)
         return kind == CI if kind is not None else None
 
-    def api_version(self, site: str | None) -> Version | None:
-        fact = self._versions.get(site.lower()) if site else None
+    def api_version(self, site: str | None, upstream: str | None = None) -> Version | None:
+        fact = self.version(site, upstream)
         return fact.value if fact is not None else None
-
-    def notes_for(self, rule: Rule, site: str | None) -> list[str]:
-        """Why a finding of `rule` for `site` is reported as it is: the learned facts it depends on."""
-        if not site:
-            return []
-        key = site.lower()
-        notes = []
-        if rule.site != "any" and key in self._site_types:
-            notes.append(self._site_types[key].note)
-        if (rule.since is not None or rule.until is not None) and key in self._versions:
-            notes.append(self._versions[key].note)
-        return notes
 
 
 @dataclass(frozen=True)
@@ -151,21 +155,39 @@ class KnowledgeContext(LintContext):
     """
 
     knowledge: SiteKnowledge = field(default_factory=SiteKnowledge, compare=False, repr=False)
+    upstream: str | None = None  # the server the linted message went to: only its facts apply
 
     @classmethod
-    def around(cls, base: LintContext, knowledge: SiteKnowledge) -> KnowledgeContext:
+    def around(cls, base: LintContext, knowledge: SiteKnowledge, upstream: str | None = None) -> KnowledgeContext:
         fields = {name: getattr(base, name) for name in LintContext.__dataclass_fields__}
-        return cls(**fields, knowledge=knowledge)
+        return cls(**fields, knowledge=knowledge, upstream=upstream)
 
     def is_ci(self, site: str | None) -> bool | None:
-        learned = self.knowledge.is_ci(site)
+        learned = self.knowledge.is_ci(site, self.upstream)
         return super().is_ci(site) if learned is None else learned
 
     def site_kind(self, site: str | None) -> str | None:
-        return self.knowledge.site_kind(site) or super().site_kind(site)
+        return self.knowledge.site_kind(site, self.upstream) or super().site_kind(site)
 
     def version_for(self, site: str | None) -> Version:
-        return self.knowledge.api_version(site) or super().version_for(site)
+        return self.knowledge.api_version(site, self.upstream) or super().version_for(site)
+
+    def facts_for(self, rule: Rule, site: str | None) -> list[Fact]:
+        """The learned facts a finding of `rule` for `site` depends on: its notes say where they came from."""
+        facts = []
+        if rule.site != "any" and (fact := self.knowledge.site_type(site, self.upstream)) is not None:
+            facts.append(fact)
+        if (rule.since is not None or rule.until is not None) and (
+                fact := self.knowledge.version(site, self.upstream)) is not None:
+            facts.append(fact)
+        return facts
+
+    def depends_on_learned(self, rule: Rule, site: str | None) -> bool:
+        """Whether the learned facts, not the configuration, decide that `rule` applies for `site`:
+        what the configuration alone says differs from what was learned."""
+        if rule.site != "any" and self.site_kind(site) != self.configured_site_kind(site):
+            return True
+        return (rule.since is not None or rule.until is not None) and self.version_for(site) != self.api_version
 
 
 def may_teach(answer: bytes) -> bool:
@@ -183,7 +205,7 @@ def facts_from_answer(site: str | None, operation: str | None, answer: Message, 
         return []
 
     def fact(kind: str, value: str | Version | float | bool, evidence: str, key: str = "") -> Fact:
-        return Fact(site, kind, value, evidence, seen.time, seen.where(), key)
+        return Fact(site, kind, value, evidence, seen.time, seen.where(), key, seen.upstream or "")
 
     if answer.exception_id == USER_MANAGEMENT_ON_CI:
         return [fact(SITE_TYPE, CI, f"a {USER_MANAGEMENT_ON_CI} failure")]

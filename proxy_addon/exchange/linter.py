@@ -2,20 +2,26 @@
 
 For a request: lint it with what is known about its site, check it against what earlier answers
 taught (an expired session ticket, WX106; a recording shared with the user, WX305), note the learned
-facts on the findings whose rules depend on them, and remember it until its answer (the pairing).
-For a response: lint it with its request's operation, tie a FAILURE to the request finding that
-predicted it, and learn from the answer. Where findings go (log, store, report, annotations) is the caller's business.
+facts on the findings whose rules depend on them, and hand out its record (PENDING until the answer).
+For a response: lint it with its request's operation, tie a FAILURE to the request findings whose
+rules the exception catalog names as its predictors, learn from the answer, and hand out the
+completed record. Where records go (log, store, report, annotations, output) is the consumer's business.
+
+What is learned has a scope (docs/architecture.md): `Scope.RUN` learns across everything linted
+(the live proxy's process, an `audit` run); `Scope.CAPTURE` learns inside each capture file only
+(`check`), and a lone message file is always linted on its own, with the configured facts alone.
+Within a scope, facts belong to the upstream server that taught them (see exchange/knowledge.py).
 """
 
 from __future__ import annotations
 
+import enum
 from collections import OrderedDict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 
 from proxy_addon.core.findings import Finding
-from proxy_addon.core.message import Message, child, exception_key, local_name, text_of
-from proxy_addon.core.redaction import redact
+from proxy_addon.core.message import Message, build_message, child, exception_key, local_name, text_of
+from proxy_addon.core.parsing import parse_document
 from proxy_addon.exchange.knowledge import (
     SESSION_TICKET,
     SHARED_RECORDING,
@@ -23,45 +29,22 @@ from proxy_addon.exchange.knowledge import (
     KnowledgeContext,
     SiteKnowledge,
     facts_from_answer,
+    may_teach,
     shared_recording_key,
     ticket_digest,
 )
 from proxy_addon.exchange.observed import Exchange, Observed, format_time
+from proxy_addon.exchange.record import ExchangeRecord, LintedMessage, Outcome
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.engine import Linter, LintResult
 
-MAX_IN_FLIGHT = 10_000  # requests waiting for their answer; the oldest are forgotten beyond this
+MAX_IN_FLIGHT = 10_000  # requests waiting for their answer; the oldest are given up on beyond this
+NO_EXCEPTION_ID = "(no exceptionID)"
 
 
-@dataclass
-class PendingRequest:
-    """What an answer needs from its request (the request's parse tree is not kept)."""
-
-    site: str | None = None
-    webex_id: str | None = None
-    operation: str | None = None
-    findings: list[Finding] = field(default_factory=list)
-    secrets: frozenset[str] = frozenset()  # its credential values: its answer may echo them
-
-
-@dataclass
-class Linted:
-    """One linted message with what its exchange knows: site, user, operation, and what it taught."""
-
-    observed: Observed
-    result: LintResult
-    site: str | None = None
-    webex_id: str | None = None
-    operation: str | None = None
-    failure: str | None = None  # the exceptionID of a FAILURE answer ("(no exceptionID)" without one)
-    learned: list[Fact] = field(default_factory=list)  # site facts this answer taught that were news
-    # The credential values of the whole exchange so far (a response's and its request's): whatever
-    # keeps something of this message (store, flow.metadata, log) masks them.
-    secrets: frozenset[str] = frozenset()
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.result.findings
+class Scope(enum.StrEnum):
+    RUN = "run"  # one body of knowledge for everything this linter sees
+    CAPTURE = "capture"  # each capture file learns on its own
 
 
 class ExchangeLinter:
@@ -72,76 +55,179 @@ class ExchangeLinter:
     """
 
     def __init__(self, linter: Linter, context: LintContext | None = None,
-                 knowledge: SiteKnowledge | None = None, *, max_in_flight: int = MAX_IN_FLIGHT):
+                 knowledge: SiteKnowledge | None = None, *, scope: Scope = Scope.RUN,
+                 ignored_rules: Callable[[str], tuple[str, ...]] | None = None,
+                 max_in_flight: int = MAX_IN_FLIGHT):
         self.linter = linter
+        self.scope = scope
+        self.ignored_rules = ignored_rules  # per-file-ignores: the rule selectors left out for a source
         self.knowledge = knowledge if knowledge is not None else SiteKnowledge()
         self.max_in_flight = max_in_flight
-        self._pending: OrderedDict[tuple[str, str], PendingRequest] = OrderedDict()
+        self._capture: str | None = None  # Scope.CAPTURE: the capture file the knowledge is from
+        self._pending: OrderedDict[tuple[str, str], ExchangeRecord] = OrderedDict()
         self.configure(context or LintContext())
 
     def configure(self, context: LintContext) -> None:
-        self.context = KnowledgeContext.around(context, self.knowledge)
+        self.base_context = context
+        self._contexts: dict[str | None, KnowledgeContext] = {}
 
-    def lint_exchange(self, exchange: Exchange) -> Iterator[Linted]:
+    # -- in ---------------------------------------------------------------------------------------
+
+    def lint_exchange(self, exchange: Exchange) -> Iterator[ExchangeRecord]:
+        """Each message's record, in order: a request's PENDING record, then the completed one. A
+        captured request without its answer is not waited for: the capture has no answer to give."""
+        record = None
         for seen in exchange.messages:
-            yield self.lint(seen)
+            record = self.lint(seen)
+            yield record
+        if record is not None and record.outcome is Outcome.PENDING:
+            self._pending.pop(record.key, None)
 
-    def lint(self, seen: Observed) -> Linted:
+    def lint(self, seen: Observed) -> ExchangeRecord:
+        if not seen.locator:  # a lone file: nothing answers it, and its neighbours teach it nothing
+            return self._alone(seen)
+        self._enter_scope(seen)
         if seen.direction == "response":
             return self._response(seen)
         return self._request(seen)
 
-    def forget(self, exchange_key: tuple[str, str]) -> None:
-        """The request will get no answer (the flow died): stop waiting for it."""
-        self._pending.pop(exchange_key, None)
+    def learn(self, exchange: Exchange) -> tuple[Fact, ...]:
+        """Learn what the exchange's answer teaches without linting it (the site facts that were news).
 
-    def _request(self, seen: Observed) -> Linted:
-        result = self._lint(seen, None)
-        linted = Linted(seen, result)
+        For linting a capture in several processes: the reading process learns as it reads, so each
+        chunk starts from the facts the exchanges before it taught. Only answers that can teach are
+        parsed (`may_teach`), and the facts are the ones `lint` learns from the same answer.
+        """
+        request = next((seen for seen in exchange.messages if seen.direction == "request"), None)
+        answer = next((seen for seen in exchange.messages if seen.direction == "response"), None)
+        if answer is None or request is None or not answer.locator or not may_teach(answer.data):
+            return ()
+        self._enter_scope(answer)
+        asked, answered = self._parse(request), self._parse(answer)
+        if asked is None or answered is None:
+            return ()
+        site = self._context(request.upstream).site_key(asked.site_name, asked.site_id)
+        facts = facts_from_answer(site, asked.operation or answered.operation, answered, answer, asked.webex_id)
+        return tuple(fact for fact in facts if self.knowledge.learn(fact) and fact.is_site_fact)
+
+    def _parse(self, seen: Observed) -> Message | None:
+        document = parse_document(seen.data, path=seen.source, http_charset=seen.http_charset,
+                                  max_bytes=self.linter.max_bytes)
+        return build_message(document.root, seen.direction) if document.root is not None else None
+
+    def forget(self, exchange_key: tuple[str, str]) -> ExchangeRecord | None:
+        """The request will get no answer (its flow died): its record, UNANSWERED."""
+        record = self._pending.pop(exchange_key, None)
+        return _unanswered(record) if record is not None else None
+
+    @property
+    def in_flight(self) -> int:
+        """How many requests wait for their answer."""
+        return len(self._pending)
+
+    def pending(self, exchange_key: tuple[str, str]) -> ExchangeRecord | None:
+        """The record of a request still waiting for its answer."""
+        return self._pending.get(exchange_key)
+
+    # -- the steps --------------------------------------------------------------------------------
+
+    def _enter_scope(self, seen: Observed) -> None:
+        if self.scope is Scope.CAPTURE and seen.source != self._capture:
+            self._capture = seen.source
+            self.knowledge = SiteKnowledge()
+            self._pending.clear()
+
+    def _context(self, upstream: str | None) -> KnowledgeContext:
+        context = self._contexts.get(upstream)
+        if context is None:
+            if len(self._contexts) > 1024:  # upstream names come from traffic: keep the memo bounded
+                self._contexts.clear()
+            context = self._contexts[upstream] = KnowledgeContext.around(self.base_context, self.knowledge, upstream)
+        elif context.knowledge is not self.knowledge:
+            context = self._contexts[upstream] = KnowledgeContext.around(self.base_context, self.knowledge, upstream)
+        return context
+
+    def _alone(self, seen: Observed) -> ExchangeRecord:
+        result = self._lint(seen, self.base_context, None)
+        part, message = LintedMessage(seen, result), result.message
+        if message is None:
+            return (ExchangeRecord(None, part, Outcome.ALONE) if part.direction == "response"
+                    else ExchangeRecord(part, None, Outcome.ALONE))
+        site = self.base_context.site_key(message.site_name, message.site_id)
+        if message.direction == "response":
+            failure = (message.exception_id or NO_EXCEPTION_ID) if message.is_failure else None
+            return ExchangeRecord(None, part, Outcome.ALONE, site, message.webex_id, message.operation, failure)
+        return ExchangeRecord(part, None, Outcome.ALONE, site, message.webex_id, message.operation)
+
+    def _request(self, seen: Observed) -> ExchangeRecord:
+        context = self._context(seen.upstream)
+        result = self._lint(seen, context, None)
         message = result.message
+        site = webex_id = operation = None
         if message is not None:
-            linted.secrets = message.secrets
-            linted.site = self.context.site_key(message.site_name, message.site_id)
-            linted.webex_id = message.webex_id
-            linted.operation = message.operation
-            self._check_against_answers(seen, result, linted.site)
-            self._note_learned_facts(result.findings, linted.site)
-        if seen.direction == "request" and seen.locator:  # a lone file is no exchange: nothing answers it
-            self._pending[seen.exchange_key] = PendingRequest(linted.site, linted.webex_id, linted.operation,
-                                                              result.findings, linted.secrets)
-            while len(self._pending) > self.max_in_flight:
+            site = context.site_key(message.site_name, message.site_id)
+            webex_id, operation = message.webex_id, message.operation
+            self._check_against_answers(seen, result, context, site)
+            self._note_learned_facts(result.findings, context, site)
+        record = ExchangeRecord(LintedMessage(seen, result), None, Outcome.PENDING, site, webex_id, operation)
+        if seen.direction == "request":
+            self._pending[seen.exchange_key] = record
+            while len(self._pending) > self.max_in_flight:  # their answers will be linted alone
                 self._pending.popitem(last=False)
-        return linted
+        return record
 
-    def _response(self, seen: Observed) -> Linted:
-        request = self._pending.pop(seen.exchange_key, None) or PendingRequest()
-        result = self._lint(seen, request.operation)
-        linted = Linted(seen, result, request.site, request.webex_id, request.operation, secrets=request.secrets)
+    def _response(self, seen: Observed) -> ExchangeRecord:
+        asked = self._pending.pop(seen.exchange_key, None)
+        context = self._context(seen.upstream)
+        result = self._lint(seen, context, asked.operation if asked is not None else None)
+        answer = LintedMessage(seen, result)
+        if asked is None:
+            asked = ExchangeRecord(None, None, Outcome.ALONE)
         message = result.message
         if message is None:
-            _mask_echoes(linted)
-            return linted
-        linted.secrets |= message.secrets
-        linted.operation = request.operation or message.operation
+            return asked.answered(answer, outcome=Outcome.ANSWERED if asked.request else Outcome.ALONE)
+        operation = asked.operation or message.operation
+        outcome = Outcome.ANSWERED if asked.request is not None else Outcome.ALONE
+        failure, predicted_by = None, ()
         if message.is_failure:
-            linted.failure = message.exception_id or "(no exceptionID)"
-            _tie_failure_to_prediction(linted, request.findings)
-        _mask_echoes(linted)
-        for fact in facts_from_answer(linted.site, linted.operation, message, seen, linted.webex_id):
-            if self.knowledge.learn(fact) and fact.is_site_fact:
-                linted.learned.append(fact)
-        return linted
+            failure = message.exception_id or NO_EXCEPTION_ID
+            outcome = Outcome.FAILED if asked.request is not None else Outcome.ALONE
+            predicted_by = self._predictors(message.exception_id, asked.findings_in("request"))
+            _note_failure(result.findings, failure, predicted_by)
+        learned = tuple(fact for fact in facts_from_answer(asked.site, operation, message, seen, asked.webex_id)
+                        if self.knowledge.learn(fact) and fact.is_site_fact)
+        return asked.answered(answer, outcome=outcome, operation=operation, failure=failure,
+                              predicted_by=predicted_by, learned=learned)
 
-    def _lint(self, seen: Observed, operation: str | None) -> LintResult:
-        return self.linter.lint(seen.data, path=seen.source, http_charset=seen.http_charset, direction=seen.direction,
-                                context=self.context, operation_hint=operation)
+    def _lint(self, seen: Observed, context: LintContext, operation: str | None) -> LintResult:
+        result = self.linter.lint(seen.data, path=seen.source, http_charset=seen.http_charset,
+                                  direction=seen.direction, context=context, operation_hint=operation)
+        ignored = self.ignored_rules(seen.source) if self.ignored_rules is not None else ()
+        if ignored:
+            result.findings[:] = [finding for finding in result.findings if not finding.rule.startswith(ignored)]
+        return result
 
-    def _check_against_answers(self, seen: Observed, result: LintResult, site: str | None) -> None:
+    def _predictors(self, exception_id: str | None, request_findings: list[Finding]) -> tuple[str, ...]:
+        """The request's rules that predicted this exceptionID: those the catalog names for it
+        (rules/exceptions.yaml predicted_by), and any whose finding said it would be answered so."""
+        if not exception_id:
+            return ()
+        wanted = exception_key(exception_id)
+        catalog = next((entry for key, entry in self.linter.ruleset.exceptions.items()
+                        if exception_key(key) == wanted), {})
+        named = set(catalog.get("predicted_by") or ())
+        return tuple(dict.fromkeys(
+            finding.rule for finding in request_findings
+            if finding.rule in named or (finding.predicts and exception_key(finding.predicts) == wanted)))
+
+    def _check_against_answers(self, seen: Observed, result: LintResult, context: KnowledgeContext,
+                               site: str | None) -> None:
         """WX106 and WX305: what this request does with what earlier answers in the capture issued."""
         message = result.message
+        knowledge = context.knowledge
         ticket = child(message.security_context, "sessionTicket")
         if ticket is not None and text_of(ticket) and seen.time is not None:
-            issued = self.knowledge.remembered(SESSION_TICKET, site, ticket_digest(text_of(ticket)))
+            issued = knowledge.remembered(SESSION_TICKET, site, ticket_digest(text_of(ticket)), context.upstream)
             if issued is not None and seen.time > issued.value:
                 lifetime = round(issued.value - issued.time) if issued.time is not None else None
                 finding = self.linter.add_case(
@@ -155,8 +241,8 @@ class ExchangeLinter:
         if changes is not None and message.operation in (changes.operations or ()) and message.body_content is not None:
             for element in _recording_ids(message):
                 recording_id = text_of(element)
-                shared = self.knowledge.remembered(SHARED_RECORDING, site,
-                                                   shared_recording_key(message.webex_id, recording_id))
+                shared = knowledge.remembered(SHARED_RECORDING, site, shared_recording_key(message.webex_id, recording_id),
+                                              context.upstream)
                 if shared is None:
                     continue
                 finding = self.linter.add_case(
@@ -166,12 +252,20 @@ class ExchangeLinter:
                 if finding is not None:
                     finding.notes.append(shared.note)
 
-    def _note_learned_facts(self, findings: list[Finding], site: str | None) -> None:
+    def _note_learned_facts(self, findings: list[Finding], context: KnowledgeContext, site: str | None) -> None:
         rules = self.linter.ruleset.by_id
         for finding in findings:
             rule = rules.get(finding.rule)
-            if rule is not None:
-                finding.notes.extend(self.knowledge.notes_for(rule, site))
+            if rule is None:
+                continue
+            facts = context.facts_for(rule, site)
+            if facts:
+                finding.notes.extend(fact.note for fact in facts)
+                finding.learned = context.depends_on_learned(rule, site)
+
+
+def _unanswered(record: ExchangeRecord) -> ExchangeRecord:
+    return ExchangeRecord(record.request, None, Outcome.UNANSWERED, record.site, record.webex_id, record.operation)
 
 
 def _recording_ids(message: Message) -> list:
@@ -185,24 +279,12 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes} min" if hours else (f"{minutes} min {secs} s" if minutes else f"{secs} s")
 
 
-def _mask_echoes(answer: Linted) -> None:
-    """Mask the request's credentials in the answer's findings: a FAILURE <reason> may repeat the
-    password or ticket it was sent (the linter masked only the answer's own)."""
-    if not answer.secrets:
-        return
-    for finding in answer.findings:
-        finding.message = redact(finding.message, answer.secrets)
-        finding.notes[:] = [redact(note, answer.secrets) for note in finding.notes]
-
-
-def _tie_failure_to_prediction(answer: Linted, request_findings: list[Finding]) -> None:
+def _note_failure(answer_findings: list[Finding], failure: str, predicted_by: tuple[str, ...]) -> None:
     """Say, on each WX501, which finding on the request predicted this failure (or that none did)."""
-    exception_id = exception_key(answer.result.message.exception_id or "")
-    predictors = [f.rule for f in request_findings if f.predicts and exception_key(f.predicts) == exception_id]
-    for finding in answer.findings:
+    for finding in answer_findings:
         if finding.rule != "WX501":
             continue
-        if predictors:
-            finding.notes.append(f"{answer.failure} — predicted by {', '.join(predictors)} on this request")
+        if predicted_by:
+            finding.notes.append(f"{failure} — predicted by {', '.join(predicted_by)} on this request")
         else:
-            finding.notes.append(f"{answer.failure} — no finding on this request predicted it")
+            finding.notes.append(f"{failure} — no finding on this request predicted it")

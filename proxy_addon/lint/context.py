@@ -25,19 +25,19 @@ class LintContext:
         return (site_name or self.site_ids.get(site_id or "") or site_id or None)
 
     def is_ci(self, site: str | None) -> bool | None:
-        if site is None:
-            return None
-        folded = site.lower()
-        if folded in {s.lower() for s in self.ci_sites}:
-            return True
-        return None
+        return True if self.configured_site_kind(site) == "ci" else None
 
     def site_kind(self, site: str | None) -> str | None:
-        """"ci" for a configured CI site; other types are known only from traffic (KnowledgeContext)."""
-        return "ci" if self.is_ci(site) else None
+        return self.configured_site_kind(site)
 
     def version_for(self, site: str | None) -> Version:
         return self.api_version
+
+    def configured_site_kind(self, site: str | None) -> str | None:
+        """"ci" for a configured CI site; other types are known only from traffic (KnowledgeContext)."""
+        if site is None:
+            return None
+        return "ci" if site.lower() in {s.lower() for s in self.ci_sites} else None
 
     def is_selected(self, rule_id: str) -> bool:
         if self.select and not rule_id.startswith(self.select):

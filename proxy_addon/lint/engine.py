@@ -16,7 +16,6 @@ from proxy_addon.core.message import (
 )
 from proxy_addon.core.namespaces import SERVICE_NS
 from proxy_addon.core.parsing import DEFAULT_MAX_BYTES, ParsedDocument, parse_document
-from proxy_addon.core.redaction import redact
 from proxy_addon.core.text import xml_escape
 from proxy_addon.core.versions import Version
 from proxy_addon.lint.checks import CheckEnv
@@ -194,7 +193,7 @@ class Linter:
         line, column = _position(result, element, index)
         finding = Finding(
             rule=rule.id, name=rule.name, severity=severity,
-            message=redact(text, message.secrets if message else frozenset()),
+            message=text,  # as written: redacted where it leaves the process (exchange/record.py)
             line=line, column=column, path=result.path,
             operation=message.operation if message else None,
             direction=message.direction if message else None,
@@ -327,22 +326,4 @@ def _occurrence_on_line(result: LintResult, element: etree._Element) -> int:
     return occurrences.get(element, 0)
 
 
-_DEFAULT_LINTER: Linter | None = None
-
-
-def default_linter() -> Linter:
-    """One Linter per process: the rule packs are read and compiled once."""
-    global _DEFAULT_LINTER
-    if _DEFAULT_LINTER is None:
-        _DEFAULT_LINTER = Linter()
-    return _DEFAULT_LINTER
-
-
-def install_default_linter(linter: Linter) -> Linter:
-    """Make `linter` (e.g. one with team rule packs) the process's default, before workers fork."""
-    global _DEFAULT_LINTER
-    _DEFAULT_LINTER = linter
-    return linter
-
-
-__all__ = ["LintContext", "LintResult", "Linter", "Severity", "default_linter", "install_default_linter"]
+__all__ = ["LintContext", "LintResult", "Linter", "Severity"]

@@ -406,11 +406,15 @@ class Rewrite:
                           "HQ/HD video options, drop the SetUser fields CI sites ignore.")
         loader.add_option("webexlint_rewrite_unsafe", bool, False,
                           "Also apply the unsafe fixes (truncate over-long descriptions); implies webexlint_rewrite.")
+        loader.add_option("webexlint_rewrite_learned", bool, False,
+                          "Also apply fixes that only a fact learned from traffic calls for (a site learned as CI "
+                          "from an answer); by default only configured facts (webexlint_ci_site) drive a rewrite.")
 
     def configure(self, updated: set[str]) -> None:
-        if updated & {"webexlint_rewrite", "webexlint_rewrite_unsafe"}:
+        if updated & {"webexlint_rewrite", "webexlint_rewrite_unsafe", "webexlint_rewrite_learned"}:
             self.session.update(rewrite=ctx.options.webexlint_rewrite,
-                                rewrite_unsafe=ctx.options.webexlint_rewrite_unsafe)
+                                rewrite_unsafe=ctx.options.webexlint_rewrite_unsafe,
+                                rewrite_learned=ctx.options.webexlint_rewrite_learned)
 
     async def request(self, flow: http.HTTPFlow) -> None:
         pending = self.session.pending.pop(flow, None)

@@ -14,14 +14,18 @@ from lxml import etree
 from mitmproxy import contentviews, http
 
 from proxy_addon.core.parsing import parse_document
+from proxy_addon.core.redaction import redact
 from proxy_addon.exchange.sniff import is_xml_api
-from proxy_addon.lint.engine import default_linter
+from proxy_addon.lint.engine import Linter
 from proxy_addon.mitm.flows import METADATA_KEY
 
 PRIORITY = 2.0
 
 
 class WebexXmlContentview(contentviews.Contentview):
+    def __init__(self) -> None:
+        self._linter: Linter | None = None  # for bodies the live addon did not see; built on first use
+
     @property
     def name(self) -> str:
         return "Webex XML"
@@ -37,7 +41,7 @@ class WebexXmlContentview(contentviews.Contentview):
         direction = "response" if isinstance(metadata.http_message, http.Response) else "request"
         header = _header_from_flow(metadata, direction)
         if header is None:
-            header = _header_from_lint(data, direction)
+            header = self._header_from_lint(data, direction)
         document = parse_document(data, path="contentview")
         if document.root is None:
             raise ValueError(document.findings[0].message if document.findings else "not XML")
@@ -45,6 +49,20 @@ class WebexXmlContentview(contentviews.Contentview):
         etree.indent(pretty, space="  ")
         return "\n".join(f"<!-- {_comment_safe(line)} -->" for line in header) + "\n" + \
             etree.tostring(pretty, encoding="unicode")
+
+    def _header_from_lint(self, data: bytes, direction: str) -> list[str]:
+        if self._linter is None:
+            self._linter = Linter()
+        result = self._linter.lint(data, path="contentview", direction=direction)
+        message = result.message
+        operation = message.operation if message else None
+        lines = [f"Webex XML API: {operation or 'unknown operation'} {direction}"]
+        secrets = message.secrets if message is not None else frozenset()
+        lines += [_finding_line(f.rule, str(f.severity), f.line, redact(f.message, secrets), f.notes)
+                  for f in result.findings]
+        if not result.findings:
+            lines.append("no findings")
+        return lines
 
 
 def _header_from_flow(metadata: contentviews.Metadata, direction: str) -> list[str] | None:
@@ -61,14 +79,6 @@ def _header_from_flow(metadata: contentviews.Metadata, direction: str) -> list[s
     return lines
 
 
-def _header_from_lint(data: bytes, direction: str) -> list[str]:
-    result = default_linter().lint(data, path="contentview", direction=direction)
-    operation = result.message.operation if result.message else None
-    lines = [f"Webex XML API: {operation or 'unknown operation'} {direction}"]
-    lines += [_finding_line(f.rule, str(f.severity), f.line, f.message, f.notes) for f in result.findings]
-    if not result.findings:
-        lines.append("no findings")
-    return lines
 
 
 def _finding_line(rule: str, severity: str, line: int, message: str, notes) -> str:
@@ -82,4 +92,4 @@ def _comment_safe(text: str) -> str:
 
 
 def register() -> None:
-    contentviews.add(WebexXmlContentview)
+    contentviews.add(WebexXmlContentview())

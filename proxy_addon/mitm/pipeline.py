@@ -1,10 +1,10 @@
-"""The live proxy's lint pipeline, free of mitmproxy: one message in; findings logged, facts learned.
+"""The live proxy's lint pipeline, free of mitmproxy: one message in; its exchange record out to the consumers.
 
-Each message goes through the exchange linter (proxy_addon.exchange, the same one `check` and `audit`
-replay captures through): it lints, notes learned facts, ties a FAILURE to its prediction and learns
-from answers. Here the results go out: the findings log, the audit store, the rewrite when asked. It returns what the flow should show
-(an Annotation) and, for a request to rewrite, the new body (Rewritten); the mitmproxy addon applies
-both. The pipeline runs in the lint worker process (mitm/worker.py) or inside mitmdump.
+Each message goes through the exchange linter (proxy_addon.exchange, the same one `check` and
+`audit` replay captures through), which pairs, learns and ties failures to their predictions and
+hands out one record. Here the record goes out: the findings log and the console, the audit store,
+the rewrite when asked, and what the flow shows (an Annotation). The pipeline runs in the lint
+worker process (mitm/worker.py) or inside mitmdump.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from typing import Any
 from proxy_addon.audit.recorder import BackgroundRecorder, StoreUnavailable, open_audit_store
 from proxy_addon.core.fixes import apply_fixes
 from proxy_addon.core.redaction import redact
-from proxy_addon.exchange.linter import MAX_IN_FLIGHT, ExchangeLinter, Linted
+from proxy_addon.exchange.linter import MAX_IN_FLIGHT, ExchangeLinter
 from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
+from proxy_addon.exchange.record import ExchangeRecord, Outcome
 from proxy_addon.lint.engine import Linter
-from proxy_addon.mitm.flows import FlowLint
+from proxy_addon.mitm import flows
 from proxy_addon.outputs.event_log import SECRETS_KEY, EventLogFile
 from proxy_addon.settings import Settings, SettingsError, make_linter
 
@@ -45,21 +46,28 @@ class Rewritten:
     skipped: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class _PlannedRewrite:
+    rewritten: Rewritten
+    rules: tuple[str, ...]  # the rules whose findings the rewrite fixes
+    size_before: int
+
+
 class LintPipeline:
     def __init__(self, linter: Linter | None = None):
         self.exchanges = ExchangeLinter(linter or Linter())  # the rule packs are read and compiled once
         self.settings = Settings()
-        self.flows: OrderedDict[str, FlowLint] = OrderedDict()
-        self.clients: dict[str, str | None] = {}
         self.log: EventLogFile | None = None  # the JSON lines (webexlint_findings_log)
         self.console: EventLogFile | None = None  # the readable lines on standard output (webexlint_console)
         self.recorder: BackgroundRecorder | None = None
+        # A request's rewrite, from its lint until the proxy sent it (planned), then until its answer
+        # (applied: the rules it fixed, for the flow's summary). Not a pairing: the record pairs.
+        self._rewrites: OrderedDict[str, _PlannedRewrite | tuple[str, ...]] = OrderedDict()
 
     # -- settings ---------------------------------------------------------------------------------
 
     def configure(self, settings: Settings) -> None:
         """Apply new settings; what was learned from traffic is kept. Raises SettingsError."""
-        context = settings.context()
         if settings.rule_packs != self.settings.rule_packs:
             self.exchanges.linter = make_linter(settings)  # team rule packs: read and compiled once per change
         if settings.findings_log != self.settings.findings_log or self.log is None:
@@ -69,7 +77,7 @@ class LintPipeline:
             self._open_console(console)
         if settings.db != self.settings.db:
             self._open_store(settings.db)
-        self.exchanges.configure(context)
+        self.exchanges.configure(settings.context())
         if self.recorder is not None and (settings.db != self.settings.db or settings.ci_sites != self.settings.ci_sites):
             for site in settings.ci_sites:
                 self.recorder.ci_site(site, "configured (webexlint_ci_site)")
@@ -106,67 +114,30 @@ class LintPipeline:
     # -- messages ---------------------------------------------------------------------------------
 
     def message(self, seen: Observed) -> tuple[Annotation | None, Rewritten | None]:
-        if seen.direction == "request":
-            return self._request(seen)
-        return self._response(seen), None
-
-    def _request(self, seen: Observed) -> tuple[Annotation | None, Rewritten | None]:
-        self._inject_fault("lint-request")
-        linted = self.exchanges.lint(seen)
-        record = FlowLint(request=linted.result, request_findings=linted.findings, site=linted.site,
-                          webex_id=linted.webex_id, operation=linted.operation)
-        if linted.result.message is not None:
-            record.remember(linted.result.message)
-        self._track(seen, record)
-        self._log_findings(seen.locator, record, "request")
-        self._store(linted)
-        rewritten = self._rewrite(seen.locator, record) if self.settings.rewriting else None
-        record.request = None  # the tree stays reachable through record._messages until the answer
-        return self._annotation(seen.locator, record), rewritten
-
-    def _response(self, seen: Observed) -> Annotation | None:
-        record = self.flows.pop(seen.locator, None) or FlowLint()
-        client = self.clients.pop(seen.locator, seen.client_address)
-        try:
-            self._inject_fault("lint-response")
-            linted = self.exchanges.lint(seen)
-            record.response, record.response_findings = linted.result, linted.findings
-            record.operation, record.failure = linted.operation, linted.failure
-            if linted.result.message is not None:
-                record.remember(linted.result.message)
-            self._log_findings(seen.locator, record, "response", client)
-            self._learned(seen.locator, record, linted, client)
-            self._store(linted)
-            return self._annotation(seen.locator, record)
-        finally:
-            record.release()
-
-    def _track(self, seen: Observed, record: FlowLint) -> None:
-        self.flows[seen.locator] = record
-        self.clients[seen.locator] = seen.client_address
-        while len(self.flows) > MAX_IN_FLIGHT:
-            flow_id, _ = self.flows.popitem(last=False)
-            self.clients.pop(flow_id, None)
+        self._inject_fault("lint-request" if seen.direction == "request" else "lint-response")
+        record = self.exchanges.lint(seen)
+        self._log_findings(record)
+        for fact in record.learned:
+            self.emit("learned", record, note=fact.note, learned_from=fact.provenance)
+            if self.recorder is not None:
+                self.recorder.learned(fact)
+        if self.recorder is not None:
+            self.recorder.message(record)
+        rewritten = None
+        if record.outcome is Outcome.PENDING and self.settings.rewriting:
+            rewritten = self._rewrite(seen.locator, record)
+        return self._annotation(record), rewritten
 
     def forget(self, flow_id: str) -> None:
         """The flow ended without an answer (connection error, killed)."""
-        record = self.flows.pop(flow_id, None)
-        self.clients.pop(flow_id, None)
         self.exchanges.forget((PROXY_SOURCE, flow_id))
-        if record is not None:
-            record.release()
-
-    def _learned(self, flow_id: str, record: FlowLint, linted: Linted, client: str | None) -> None:
-        for fact in linted.learned:
-            record.learned.append(fact.note)
-            self.emit("learned", flow_id, record, client, note=fact.note, learned_from=fact.provenance)
-            if self.recorder is not None:
-                self.recorder.learned(fact)
+        self._rewrites.pop(flow_id, None)
 
     # -- rewriting --------------------------------------------------------------------------------
 
-    def _rewrite(self, flow_id: str, record: FlowLint) -> Rewritten | None:
-        outcome = apply_fixes(record.request, unsafe=self.settings.rewrite_unsafe)
+    def _rewrite(self, flow_id: str, record: ExchangeRecord) -> Rewritten | None:
+        request = record.request.result
+        outcome = apply_fixes(request, unsafe=self.settings.rewrite_unsafe, learned=self.settings.rewrite_learned)
         if not outcome.changed:
             return None
         rewritten = Rewritten(
@@ -174,62 +145,71 @@ class LintPipeline:
             tuple(f"{finding.rule}: {finding.fix.description}" for finding in outcome.applied),
             tuple(f"{finding.rule}: {reason}" for finding, reason in outcome.skipped),
         )
-        record.rewrite_plan = (rewritten, list(outcome.applied), len(record.request.document.raw))
+        self._rewrites[flow_id] = _PlannedRewrite(rewritten, tuple(f.rule for f in outcome.applied),
+                                                  len(request.document.raw))
+        while len(self._rewrites) > MAX_IN_FLIGHT:
+            self._rewrites.popitem(last=False)
         return rewritten
 
     def rewrite_applied(self, flow_id: str) -> Annotation | None:
         """The proxy sent the rewritten body upstream: log what changed."""
-        record = self.flows.get(flow_id)
-        if record is None or record.rewrite_plan is None:
+        plan = self._rewrites.get(flow_id)
+        record = self.exchanges.pending((PROXY_SOURCE, flow_id))
+        if not isinstance(plan, _PlannedRewrite) or record is None:
             return None
-        rewritten, fixed, size_before = record.rewrite_plan
-        record.rewrite_plan = None
-        record.rewritten = fixed
-        self.emit("rewrite", flow_id, record, self.clients.get(flow_id), direction="request",
-                  changes=list(rewritten.changes), skipped=list(rewritten.skipped),
-                  bytes_before=size_before, bytes_after=len(rewritten.data))
-        return self._annotation(flow_id, record)
+        self._rewrites[flow_id] = plan.rules
+        self.emit("rewrite", record, direction="request", changes=list(plan.rewritten.changes),
+                  skipped=list(plan.rewritten.skipped), bytes_before=plan.size_before,
+                  bytes_after=len(plan.rewritten.data))
+        return self._annotation(record)
 
     # -- output -----------------------------------------------------------------------------------
 
-    def _log_findings(self, flow_id: str, record: FlowLint, direction: str, client: str | None = None) -> None:
+    def _log_findings(self, record: ExchangeRecord) -> None:
         if self.log is None and self.console is None:
             return
-        client = client if client is not None else self.clients.get(flow_id)
-        for finding in record.findings(direction):
-            self.emit("finding", flow_id, record, client, direction=direction, rule=finding.rule, name=finding.name,
-                      severity=str(finding.severity), message=finding.message, line=finding.line,
-                      column=finding.column, predicts=finding.predicts, notes=list(finding.notes))
+        direction = "response" if record.response is not None else "request"
+        for finding in record.findings_in(direction):
+            fields = finding.as_dict()
+            del fields["path"], fields["fixable"]  # the proxy's messages have no file, nothing --fix could do
+            fields["direction"] = direction  # also for a body that did not parse
+            self.emit("finding", record, **fields)
 
-    def emit(self, event: str, flow_id: str, record: FlowLint | None, client: str | None, **fields: object) -> None:
+    def emit(self, event: str, record: ExchangeRecord | None, flow_id: str | None = None, client: str | None = None,
+             **fields: object) -> None:
+        """One event to the findings log and the console, redacted there once with the exchange's secrets."""
+        if self.log is None and self.console is None:
+            return
+        about = {"flow_id": flow_id, "client": client}
+        if record is not None:
+            about = {"flow_id": record.observed.locator, "client": record.client, "site": record.site,
+                     "webex_id": record.webex_id, "operation": record.operation}
+        event_fields = {**about, **{key: value for key, value in fields.items() if value is not None or key not in about}}
+        secrets = record.secrets if record is not None else frozenset()
         for log in (self.log, self.console):
             if log is not None:
-                log.logger.info(
-                    event, flow_id=flow_id, client=client, site=record.site if record else None,
-                    webex_id=record.webex_id if record else None, operation=record.operation if record else None,
-                    **{SECRETS_KEY: record.secrets() if record else frozenset()}, **fields,
-                )
+                log.logger.info(event, **event_fields, **{SECRETS_KEY: secrets})
 
     def not_linted(self, flow_id: str, direction: str, reason: str, client: str | None = None) -> None:
         """A Webex message the proxy passed on without linting it (an undecodable body): an event."""
         if direction == "response":
             self.forget(flow_id)
-        self.emit("not_linted", flow_id, None, client, direction=direction, reason=reason)
+        self.emit("not_linted", None, flow_id, client, direction=direction, reason=reason)
 
     def internal_error(self, flow_id: str, where: str, error: str, client: str | None = None) -> None:
-        record = self.flows.get(flow_id)
-        text = redact(error, record.secrets() if record else frozenset())
-        self.emit("internal_error", flow_id, None, client, where=where, error=text)
+        record = self.exchanges.pending((PROXY_SOURCE, flow_id))
+        text = record.redact(error) if record is not None else redact(error)
+        self.emit("internal_error", None, flow_id, client, where=where, error=text)
 
-    def _store(self, linted: Linted) -> None:
-        if self.recorder is not None:
-            self.recorder.message(linted)
-
-    @staticmethod
-    def _annotation(flow_id: str, record: FlowLint) -> Annotation | None:
-        if not (record.request_findings or record.response_findings or record.learned or record.rewritten):
+    def _annotation(self, record: ExchangeRecord) -> Annotation | None:
+        flow_id = record.observed.locator
+        applied = self._rewrites.get(flow_id)
+        rewritten = applied if isinstance(applied, tuple) else ()
+        if record.response is not None:
+            self._rewrites.pop(flow_id, None)
+        if not flows.shows_something(record, rewritten):
             return None
-        return Annotation(flow_id, record.summary(), record.mark(), record.comment())
+        return Annotation(flow_id, flows.summary(record, rewritten), flows.mark(record), flows.comment(record, rewritten))
 
     def _inject_fault(self, point: str) -> None:
         if self.settings.fault == point:

@@ -20,7 +20,7 @@ import structlog
 
 from proxy_addon.core.clients import client_host
 from proxy_addon.core.redaction import redact
-from proxy_addon.outputs.formats import visible
+from proxy_addon.outputs.formats import finding_lines, visible
 
 # An event may carry the literal secrets of the message it is about under this key; the redaction
 # processor masks them wherever they appear and drops the key.
@@ -89,17 +89,16 @@ def render_console_line(logger: Any, method_name: str, event_dict: EventDict) ->
     event = event_dict.get("event")
     where = " ".join(str(event_dict[key]) for key in ("client", "site", "webex_id", "operation") if event_dict.get(key))
     if event == "finding":
-        location = f"{where} {event_dict.get('direction', '?')}:{event_dict.get('line', 0)}:{event_dict.get('column', 0)}"
-        lines = [f"{location.strip()}: {event_dict.get('rule')} [{event_dict.get('severity')}] {event_dict.get('message', '')}"]
-        lines += [f"  = note: {note}" for note in event_dict.get("notes", [])]
+        notes = list(event_dict.get("notes", []))
         if event_dict.get("once_per_client"):
-            lines.append("  = note: shown once per client and operation (the findings log and the store keep every one)")
-    else:
-        details = {key: value for key, value in event_dict.items() if key not in CONSOLE_CONTEXT}
-        text = CONSOLE_EVENTS.get(str(event), str(event))
-        lines = [f"{where + ': ' if where else ''}{text}"
-                 + (": " + ", ".join(f"{key}={_console_value(value)}" for key, value in details.items()) if details else "")]
-    return "\n".join(visible(line) for line in lines)
+            notes.append("shown once per client and operation (the findings log and the store keep every one)")
+        return "\n".join(finding_lines(f"{where} {event_dict.get('direction', '?')}".strip(),
+                                       event_dict.get("line", 0), event_dict.get("column", 0), str(event_dict.get("rule")),
+                                       str(event_dict.get("severity")), str(event_dict.get("message", "")), notes))
+    details = {key: value for key, value in event_dict.items() if key not in CONSOLE_CONTEXT}
+    text = CONSOLE_EVENTS.get(str(event), str(event))
+    return visible(f"{where + ': ' if where else ''}{text}"
+                   + (": " + ", ".join(f"{key}={_console_value(value)}" for key, value in details.items()) if details else ""))
 
 
 CONSOLE_CONTEXT = frozenset({"time", "event", "flow_id", "client", "site", "webex_id", "operation"})

@@ -57,13 +57,22 @@ def format_text(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool 
         return table + "\n" if table else ""
     lines = []
     for f in findings:
-        lines.append(paint(visible(f.location), "path", color) + visible(f":{f.line}:{f.column}: ")
-                     + paint(f.rule, "rule", color) + " " + paint(f"[{f.severity}]", str(f.severity), color)
-                     + " " + visible(f.message) + (" " + paint("[*]", "fix", color) if in_place_fixable(f, unsafe) else ""))
-        lines.extend(visible(f"  = note: {note}") for note in f.notes)  # learned facts, the failure it predicted
+        lines += finding_lines(f.location, f.line, f.column, f.rule, str(f.severity), f.message, f.notes,
+                               fixable=in_place_fixable(f, unsafe), color=color)
     lines.append(format_summary(findings, color=color, unsafe=unsafe) if summary is None else summary)
     text = "\n".join(line for line in lines if line)
     return text + "\n" if text else ""
+
+
+def finding_lines(location: str, line: int, column: int, rule: str, severity: str, message: str,
+                  notes: Sequence[str] = (), *, fixable: bool = False, color: bool = False) -> list[str]:
+    """A finding as `check` prints it, and the proxy's console too (its location is the client,
+    site and operation there): `location:line:column: RULE [severity] message [*]`, then its notes
+    (learned facts, the failure it predicted)."""
+    first = (paint(visible(location), "path", color) + visible(f":{line}:{column}: ") + paint(rule, "rule", color)
+             + " " + paint(f"[{severity}]", severity, color) + " " + visible(message)
+             + (" " + paint("[*]", "fix", color) if fixable else ""))
+    return [first, *(visible(f"  = note: {note}") for note in notes)]
 
 
 def format_summary(findings: Sequence[Finding], *, fixed: int = 0, unsafe: bool = False, unreadable: int = 0,

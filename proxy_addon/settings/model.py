@@ -55,6 +55,7 @@ class Settings:
     db: str = ""  # the audit store's URL, written by the process that runs the lint pipeline
     rewrite: bool = False
     rewrite_unsafe: bool = False
+    rewrite_learned: bool = False  # also rewrite what only a fact learned from traffic calls for
     fault: str = ""  # tests only: where to raise (see mitm/pipeline.py FAULT_ENV)
     source: str | None = None  # the configuration file read, if any
 

@@ -71,6 +71,9 @@ class _SimulatorHTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: every answer carries Content-Length
+    # Headers and body go out in two writes: with Nagle's algorithm the body waited for the client's
+    # delayed ACK of the headers, ~40 ms per answer on a kept-alive connection.
+    disable_nagle_algorithm = True
     server_version = "WebexXMLSimulator/1.0"
     timeout = 60  # an idle kept-alive connection is closed after a minute
     server: _SimulatorHTTPServer
@@ -125,6 +128,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise BadRequestBody(400, f"bad chunk size line {size_line[:40]!r}") from None
             if size == 0:
                 break
+            if size < 0:  # read(-1) would read to the end of the stream, past every limit
+                raise BadRequestBody(400, f"bad chunk size {size_line[:40]!r}")
             total += size
             if total > MAX_BODY_BYTES:
                 raise BadRequestBody(413, f"chunked body over {MAX_BODY_BYTES} bytes refused")

@@ -8,7 +8,7 @@
 """
 
 from proxy_addon.audit.store.backends import StoreError, display_url
-from proxy_addon.audit.store.records import MessageRecord, StoredFinding, as_stored
+from proxy_addon.audit.store.records import MessageRecord, StoredFinding, as_stored, stored_rows
 from proxy_addon.audit.store.schema import LATEST as SCHEMA_VERSION
 from proxy_addon.audit.store.store import (
            SEVERITIES,
@@ -22,4 +22,4 @@ from proxy_addon.audit.store.store import (
 )
 
 __all__ = ["SCHEMA_VERSION", "SEVERITIES", "Breakdown", "ChecklistItem", "MessageRecord", "PreparedBatch", "Store", "StoreError",
-           "StoredFinding", "check_store", "display_url", "open_store", "prepare", "as_stored"]
+           "StoredFinding", "check_store", "display_url", "open_store", "prepare", "as_stored", "stored_rows"]

@@ -1,8 +1,8 @@
 """What the store keeps about one message and its findings, built from a lint result.
 
 Nothing here holds a secret once `MessageRecord.from_result` has run... except `secrets`, the
-message's own credential values, kept (never stored) so the store can mask them wherever they
-turn up in a field.
+exchange's credential values, kept (never stored) so the store can mask them wherever they turn up
+in a field.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from lxml import etree
 from proxy_addon.core.findings import Finding
 from proxy_addon.core.message import local_name, text_of
 from proxy_addon.core.clients import client_host
-from proxy_addon.core.redaction import redact_text
+from proxy_addon.core.redaction import MASK, is_secret_name, redact_text
 from proxy_addon.exchange.observed import PROXY_SOURCE
 
 
@@ -69,36 +69,39 @@ class MessageRecord:
         return datetime.fromtimestamp(self.time, UTC).strftime("%Y-%m-%d") if self.time is not None else None
 
     @classmethod
-    def from_linted(cls, linted) -> MessageRecord:
-        """A record of one message the exchange linter linted (proxy_addon.exchange.linter.Linted)."""
-        seen = linted.observed
+    def from_record(cls, record) -> MessageRecord:
+        """A record of the message an exchange record was last handed out for (exchange/record.py):
+        a request as soon as it is linted, its answer once it is there."""
+        latest = record.latest
+        seen = latest.observed
         # A client is a host: the proxy names "host:port", a new port per connection; captures the host.
         client = client_host(seen.client_address) if seen.source == PROXY_SOURCE else seen.client_address
-        return cls.from_result(linted.result, seen.data, source=seen.source, locator=seen.locator, time=seen.time,
-                               client_address=client, user_agent=seen.user_agent,
-                               site=linted.site, webex_id=linted.webex_id, exchange_secrets=linted.secrets)
+        return cls.from_result(latest.result, seen.data, source=seen.source, locator=seen.locator, time=seen.time,
+                               client_address=client, user_agent=seen.user_agent, site=record.site,
+                               webex_id=record.webex_id, operation=record.operation, secrets=record.secrets)
 
     @classmethod
     def from_result(cls, result, data: bytes, *, source: str, locator: str = "", time: float | None = None,
                     client_address: str | None = None, user_agent: str | None = None,
-                    site: str | None = None, webex_id: str | None = None,
-                    exchange_secrets: frozenset[str] = frozenset()) -> MessageRecord:
+                    site: str | None = None, webex_id: str | None = None, operation: str | None = None,
+                    secrets: frozenset[str] | None = None) -> MessageRecord:
         """A record of one linted message (`result` is the engine's LintResult).
 
-        `site` and `webex_id` are for a response, which does not name them: pass its request's.
-        `exchange_secrets` are its request's credentials too, which an answer may echo.
+        `site`, `webex_id` and `operation` are for a response, which does not name them: pass its
+        request's. `secrets` are the whole exchange's credentials (an answer may echo its request's);
+        by default the message's own.
         """
         message = result.message
-        secrets = (message.secrets if message is not None else frozenset()) | exchange_secrets
+        if secrets is None:
+            secrets = message.secrets if message is not None else frozenset()
         context = result.context
         own_site = context.site_key(message.site_name, message.site_id) if message is not None else None
         return cls(
             source=source, locator=locator,
             direction=(message.direction if message is not None else None) or "unknown",
-            content_hash=(_echo_digest(message, secrets) if message is not None and _echoes(message, exchange_secrets)
-                          else content_digest(data, secrets, result.document.encoding if message is not None else None)),
+            content_hash=tree_digest(message, secrets) if message is not None else content_digest(data, secrets),
             size=len(data),
-            operation=result.operation,
+            operation=result.operation or operation,
             site=own_site or site,
             site_id=message.site_id if message is not None else None,
             webex_id=(message.webex_id if message is not None else None) or webex_id,
@@ -109,6 +112,12 @@ class MessageRecord:
             secrets=secrets,
             elements=_element_names(result),
         )
+
+
+def stored_rows(record) -> tuple[MessageRecord, list]:
+    """What the store keeps of an exchange record: its latest message and that message's findings
+    (redacted with the exchange's secrets when the rows are prepared)."""
+    return MessageRecord.from_record(record), record.latest.findings
 
 
 # Masking each known credential value wherever it appears costs values x body: a hostile message
@@ -137,47 +146,51 @@ def credential_kinds(message) -> str:
     return "+".join(name for name in CREDENTIAL_KINDS if name in present) or "none"
 
 
-def content_digest(data: bytes, secrets: frozenset[str], encoding: str | None) -> bytes:
-    """A digest of the message with its credentials masked first.
+def content_digest(data: bytes, secrets: frozenset[str]) -> bytes:
+    """A digest of a message that did not parse, with its credentials masked first.
 
     An unsalted hash of a message whose only unknown is a password would let anyone holding the
-    store test password guesses offline; masking first leaves nothing to guess. `encoding` is the
-    parsed document's; None for a message that did not parse, whose secrets only a text scan finds.
+    store test password guesses offline; masking first leaves nothing to guess. Only a text scan
+    finds the credentials of a message that is not XML: the credential elements whole, however their
+    values are written (escaped, character references, CRLF), and the known values wherever else.
     """
-    if encoding is None or secrets:
-        # Masked as text: the credential elements whole, however their values are written (escaped,
-        # character references, CRLF), and the known values wherever else they appear.
-        # A parsed message's encoding is one its bytes were decoded with already.
-        text = data.decode(encoding or "utf-8", "replace")
-        if len(secrets) > MAX_MASKED_SECRETS:
-            data = " ".join(match.group("name") for match in _MARKUP.finditer(text)
-                            if match.group("name")).encode("utf-8")
-        else:
-            data = redact_text(text, secrets).encode("utf-8")
+    text = data.decode("utf-8", "replace")
+    if len(secrets) > MAX_MASKED_SECRETS:
+        data = " ".join(match.group("name") for match in _MARKUP.finditer(text) if match.group("name")).encode("utf-8")
+    else:
+        data = redact_text(text, secrets).encode("utf-8")
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
-def _echoes(message, secrets: frozenset[str]) -> bool:
-    """Whether the message's text holds one of these (its request's) credentials, however its bytes
-    write it: escaped (&#45;), or split by CDATA sections, comments or child elements."""
-    return bool(secrets) and any(secret in _parsed_text(message) for secret in secrets if len(secret) >= 3)
+def tree_digest(message, secrets: frozenset[str]) -> bytes:
+    """A digest of a parsed message, from its tree: element names, attributes and text, with the
+    credential elements' values and every known secret masked.
 
-
-def _parsed_text(message) -> str:
-    cached = message.__dict__.get("_parsed_text")
-    if cached is None:
-        cached = message.__dict__["_parsed_text"] = "".join(message.root.itertext()) + "\0".join(
-            value for element in message.root.iter(etree.Element) for value in element.attrib.values())
-    return cached
-
-
-def _echo_digest(message, secrets: frozenset[str]) -> bytes:
-    """A digest of a message that repeats a credential: of its element names and its parsed text
-    with the credentials masked (a mask on the raw bytes would miss an escaped or split echo, and
-    the digest would let anyone test guesses of the password offline)."""
-    names = " ".join(element.tag for element in message.root.iter(etree.Element))
-    text = redact_text(_parsed_text(message), secrets)
-    return hashlib.blake2b(f"{names}\0{text}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    From the tree, not the bytes: a value written escaped (&#45;), split by CDATA sections or
+    comments, or echoed from the request is masked all the same, and nothing is decoded again.
+    Attributes are read once each (a text scan of 200,000 attributes was quadratic). Past
+    MAX_MASKED_SECRETS known values, the digest covers the element names only.
+    """
+    names, values, texts = [], [], []
+    for element in message.root.iter():
+        tag = element.tag
+        if isinstance(tag, str):
+            names.append(tag)
+            for name, value in element.attrib.items():
+                values.append(MASK if is_secret_name(name.rsplit("}", 1)[-1]) else value)
+            text = element.text
+            if text:
+                texts.append(MASK if is_secret_name(tag.rsplit("}", 1)[-1]) else text)
+        elif element.text:  # a comment or processing instruction
+            texts.append(element.text)
+        if element.tail and element is not message.root:
+            texts.append(element.tail)
+    if len(secrets) > MAX_MASKED_SECRETS:
+        values, texts = [], []
+    digest = hashlib.blake2b(" ".join(names).encode("utf-8", "surrogatepass"), digest_size=16)
+    for part in ("\0".join(values), "".join(texts)):  # query-string tokens too (redact_text)
+        digest.update(b"\0" + redact_text(part, secrets).encode("utf-8", "surrogatepass"))
+    return digest.digest()
 
 
 def _element_names(result) -> dict[int, str]:

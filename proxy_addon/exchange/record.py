@@ -1,0 +1,134 @@
+"""The one record the exchange linter hands every consumer: an exchange as it was linted.
+
+A request is handed out as soon as it is linted (the proxy logs it and may rewrite it before the
+answer exists), then once more, completed, when its answer arrives or never will. A message with no
+partner (a lone file, an answer whose request was not seen) is a record of its own. Consumers read
+the record; none of them pairs, learns or works out secrets again.
+
+Findings are kept as the rules wrote them. What leaves the process (a log line, a stored row, an
+output file) goes through `redacted_findings()` or `redact()` first: the secrets of the whole
+exchange are worked out then, once, and only for exchanges that have something to say.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from proxy_addon.core.findings import Finding
+from proxy_addon.core.redaction import redact
+from proxy_addon.exchange.observed import Observed
+
+if TYPE_CHECKING:
+    from proxy_addon.exchange.knowledge import Fact
+    from proxy_addon.lint.engine import LintResult
+
+
+class Outcome(enum.StrEnum):
+    ALONE = "alone"  # no partner: a lone message file, or an answer whose request was not seen
+    PENDING = "pending"  # a request waiting for its answer
+    ANSWERED = "answered"  # a SUCCESS (or any answer that is not a FAILURE)
+    FAILED = "failed"  # a FAILURE answer: `failure` is its exceptionID
+    UNANSWERED = "unanswered"  # the request's flow ended without an answer, or it waited too long
+
+
+@dataclass(frozen=True, slots=True)
+class LintedMessage:
+    """One direction of an exchange as the linter saw it."""
+
+    observed: Observed
+    result: LintResult
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.result.findings
+
+    @property
+    def direction(self) -> str | None:
+        message = self.result.message
+        return (message.direction if message is not None else None) or self.observed.direction
+
+
+@dataclass(frozen=True, eq=False)
+class ExchangeRecord:
+    """A request and its answer as linted, with what the exchange is about and what it taught."""
+
+    request: LintedMessage | None
+    response: LintedMessage | None
+    outcome: Outcome
+    site: str | None = None
+    webex_id: str | None = None
+    operation: str | None = None
+    failure: str | None = None  # the exceptionID of a FAILURE ("(no exceptionID)" without one)
+    predicted_by: tuple[str, ...] = ()  # the request's rules that predicted the failure
+    learned: tuple[Fact, ...] = ()  # site facts this exchange's answer taught that were news
+
+    @property
+    def observed(self) -> Observed:
+        """The message this record was last handed out for (the answer once there is one)."""
+        latest = self.latest
+        return latest.observed
+
+    @property
+    def latest(self) -> LintedMessage:
+        latest = self.response or self.request
+        assert latest is not None
+        return latest
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.observed.exchange_key
+
+    @property
+    def client(self) -> str | None:
+        return self.observed.client_address
+
+    @property
+    def upstream(self) -> str | None:
+        return self.observed.upstream
+
+    @property
+    def messages(self) -> Iterator[LintedMessage]:
+        yield from (part for part in (self.request, self.response) if part is not None)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Both messages' findings as the rules wrote them (never let these leave the process: see
+        redacted_findings)."""
+        return [finding for part in self.messages for finding in part.findings]
+
+    def findings_in(self, direction: str | None) -> list[Finding]:
+        """One direction's findings ("request", "response"; None: both), as the rules wrote them."""
+        if direction == "request":
+            return self.request.findings if self.request is not None else []
+        if direction == "response":
+            return self.response.findings if self.response is not None else []
+        return self.findings
+
+    @cached_property
+    def secrets(self) -> frozenset[str]:
+        """The credential values of both messages: an answer may echo what its request sent."""
+        found: frozenset[str] = frozenset()
+        for part in self.messages:
+            message = part.result.message
+            if message is not None:
+                found |= message.secrets
+        return found
+
+    def redact(self, value):
+        """A text (or structure) about this exchange, fit to leave the process."""
+        return redact(value, self.secrets)
+
+    def redacted_findings(self, direction: str | None = None) -> list[Finding]:
+        """The findings with every credential of the exchange masked: what outputs, logs and stores get."""
+        findings = self.findings_in(direction)
+        if not findings:
+            return []
+        return [finding.masked(self.redact) for finding in findings]
+
+    def answered(self, response: LintedMessage, **changes) -> ExchangeRecord:
+        """This request's record completed with its answer."""
+        return replace(self, response=response, **changes)

@@ -1,0 +1,56 @@
+"""The exchange record: what every consumer reads of an exchange, and what leaves the process."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from proxy_addon.core.findings import Finding, Fix, Severity
+from proxy_addon.exchange.linter import ExchangeLinter
+from proxy_addon.exchange.observed import Observed
+from proxy_addon.exchange.record import Outcome
+
+from .builders import request_xml, response_xml
+
+PASSWORD = "Tr0ub4dor-3x!"
+SECURITY = f"<siteName>acme</siteName><webExID>admin</webExID><password>{PASSWORD}</password>"
+
+
+def test_a_masked_finding_keeps_every_other_field():
+    values = {"rule": "WX101", "name": "site-id", "severity": Severity.ERROR, "message": "m", "line": 3, "column": 4,
+              "path": "p.har", "operation": "GetUser", "direction": "request", "predicts": "060067",
+              "fix": Fix("remove", True, "remove", 2), "element_index": 2, "notes": ["n"], "locator": "entry 1",
+              "learned": True}
+    assert set(values) == {field.name for field in dataclasses.fields(Finding)}  # a new field must be listed here
+    finding = Finding(**values)
+    assert finding.masked(str) == finding
+    assert finding.masked(str.upper) == dataclasses.replace(finding, message="M", notes=["N"])
+
+
+def test_the_record_goes_pending_then_failed_and_masks_an_echoed_password(linter):
+    exchanges = ExchangeLinter(linter)
+    request = exchanges.lint(Observed(request_xml("GetUser", "<webExId>jdoe</webExId>", security=SECURITY),
+                                      "request", "capture.har", "entry 1"))
+    assert request.outcome is Outcome.PENDING and request.response is None and request.site == "acme"
+    echo = response_xml("GetUser", result="FAILURE", reason=f"bad password {PASSWORD}", exception_id="030047")
+    answered = exchanges.lint(Observed(echo, "response", "capture.har", "entry 1"))
+    assert answered.outcome is Outcome.FAILED and answered.failure == "030047"
+    assert answered.request is request.request and answered.operation == "GetUser"
+    assert PASSWORD in answered.secrets
+    raw = " ".join(f.message for f in answered.findings_in("response"))
+    assert PASSWORD in raw  # the rule quotes the reason: the record must not let it out as it is
+    shown = answered.redacted_findings("response")
+    assert shown and all(PASSWORD not in f.message and all(PASSWORD not in n for n in f.notes) for f in shown)
+
+
+def test_a_request_whose_flow_dies_is_unanswered(linter):
+    exchanges = ExchangeLinter(linter)
+    exchanges.lint(Observed(request_xml("GetUser", security=SECURITY), "request", "proxy", "f1"))
+    assert exchanges.in_flight == 1
+    record = exchanges.forget(("proxy", "f1"))
+    assert record.outcome is Outcome.UNANSWERED and exchanges.in_flight == 0
+
+
+def test_a_lone_file_is_alone_and_never_waits(linter):
+    exchanges = ExchangeLinter(linter)
+    record = exchanges.lint(Observed(request_xml("GetUser", security=SECURITY)))
+    assert record.outcome is Outcome.ALONE and exchanges.in_flight == 0

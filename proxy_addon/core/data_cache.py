@@ -52,11 +52,17 @@ def private(folder: str) -> bool:
 
 
 def _make_private(folder: str) -> None:
-    """A folder of this user's that others may enter (an older version's, a lax umask) is closed;
-    what others may have put in it stays unread, as it is not this user's (see load)."""
+    """A folder of this user's that others could enter (an older version's, a lax umask) is closed
+    and emptied: nothing written while it was open is trusted."""
     info = os.lstat(folder)
     if stat.S_ISDIR(info.st_mode) and info.st_uid == getattr(os, "getuid", lambda: -1)() and info.st_mode & 0o077:
         os.chmod(folder, 0o700)
+        _empty(folder)
+
+
+def _empty(folder: str) -> None:
+    for name in os.listdir(folder):
+        os.unlink(os.path.join(folder, name))
 
 
 def _name(kind: str, data: bytes) -> str:
@@ -95,10 +101,8 @@ def store(kind: str, data: bytes, value: Any) -> None:
         _make_private(folder)
         if not private(folder):
             return
-        names = os.listdir(folder)
-        if len(names) >= _MAX_ENTRIES:
-            for name in names:
-                os.unlink(os.path.join(folder, name))
+        if len(os.listdir(folder)) >= _MAX_ENTRIES:
+            _empty(folder)
         partial = os.path.join(folder, f".{os.urandom(8).hex()}.tmp")
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o600)
         try:

@@ -130,7 +130,7 @@ def _line_loader() -> type:
             # gigabytes (issue 21). Packs are short enough to write out.
             if node in self.constructed_objects or node in self.recursive_objects:
                 raise yaml.constructor.ConstructorError(
-                    None, None, "aliases (*name) are not allowed in rule packs: write the value out", node.start_mark)
+                    None, None, "aliases (*name) are not allowed in rule packs: the value anchored here is used again; write it out", node.start_mark)
             return super().construct_object(node, deep=deep)
 
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

@@ -234,3 +234,17 @@ def test_a_single_alias_is_refused_too(tmp_path, cache):
     anchored = PACK.count("\n") + 1
     with pytest.raises(RuleError, match=rf"^{path}:{anchored}:\d+: invalid YAML: aliases"):
         load_yaml(path)
+
+
+def test_a_cached_pyproject_is_read_without_tomllib_and_still_applies(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.webex-xml-lint]\nselect = ["WX999"]\n')
+    message = tmp_path / "m.xml"
+    message.write_bytes((REPO / "examples" / "11-get-user-clean.xml").read_bytes())
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(REPO), "PYTHONPROFILEIMPORTTIME": "1"}
+    runs = [subprocess.run([sys.executable, "-m", "proxy_addon.cli", "check", "m.xml"], capture_output=True,
+                           cwd=tmp_path, env=env, timeout=60, check=False) for _ in range(2)]
+    for run in runs:  # the file's select applies both times: parsed, then from the cache
+        assert run.returncode == 2 and "unknown rule selector WX999" in run.stderr.decode(), run.stderr.decode()[-500:]
+    imported = [{line.rsplit("|", 1)[-1].strip() for line in run.stderr.decode().splitlines() if "import time" in line}
+                for run in runs]
+    assert "tomllib" in imported[0] and "tomllib" not in imported[1]

@@ -248,3 +248,13 @@ def test_a_cached_pyproject_is_read_without_tomllib_and_still_applies(tmp_path):
     imported = [{line.rsplit("|", 1)[-1].strip() for line in run.stderr.decode().splitlines() if "import time" in line}
                 for run in runs]
     assert "tomllib" in imported[0] and "tomllib" not in imported[1]
+
+
+def test_without_an_absolute_home_there_is_no_cache_and_nothing_is_written_here(pack, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache")
+    monkeypatch.setenv("HOME", "not-absolute")
+    assert data_cache.cache_dir() is None
+    before = sorted(os.listdir(tmp_path))
+    assert rule_ids(load_yaml(pack)) == ["ACME001"]
+    assert sorted(os.listdir(tmp_path)) == before

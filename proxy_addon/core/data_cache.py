@@ -34,15 +34,19 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "webex-xml-lint", "data")
+def cache_dir() -> str | None:
+    """$XDG_CACHE_HOME/webex-xml-lint/data, else ~/.cache/...; None without an absolute home (a
+    relative one would put the cache in whatever folder the command runs from)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "webex-xml-lint", "data") if os.path.isabs(base) else None
 
 
-def private(folder: str) -> bool:
+def private(folder: str | None) -> bool:
     """The folder is a real directory of this user that nobody else can read or write."""
     getuid = getattr(os, "getuid", None)
-    if getuid is None:  # no owners to check (Windows): no cache rather than a cache anyone may fill
+    if getuid is None or folder is None:  # no owners to check (Windows): no cache rather than a cache anyone may fill
         return False
     try:
         info = os.lstat(folder)
@@ -95,6 +99,8 @@ def store(kind: str, data: bytes, value: Any) -> None:
     if not _plain(value):
         return
     folder = cache_dir()
+    if folder is None:
+        return
     try:
         encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         os.makedirs(folder, mode=0o700, exist_ok=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from proxy_addon.core import data_cache
 from proxy_addon.core.findings import Severity
+from proxy_addon.core.frozen import Frozen
 from proxy_addon.core.message import exception_key
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.core.versions import Version, parse_version
@@ -50,35 +51,7 @@ class RuleError(ValueError):
     """A rule pack that cannot be used; the message names the file, the line and the problem."""
 
 
-class _Frozen:
-    """A small immutable value: equal by its fields. Not a dataclass: each costs start-up ~0.5 ms."""
-
-    __slots__ = ()
-
-    def __init__(self, *values: Any):
-        for name, value in zip(self.__slots__, values, strict=True):
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def _fields(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._fields() == self._fields()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __reduce__(self) -> tuple[Any, ...]:  # pickling would otherwise set the slots one by one
-        return type(self), self._fields()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.__slots__)})"
-
-
-class FixSpec(_Frozen):
+class FixSpec(Frozen):
     """A rule's fix: its action and whether it is safe to apply without asking."""
 
     __slots__ = ("action", "safe")
@@ -86,7 +59,7 @@ class FixSpec(_Frozen):
     safe: bool
 
 
-class Case(_Frozen):
+class Case(Frozen):
     """One named message of a builtin rule (WX005 "invalid-bytes"): its template and severity."""
 
     __slots__ = ("message", "severity")

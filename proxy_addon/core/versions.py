@@ -9,9 +9,9 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from typing import Any
 
-import yaml
-
+from proxy_addon.core import data_cache
 from proxy_addon.core.shipped import data_dir
 
 Version = tuple[int, int, int]
@@ -41,6 +41,8 @@ def format_version(version: Version) -> str:
 
 def load_releases(path: Path) -> list[tuple[Version, str]]:
     """(version, source) of every release in a release catalog, oldest first; checked line by line."""
+    import yaml  # noqa: PLC0415 (start-up reads the shipped catalog from the data cache)
+
     try:
         root = yaml.compose(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError) as error:
@@ -79,7 +81,30 @@ def load_releases(path: Path) -> list[tuple[Version, str]]:
 @functools.cache
 def known_releases() -> tuple[tuple[Version, str], ...]:
     """The shipped release catalog (rules/releases.yaml), read once per process."""
-    return tuple(load_releases(data_dir("rules") / "releases.yaml"))
+    path = data_dir("rules") / "releases.yaml"
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return tuple(load_releases(path))  # which names the file and the problem
+    cached = _releases_from(data_cache.load(_CACHE_KIND, data))
+    if cached:
+        return cached
+    releases = tuple(load_releases(path))
+    data_cache.store(_CACHE_KIND, data, [[list(version), source] for version, source in releases])
+    return releases
+
+
+_CACHE_KIND = "releases-v1"  # [[[major, minor, patch], source], ...], oldest first, as load_releases checked it
+
+
+def _releases_from(cached: Any) -> tuple[tuple[Version, str], ...]:
+    """The cached catalog, or () when the entry is not one."""
+    try:
+        releases = tuple(((int(major), int(minor), int(patch)), str(source))
+                         for (major, minor, patch), source in cached)
+    except (TypeError, ValueError):
+        return ()
+    return releases
 
 
 def latest_version() -> Version:

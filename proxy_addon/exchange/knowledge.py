@@ -17,7 +17,6 @@ expire) and the recordings LstRecording listed as shared with the user (shareToM
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -240,6 +239,8 @@ def version_text(version: Version) -> str:
 
 def ticket_digest(ticket: str) -> str:
     """How a session ticket is remembered and named: never by its value."""
+    import hashlib  # noqa: PLC0415 (its OpenSSL digests cost every check ~2 ms of start-up; few messages have a ticket)
+
     return hashlib.sha256(ticket.strip().encode()).hexdigest()
 
 

@@ -12,9 +12,7 @@ line), recorded by the rule pack loader.
 
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from proxy_addon.core.versions import parse_version
@@ -50,12 +48,22 @@ def line_of(value: Any, key: str | None = None, default: int | None = None) -> i
     return default
 
 
-@dataclass(frozen=True)
 class Option:
-    """One value: its type's name for messages, and whether the enclosing record requires it."""
+    """One value: its type's name for messages, and whether the enclosing record requires it.
 
-    required: bool = False
+    Plain classes, not dataclasses: a dataclass costs start-up ~0.8 ms to create, and `check`
+    creates every option type at import."""
+
+    __slots__ = ("required",)
     kind = "a value"
+
+    def __init__(self, *, required: bool = False):
+        self.required = required
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for cls in type(self).__mro__
+                          for name in getattr(cls, "__slots__", ()))
+        return f"{type(self).__name__}({shown})"
 
     def load(self, value: Any, where: str, line: int | None) -> Any:
         raise NotImplementedError
@@ -66,8 +74,8 @@ def _type_error(option: Option, value: Any, where: str, line: int | None) -> Opt
     return OptionError(f"{where} must be {option.kind}, not {shown}", line)
 
 
-@dataclass(frozen=True)
 class Text(Option):
+    __slots__ = ()
     kind = "text"
 
     def load(self, value: Any, where: str, line: int | None) -> Any:
@@ -76,10 +84,13 @@ class Text(Option):
         return value
 
 
-@dataclass(frozen=True)
 class Integer(Option):
-    minimum: int | None = None
+    __slots__ = ("minimum",)
     kind = "a whole number"
+
+    def __init__(self, *, required: bool = False, minimum: int | None = None):
+        super().__init__(required=required)
+        self.minimum = minimum
 
     def load(self, value: Any, where: str, line: int | None) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -89,8 +100,8 @@ class Integer(Option):
         return value
 
 
-@dataclass(frozen=True)
 class Boolean(Option):
+    __slots__ = ()
     kind = "true or false"
 
     def load(self, value: Any, where: str, line: int | None) -> Any:
@@ -99,10 +110,10 @@ class Boolean(Option):
         return value
 
 
-@dataclass(frozen=True)
 class Regex(Option):
     """A regular expression, compiled at load."""
 
+    __slots__ = ()
     kind = "a regular expression"
 
     def load(self, value: Any, where: str, line: int | None) -> Any:
@@ -114,10 +125,10 @@ class Regex(Option):
             raise OptionError(f"{where}: {value!r} is not a regular expression: {error}", line) from None
 
 
-@dataclass(frozen=True)
 class VersionText(Option):
     """An XML API version ("39.8", "11.0 SP13"), parsed at load."""
 
+    __slots__ = ()
     kind = "an XML API version"
 
     def load(self, value: Any, where: str, line: int | None) -> Any:
@@ -129,10 +140,10 @@ class VersionText(Option):
             raise OptionError(f"{where}: {error}", line) from None
 
 
-@dataclass(frozen=True)
 class SelectorText(Option):
     """A `given`-style selector ($body/...), compiled at load."""
 
+    __slots__ = ()
     kind = "a selector"
 
     def load(self, value: Any, where: str, line: int | None) -> Any:
@@ -144,10 +155,13 @@ class SelectorText(Option):
             raise OptionError(f"{where}: {error}", line) from None
 
 
-@dataclass(frozen=True)
 class ListOf(Option):
-    item: Option = field(default_factory=Text)
-    min_items: int = 1
+    __slots__ = ("item", "min_items")
+
+    def __init__(self, *, required: bool = False, item: Option | None = None, min_items: int = 1):
+        super().__init__(required=required)
+        self.item = item if item is not None else Text()
+        self.min_items = min_items
 
     @property
     def kind(self) -> str:  # type: ignore[override]
@@ -161,12 +175,15 @@ class ListOf(Option):
         return [self.item.load(v, f"{where}[{i}]", line_of(v, default=line)) for i, v in enumerate(value)]
 
 
-@dataclass(frozen=True)
 class MapOf(Option):
     """A mapping whose keys are names the rule chooses (credentials: name -> selector)."""
 
-    value: Option = field(default_factory=Text)
-    keys: frozenset[str] | None = None  # when set, the only keys allowed
+    __slots__ = ("value", "keys")
+
+    def __init__(self, *, required: bool = False, value: Option | None = None, keys: frozenset[str] | None = None):
+        super().__init__(required=required)
+        self.value = value if value is not None else Text()
+        self.keys = keys  # when set, the only keys allowed
 
     @property
     def kind(self) -> str:  # type: ignore[override]
@@ -184,12 +201,15 @@ class MapOf(Option):
         return loaded
 
 
-@dataclass(frozen=True)
 class Record(Option):
     """A mapping with known keys: required ones must be there, unknown ones are rejected."""
 
-    fields: dict[str, Option] = field(default_factory=dict)
+    __slots__ = ("fields",)
     kind = "a mapping"
+
+    def __init__(self, *, required: bool = False, fields: dict[str, Option] | None = None):
+        super().__init__(required=required)
+        self.fields = fields if fields is not None else {}
 
     def load(self, value: Any, where: str, line: int | None) -> dict[str, Any]:
         if value is None:
@@ -199,6 +219,8 @@ class Record(Option):
         line = line_of(value, default=line)
         for key, _ in plain_items(value):  # a misspelled key first: it explains a "missing" one
             if key not in self.fields:
+                import difflib  # noqa: PLC0415 (only a broken pack needs it)
+
                 close = difflib.get_close_matches(str(key), sorted(self.fields), n=1)
                 known = (f" (did you mean {close[0]!r}?)" if close else
                          f" (known: {', '.join(sorted(self.fields))})" if self.fields else " (it takes none)")

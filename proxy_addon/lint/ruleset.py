@@ -7,7 +7,6 @@ options), what it says and predicts, how to fix it, and its documentation.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from collections import defaultdict
@@ -16,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from proxy_addon.core import data_cache
 from proxy_addon.core.findings import Severity
+from proxy_addon.core.frozen import Frozen
 from proxy_addon.core.message import exception_key
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.core.versions import Version, parse_version
-from proxy_addon.lint import pack_cache
 from proxy_addon.lint.checks import CHECKS, OPTION_SCHEMAS, Check
 from proxy_addon.lint.options import (
     KEY_LINES,
@@ -51,22 +51,26 @@ class RuleError(ValueError):
     """A rule pack that cannot be used; the message names the file, the line and the problem."""
 
 
-@dataclass(frozen=True)
-class FixSpec:
+class FixSpec(Frozen):
+    """A rule's fix: its action and whether it is safe to apply without asking."""
+
+    __slots__ = ("action", "safe")
     action: str
     safe: bool
 
 
-@dataclass(frozen=True)
-class Case:
+class Case(Frozen):
     """One named message of a builtin rule (WX005 "invalid-bytes"): its template and severity."""
 
+    __slots__ = ("message", "severity")
     message: str
     severity: Severity
 
 
 @dataclass
 class Rule:
+    """One rule (one variant of it): where it applies, what it selects, the check, its words and fix."""
+
     id: str
     name: str
     severity: Severity
@@ -110,10 +114,14 @@ class Rule:
             self.site == "not-ci" and site_kind != "ci") or (self.site == "known" and site_kind is not None)
 
 
+PACK_CACHE_KIND = "rule-pack-v2"  # the loader's output: mappings with LINE and KEY_LINES
+
+
 @functools.cache
 def _line_loader() -> type:
     """A YAML loader that records the line of every mapping and of each of its keys, so errors can
-    point at them. Built on first use: PyYAML is imported only when a pack is not in the cache."""
+    point at them, and refuses aliases. Built on first use: PyYAML is imported only when a pack is
+    not in the cache."""
     import yaml  # noqa: PLC0415
 
     # libyaml's parser when PyYAML was built with it: the same documents, ~15x faster than the
@@ -121,6 +129,14 @@ def _line_loader() -> type:
     safe_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class LineLoader(safe_loader):
+        def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+            # A node built twice is an alias: a few hundred bytes of nested aliases expand to
+            # gigabytes (issue 21). Packs are short enough to write out.
+            if node in self.constructed_objects or node in self.recursive_objects:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "aliases (*name) are not allowed in rule packs: the value anchored here is used again; write it out", node.start_mark)
+            return super().construct_object(node, deep=deep)
+
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
             mapping = super().construct_mapping(node, deep=deep)
             mapping[LINE] = node.start_mark.line + 1
@@ -138,7 +154,7 @@ def load_yaml(path: Path) -> Any:
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise RuleError(f"{path}: cannot read rule pack: {error}") from None
-    cached = pack_cache.load(data)
+    cached = data_cache.load(PACK_CACHE_KIND, data)
     if cached is not None:
         return cached
     import yaml  # noqa: PLC0415 (see _line_loader)
@@ -149,7 +165,7 @@ def load_yaml(path: Path) -> Any:
         mark = error.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise RuleError(f"{where}: invalid YAML: {error.problem}") from None
-    pack_cache.store(data, value)
+    data_cache.store(PACK_CACHE_KIND, data, value)
     return value
 
 
@@ -166,6 +182,8 @@ class _Where:
 
 
 def _did_you_mean(key: Any, known: Iterable[str]) -> str:
+    import difflib  # noqa: PLC0415 (only a broken pack needs it)
+
     close = difflib.get_close_matches(str(key), sorted(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(known))})"
 

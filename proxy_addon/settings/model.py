@@ -33,6 +33,8 @@ UPDATED = frozenset({"site_ids", "severity", "per_file_ignores", "selector_origi
 
 @dataclass(frozen=True)
 class Settings:
+    """What a command runs with, every source applied (see `merged`)."""
+
     # What to lint with (check, audit, proxy).
     ci_sites: tuple[str, ...] = ()
     api_version: Version = LATEST
@@ -96,21 +98,9 @@ class Settings:
 def make_linter(settings: Settings):
     """The Linter for these settings: the shipped rule packs, plus the team's when configured."""
     from proxy_addon.lint.engine import Linter  # noqa: PLC0415 (the model itself stays light)
-
-    if not settings.rule_packs:
-        linter = Linter()
-        check_selectors(settings, linter.ruleset.by_id)
-        return linter
-    import inspect  # noqa: PLC0415
-
     from proxy_addon.lint.ruleset import RuleSet  # noqa: PLC0415
 
-    # RuleSet.load(extra_packs=...) comes with team rule packs (issue 10, item 3); until then a
-    # configured pack is a clear error rather than a pack silently left out.
-    if "extra_packs" not in inspect.signature(RuleSet.load).parameters:
-        raise SettingsError(f"rule packs ({', '.join(settings.rule_packs)}): team rule packs are not supported "
-                            "by this version of webex-xml-lint")
-    linter = Linter(RuleSet.load(extra_packs=list(settings.rule_packs)))
+    linter = Linter(RuleSet.load(extra_packs=settings.rule_packs))
     check_selectors(settings, linter.ruleset.by_id)
     return linter
 

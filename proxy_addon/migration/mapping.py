@@ -119,7 +119,7 @@ def load_mapping(path: Path | None = None, rest: RestSpec | None = None,
         lookups[key] = Lookup(key, entry["operationId"], entry["parameter"], entry["gives"], str(entry["says"]).strip())
     operations: dict[str, OperationMap] = {}
     for name, entry in _entries(data, "operations", path):
-        where = f"{path}:{line_of(entry, default=1)} (operations {name})"
+        where = f"{path}:{line_of(data['operations'], name, 1)} (operations {name})"
         operations[name.lower()] = _operation(name, entry, where, rest, lifecycle, sources, lookups, operations)
     return Mapping(operations, lookups, sources, str(scopes["says"]).strip(), path)
 

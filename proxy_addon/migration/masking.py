@@ -13,12 +13,13 @@ from proxy_addon.core.redaction import MASK
 
 class Masker:
     def __init__(self) -> None:
-        self._people: dict[str, int] = {}
+        self._seen: dict[str, dict[str, int]] = {"email": {}, "name": {}}
 
     def mask(self, kind: str | None, value: str) -> str:
         if kind is None:
             return value
         if kind == "credential":
             return MASK
-        number = self._people.setdefault(value.strip().lower(), len(self._people) + 1)
+        seen = self._seen[kind]  # one count per kind: the first name and the first address are both 1
+        number = seen.setdefault(value.strip().lower(), len(seen) + 1)
         return f"person-{number}@example.invalid" if kind == "email" else f"Person {number}"

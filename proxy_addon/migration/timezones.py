@@ -42,7 +42,8 @@ def load_timezones(path: Path | None = None) -> TimeZones:
     by_id: dict[int, tuple[str, str]] = {}
     by_name: dict[str, str] = {}
     for key, entry in plain_items(zones):
-        where = f"{path}:{line_of(zones, key, 1)} (zone {key})"
+        # The loader keys lines by the key's text; a numeric key is an int here, so the entry's own line.
+        where = f"{path}:{line_of(entry, default=line_of(zones, str(key), 1))} (zone {key})"
         if not isinstance(key, int) or not isinstance(entry, dict) or not entry.get("name") or not entry.get("iana"):
             raise RuleError(f"{where}: a zone is `ID: {{name: ..., iana: ...}}` with a numeric id")
         try:

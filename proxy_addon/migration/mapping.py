@@ -17,7 +17,7 @@ from proxy_addon.lint.lifecycle import Lifecycle, load_lifecycle
 from proxy_addon.lint.options import line_of, plain_items
 from proxy_addon.lint.ruleset import RuleError, load_yaml
 from proxy_addon.migration.convert import NAMES as CONVERSIONS
-from proxy_addon.migration.rest import RestSpec, load_rest_spec
+from proxy_addon.migration.rest import RestSpec, default_rest_spec
 
 FILE_NAME = "rest-mapping.yaml"
 BASES = ("stated", "inferred")
@@ -91,7 +91,7 @@ class Mapping:
 def load_mapping(path: Path | None = None, rest: RestSpec | None = None,
                  lifecycle: Lifecycle | None = None) -> Mapping:
     path = path or data_dir("rules") / "migration" / FILE_NAME
-    rest = rest or load_rest_spec()
+    rest = rest or default_rest_spec()
     lifecycle = lifecycle or load_lifecycle()
     data = load_yaml(path)
     if not isinstance(data, dict):

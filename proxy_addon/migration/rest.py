@@ -125,3 +125,14 @@ def load_rest_spec(path: Path | None = None) -> RestSpec:
                         data["attribution"], data.get("source", {}))
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise RestDataError(f"{path}: cannot read the REST data: {error}") from None
+
+
+_DEFAULT: RestSpec | None = None
+
+
+def default_rest_spec() -> RestSpec:
+    """The shipped REST data, read once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = load_rest_spec()
+    return _DEFAULT

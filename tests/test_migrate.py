@@ -252,6 +252,18 @@ def test_help_states_the_exit_status():
     assert "exit status" in done.stdout and "0  every Meetings request" in done.stdout
 
 
+
+def test_cli_on_a_flow_dump(tmp_path, capsys):
+    from .audit_support import http_flow, write_flows
+
+    request = request_xml("LstsummaryMeeting", "<listControl><maximumNum>5</maximumNum></listControl>", package="meeting")
+    path = write_flows(tmp_path / "capture.flows", [http_flow(request, None, when=1767261600.0)])
+    assert main(["migrate", "--format", "json", str(path)]) == 0
+    [item] = json.loads(capsys.readouterr().out)["requests"]
+    assert (item["method"], item["path"], item["query"]) == ("GET", "/meetings", {"max": 5})
+    assert item["client"].startswith("10.9.8.7 · mitm-client/1.0")
+
+
 if __name__ == "__main__" and "--regenerate" in sys.argv:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.migrate_support import regenerate

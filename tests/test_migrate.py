@@ -264,6 +264,21 @@ def test_cli_on_a_flow_dump(tmp_path, capsys):
     assert item["client"].startswith("10.9.8.7 · mitm-client/1.0")
 
 
+def test_cli_text_shows_control_characters_instead_of_acting_on_them(tmp_path, capsys):
+    body = request_xml("GetMeeting", "<meetingKey>1</meetingKey>", package="meeting").decode()
+    har = {"log": {"entries": [{
+        "startedDateTime": "2026-03-02T10:00:00.000Z", "time": 1,
+        "request": {"method": "POST", "url": "https://acme.webex.com/WBXService/XMLService",
+                    "headers": [{"name": "User-Agent", "value": "evil\x1b[2J/1.0"}],
+                    "postData": {"mimeType": "text/xml", "text": body}},
+        "response": {"status": 200, "headers": [], "content": {"mimeType": "text/xml", "text": ""}}}]}}
+    path = tmp_path / "evil.har"
+    path.write_text(json.dumps(har), "utf-8")
+    main(["migrate", str(path)])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "evil\\x1b[2J/1.0" in out
+
+
 if __name__ == "__main__" and "--regenerate" in sys.argv:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.migrate_support import regenerate

@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from proxy_addon.core.text import encodable  # noqa: PLC0415
     from proxy_addon.lint.ruleset import RuleError  # noqa: PLC0415
     from proxy_addon.migration.rest import RestDataError  # noqa: PLC0415
 
@@ -70,11 +71,13 @@ def run(args: argparse.Namespace) -> int:
                          "scopes_source": translator.mapping.scopes_says,
                          "clients": [client.as_json() for client in plan]},
                 "summary": summary, "attribution": translator.rest.attribution}
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        # A file name with undecodable bytes holds lone surrogates: escaped, or the write would fail.
+        sys.stdout.write(encodable(json.dumps(data, indent=2, ensure_ascii=False), json=True) + "\n")
     else:
-        from proxy_addon.core.text import encodable  # noqa: PLC0415
+        from proxy_addon.outputs.formats import visible  # noqa: PLC0415
 
-        sys.stdout.write(encodable(_text(translations, plan, summary, translator)))
+        # Control characters (a user agent or file name with terminal escapes) show instead of acting.
+        sys.stdout.write(encodable(visible(_text(translations, plan, summary, translator), keep="\n")))
     if errors:
         return EXIT_ERROR
     if not translations and not errors:
@@ -199,5 +202,7 @@ def _text(translations, plan, summary, translator) -> str:
 
 def _warn(text: str) -> None:
     from proxy_addon.core.redaction import redact  # noqa: PLC0415
+    from proxy_addon.core.text import encodable  # noqa: PLC0415
+    from proxy_addon.outputs.formats import visible  # noqa: PLC0415
 
-    print(f"webex-xml-lint: {redact(text)}", file=sys.stderr)
+    print(f"webex-xml-lint: {encodable(visible(redact(text)))}", file=sys.stderr)

@@ -169,6 +169,8 @@ def test_operations_outside_the_mapping_are_classified_by_the_lifecycle():
     assert translate(request_xml("GetUser", "<webExId>a</webExId>")).status == "not-affected"
     assert translate(request_xml("CreateEvent", "", package="event")).status == "no-rest-counterpart"
     assert translate(request_xml("GetAPIVersion", "", package="ep")).status == "unknown"
+    unmapped = translate(request_xml("LstrecordaccessHistory", "", package="history"))
+    assert unmapped.status == "not-mapped" and "Recording Reports" in unmapped.note
 
 
 # -- the command ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ REPOSITORY_FILES = "repository files"
 
 EPILOG = """exit status:
   0  every Meetings request has a REST translation and nothing in it would be lost
-  1  something to do before the move: a request with no REST counterpart, a value over a REST limit,
+  1  something to do before the move: a request with no REST counterpart (or none mapped yet), a value over a REST limit,
      a field REST does not have, a value with no conversion, or an id to look up first
   2  an input could not be read, or the shipped mapping data is broken
 
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if not translations and not errors:
         _warn("warning: no XML API requests found under the given input(s)")
-    to_do = summary["no_rest_counterpart"] + summary["with_losses"]
+    to_do = summary["no_rest_counterpart"] + summary["not_mapped"] + summary["with_losses"]
     return EXIT_TODO if to_do and not args.exit_zero else EXIT_CLEAN
 
 
@@ -128,7 +128,7 @@ def _client(seen) -> str:
 
 def _summary(translations) -> dict[str, int]:
     counts = {"requests": len(translations), "translated": 0, "survive": 0, "with_losses": 0,
-              "no_rest_counterpart": 0, "not_affected": 0, "status_unknown": 0, "schema_errors": 0}
+              "no_rest_counterpart": 0, "not_mapped": 0, "not_affected": 0, "status_unknown": 0, "schema_errors": 0}
     for item in translations:
         if item.status == "translated":
             counts["translated"] += 1
@@ -138,6 +138,8 @@ def _summary(translations) -> dict[str, int]:
             counts["not_affected"] += 1
         elif item.status == "unknown":
             counts["status_unknown"] += 1
+        elif item.status == "not-mapped":
+            counts["not_mapped"] += 1
         else:
             counts["no_rest_counterpart"] += 1
     return counts
@@ -196,6 +198,7 @@ def _text(translations, plan, summary, translator) -> str:
     lines.append(f"{summary['requests']} request(s): {summary['translated']} translated "
                  f"({summary['survive']} with nothing lost, {summary['with_losses']} with something lost), "
                  f"{summary['no_rest_counterpart']} with no REST counterpart, "
+                 f"{summary['not_mapped']} with a counterpart but no field mapping, "
                  f"{summary['not_affected']} not affected, {summary['status_unknown']} of unknown status.")
     return redact("\n".join(lines) + "\n")
 

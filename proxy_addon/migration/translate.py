@@ -29,6 +29,8 @@ _REQUIRED = re.compile(r"'([^']+)' is a required property")
 HEADER_PREFIX = "securityContext/"
 # How a translation ends: what a plan does with it.
 TRANSLATED, NO_COUNTERPART, NOT_AFFECTED, UNKNOWN = "translated", "no-rest-counterpart", "not-affected", "unknown"
+# A counterpart the lifecycle names but the mapping does not translate field by field (yet).
+NOT_MAPPED = "not-mapped"
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,12 @@ class Translator:
             if known.status == "not-affected":
                 return Translation(name, NOT_AFFECTED, where, client, credential,
                                    note="not affected by the XML API's end of life: stays on XML")
-            status = UNKNOWN if known.status == "unknown" else NO_COUNTERPART
-            note = (f"{known.rest.label}: no REST request is generated" if known.rest.status != "none-known"
+            if known.status == "unknown":
+                status = UNKNOWN
+            else:
+                status = NO_COUNTERPART if known.rest.status == "none-known" else NOT_MAPPED
+            note = (f"{known.rest.label} per rules/lifecycle.yaml; no field mapping, so no REST request is generated"
+                    if known.rest.status != "none-known"
                     else "no comparable REST operation is known (rules/lifecycle.yaml)")
             return Translation(name, status, where, client, credential, note=note)
         return _Run(self, entry, message, Translation(name, TRANSLATED, where, client, credential)).translate()

@@ -169,8 +169,8 @@ def test_operations_outside_the_mapping_are_classified_by_the_lifecycle():
     assert translate(request_xml("GetUser", "<webExId>a</webExId>")).status == "not-affected"
     assert translate(request_xml("CreateEvent", "", package="event")).status == "no-rest-counterpart"
     assert translate(request_xml("GetAPIVersion", "", package="ep")).status == "unknown"
-    unmapped = translate(request_xml("LstrecordaccessHistory", "", package="history"))
-    assert unmapped.status == "not-mapped" and "Recording Reports" in unmapped.note
+    unmapped = translate(request_xml("SetRecordingInfo", "", package="ep"))
+    assert unmapped.status == "not-mapped" and "Share a Recording" in unmapped.note
 
 
 # -- the command ----------------------------------------------------------------------------------

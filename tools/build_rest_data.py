@@ -38,9 +38,8 @@ _LIMITS = (
     ("maxLength", re.compile(r"(?:can be |has )?a maximum of (?P<n>[0-9][0-9,]*) characters", re.I)),
     ("maxItems", re.compile(r"maximum (?:size|number) of \w+ is (?P<n>[0-9][0-9,]*)", re.I)),
 )
-_SENTENCE = re.compile(r"[^.]*?(?:\.(?=\s|$)|$)")
 _KEEP_PARAMETER = ("name", "in", "required", "schema")
-_KEEP_SCHEMA_NOISE = ("example", "examples", "description")  # dropped from shipped schemas (size)
+_DROPPED_SCHEMA_KEYS = ("example", "examples", "description")  # prose and samples: not needed to validate
 
 
 def mapped_operation_ids(mapping: Path = MAPPING) -> list[str]:
@@ -113,8 +112,12 @@ def _refs(value: Any) -> list[str]:
 
 
 def _strip(value: Any) -> Any:
+    """A schema without its prose and samples; property names (a property may be called
+    "description") are kept."""
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in _KEEP_SCHEMA_NOISE}
+        return {k: ({name: _strip(prop) for name, prop in v.items()} if k == "properties" and isinstance(v, dict)
+                    else _strip(v))
+                for k, v in value.items() if k not in _DROPPED_SCHEMA_KEYS}
     if isinstance(value, list):
         return [_strip(item) for item in value]
     return value

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from proxy_addon.core.message import local_name, text_of
+from proxy_addon.core.message import local_name
 from proxy_addon.migration.timezones import TimeZones
 
 XML_DATE = "%m/%d/%Y %H:%M:%S"
@@ -106,7 +106,3 @@ def site_url(site_name: str) -> str:
     """A site name (acme) -> the REST siteUrl (acme.webex.com)."""
     name = site_name.strip()
     return name if "." in name else f"{name}.webex.com"
-
-
-def element_text(element: etree._Element) -> str:
-    return text_of(element) or ""

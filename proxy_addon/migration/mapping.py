@@ -14,7 +14,7 @@ from typing import Any
 
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.lint.lifecycle import Lifecycle, load_lifecycle
-from proxy_addon.lint.options import line_of, plain_items
+from proxy_addon.lint.options import line_of, plain, plain_items
 from proxy_addon.lint.ruleset import RuleError, load_yaml
 from proxy_addon.migration.convert import NAMES as CONVERSIONS
 from proxy_addon.migration.rest import RestSpec, default_rest_spec
@@ -119,12 +119,31 @@ def load_mapping(path: Path | None = None, rest: RestSpec | None = None,
         lookups[key] = Lookup(key, entry["operationId"], entry["parameter"], entry["gives"], str(entry["says"]).strip())
     operations: dict[str, OperationMap] = {}
     for name, entry in _entries(data, "operations", path):
-        where = f"{path}:{line_of(data['operations'], name, 1)} (operations {name})"
+        where = _Where(path, name, line_of(data["operations"], name, 1))
         operations[name.lower()] = _operation(name, entry, where, rest, lifecycle, sources, lookups, operations)
     return Mapping(operations, lookups, sources, str(scopes["says"]).strip(), path)
 
 
-def _operation(name: str, entry: dict[str, Any], where: str, rest: RestSpec, lifecycle: Lifecycle,
+@dataclass(frozen=True)
+class _Where:
+    """"file:line (operations Name ...)" for one operation of the mapping, at any of its lines."""
+
+    path: Path
+    name: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line} (operations {self.name})"
+
+    def at(self, entry: dict[str, Any], key: str) -> str:
+        """Pointed at the line of `key` inside the operation's entry."""
+        return f"{self.path}:{line_of(entry, key, self.line)} (operations {self.name})"
+
+    def field(self, line: int, section: str, key: str) -> str:
+        return f"{self.path}:{line} (operations {self.name} {section}.{key})"
+
+
+def _operation(name: str, entry: dict[str, Any], where: _Where, rest: RestSpec, lifecycle: Lifecycle,
                sources: dict[str, Any], lookups: dict[str, Lookup], seen: dict[str, OperationMap]) -> OperationMap:
     _fields(entry, _OPERATION_FIELDS, where)
     if name.lower() in seen:
@@ -136,27 +155,27 @@ def _operation(name: str, entry: dict[str, Any], where: str, rest: RestSpec, lif
         raise RuleError(f"{where}: rest is {{operationId: ...}}")
     operation = rest.operation(str(target["operationId"]))
     if operation is None:
-        raise RuleError(f"{path_line(where, entry, 'rest')}: operationId {target['operationId']!r} is not in "
+        raise RuleError(f"{where.at(entry, 'rest')}: operationId {target['operationId']!r} is not in "
                         "the REST data (tools/build_rest_data.py ships the operations the mapping names)")
     if entry["basis"] not in BASES:
-        raise RuleError(f"{path_line(where, entry, 'basis')}: basis {entry['basis']!r} is not one of {', '.join(BASES)}")
+        raise RuleError(f"{where.at(entry, 'basis')}: basis {entry['basis']!r} is not one of {', '.join(BASES)}")
     named = entry["source"] if isinstance(entry["source"], list) else [entry["source"]]
     for source in named:
         if source not in sources:
-            raise RuleError(f"{path_line(where, entry, 'source')}: unknown source {source!r} "
+            raise RuleError(f"{where.at(entry, 'source')}: unknown source {source!r} "
                             f"(known: {', '.join(sorted(sources))})")
     scopes = entry["scopes"]
     if not isinstance(scopes, list) or not all(isinstance(s, str) and ":" in s for s in scopes):
-        raise RuleError(f"{path_line(where, entry, 'scopes')}: scopes is a list of OAuth scopes (meeting:schedules_read)")
+        raise RuleError(f"{where.at(entry, 'scopes')}: scopes is a list of OAuth scopes (meeting:schedules_read)")
 
     def fields_of(section: str, check) -> tuple[Field, ...]:
         raw = entry.get(section) or {}
         if not isinstance(raw, dict):
-            raise RuleError(f"{path_line(where, entry, section)}: {section} is a mapping of REST names to fields")
+            raise RuleError(f"{where.at(entry, section)}: {section} is a mapping of REST names to fields")
         built = []
         for key, spec in plain_items(raw):
             line = line_of(raw, key, 0)
-            field_where = f"{where.split(' (')[0].rsplit(':', 1)[0]}:{line} (operations {name} {section}.{key})"
+            field_where = where.field(line, section, str(key))
             problem = check(str(key))
             if problem:
                 raise RuleError(f"{field_where}: {problem}")
@@ -175,10 +194,10 @@ def _operation(name: str, entry: dict[str, Any], where: str, rest: RestSpec, lif
     for key in constants:
         problem = body_check(str(key))
         if problem:
-            raise RuleError(f"{path_line(where, entry, 'set')}: {problem}")
+            raise RuleError(f"{where.at(entry, 'set')}: {problem}")
     gaps = entry.get("gaps") or {}
     if not isinstance(gaps, dict) or not all(isinstance(v, str) and v.strip() for _, v in plain_items(gaps)):
-        raise RuleError(f"{path_line(where, entry, 'gaps')}: gaps is a mapping of XML paths to why they have no REST counterpart")
+        raise RuleError(f"{where.at(entry, 'gaps')}: gaps is a mapping of XML paths to why they have no REST counterpart")
     return OperationMap(name, operation.operation_id, entry["basis"], tuple(named), tuple(scopes), path_params,
                         query, body, constants, dict(plain_items(gaps)), line_of(entry, default=0))
 
@@ -222,18 +241,6 @@ def _paths(value: Any, what: str, where: str) -> tuple[str, ...]:
     if not all(isinstance(v, str) and v and not v.startswith("/") for v in values):
         raise RuleError(f"{where}: {what} is an XML path under bodyContent (a/b/c) or a list of them")
     return tuple(values)
-
-
-def plain(value: Any) -> Any:
-    from proxy_addon.lint.options import plain as strip  # noqa: PLC0415
-
-    return strip(value)
-
-
-def path_line(where: str, entry: dict[str, Any], key: str) -> str:
-    """`where` pointed at the line of `key` inside the entry."""
-    file, _, rest = where.partition(" (")
-    return f"{file.rsplit(':', 1)[0]}:{line_of(entry, key, 0)} ({rest}"
 
 
 def _entries(data: dict[str, Any], section: str, path: Path):

@@ -20,8 +20,9 @@ REPOSITORY_FILES = "repository files"
 
 EPILOG = """exit status:
   0  every Meetings request has a REST translation and nothing in it would be lost
-  1  something to do before the move: a request with no REST counterpart (or none mapped yet), a value over a REST limit,
-     a field REST does not have, a value with no conversion, or an id to look up first
+  1  something to do before the move: a request with no REST counterpart (or none mapped yet),
+     a value over a REST limit, a field REST does not have, a value with no conversion, or an id
+     to look up first
   2  an input could not be read, or the shipped mapping data is broken
 
 Requests to operations the end of life does not affect (user management), or whose status is unknown

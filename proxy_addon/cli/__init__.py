@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("proxy_addon.cli.report", "write the HTML report of an audit store (filled by audit or proxy --db)"),
     "simulate": ("proxy_addon.cli.simulate", "run the bundled Webex XML API simulator on loopback"),
     "proxy": ("proxy_addon.cli.proxy", "run mitmdump with the live linting addon"),
+    "migrate": ("proxy_addon.cli.migrate", "translate each Meetings XML request into the REST request that replaces it"),
 }
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2

@@ -9,6 +9,7 @@ access tokens (counted by kind, the store never holds a credential).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from proxy_addon.lint.lifecycle import STATUSES, Lifecycle
@@ -54,6 +55,24 @@ class ClientCredentials:
 
 
 @dataclass
+class ClientPlan:
+    """One client application's migration to-do: what it calls and what replaces each call, and its
+    credential change. An application is an address and a user agent (its webExIDs are a column,
+    not separate clients); message files, which have neither, are "repository files"."""
+
+    application: str
+    repository_files: bool
+    webex_ids: list[str]
+    requests: int
+    deprecated_requests: int
+    calls: list[dict[str, Any]]  # deprecated operations: operation, requests, rest ("POST /meetings"), basis
+    credentials: dict[str, int]  # kind -> requests
+    auth_changes: list[dict[str, str]]  # {from: kind, advice}
+    first_seen: float | None
+    last_seen: float | None
+
+
+@dataclass
 class MigrationReadiness:
     end_of_support: str
     end_of_life: str
@@ -64,6 +83,16 @@ class MigrationReadiness:
     operations: list[OperationUse]
     clients: list[ClientUse]  # those calling deprecated operations, most deprecated requests first
     credentials: list[ClientCredentials]  # every client, password senders first
+    plans: list[ClientPlan] = field(default_factory=list)  # per application, most deprecated requests first
+
+    def end_of_life_passed(self, at: float) -> int | None:
+        """Days between the end of life and `at` (the report's date) when it has passed, else None."""
+        try:
+            end = datetime.strptime(self.end_of_life, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        days = (datetime.fromtimestamp(at, UTC) - end).days
+        return days if days >= 0 else None
 
     @property
     def unaffected_share(self) -> float | None:
@@ -133,6 +162,7 @@ def readiness(usage: list[dict[str, Any]], credentials: list[dict[str, Any]], li
         entry = kinds.setdefault(key, ClientCredentials(*key, {}))
         entry.by_kind[row["auth"]] = entry.by_kind.get(row["auth"], 0) + row["requests"]
     deprecation = lifecycle.deprecation
+    plans = _plans(list(clients.values()), list(kinds.values()), lifecycle)
     return MigrationReadiness(
         end_of_support=deprecation["end_of_support"], end_of_life=deprecation["end_of_life"],
         extension=deprecation.get("extension", ""),
@@ -141,7 +171,69 @@ def readiness(usage: list[dict[str, Any]], credentials: list[dict[str, Any]], li
         operations=sorted(operations.values(), key=lambda u: (order[u.status], -u.requests, u.operation)),
         clients=sorted(calling, key=lambda c: (-c.deprecated_requests, _label(c))),
         credentials=sorted(kinds.values(), key=lambda c: (-c.password_requests, _label(c))),
+        plans=plans,
     )
+
+
+REPOSITORY_FILES = "repository files"
+
+
+def _plans(clients: list[ClientUse], credentials: list[ClientCredentials], lifecycle: Lifecycle) -> list[ClientPlan]:
+    """The store's per-(address, user agent, webExID) rows folded into one plan per application."""
+    from proxy_addon.migration.auth import ADVICE  # noqa: PLC0415 (the report's path only)
+
+    rest_calls = _rest_calls()
+    plans: dict[tuple, ClientPlan] = {}
+
+    def plan_of(address: str | None, agent: str | None) -> ClientPlan:
+        key = (address, agent)
+        if key not in plans:
+            files = address is None and agent is None
+            label = REPOSITORY_FILES if files else f"{address or 'unknown address'} · {agent or 'unknown user agent'}"
+            plans[key] = ClientPlan(label, files, [], 0, 0, [], {}, [], None, None)
+        return plans[key]
+
+    for client in clients:
+        plan = plan_of(client.client_address, client.user_agent)
+        if client.webex_id and client.webex_id not in plan.webex_ids:
+            plan.webex_ids.append(client.webex_id)
+        plan.requests += client.requests
+        plan.deprecated_requests += client.deprecated_requests
+        plan.first_seen, plan.last_seen = _min(plan.first_seen, client.first_seen), _max(plan.last_seen, client.last_seen)
+        for op in client.operations:
+            call = next((c for c in plan.calls if c["operation"] == op["operation"]), None)
+            if call is None:
+                rest = rest_calls.get(op["operation"].lower())
+                call = {"operation": op["operation"], "requests": 0, "rest": rest[0] if rest else None,
+                        "basis": rest[1] if rest else None, "replacement": op["replacement"], "docs": op["docs"]}
+                plan.calls.append(call)
+            call["requests"] += op["requests"]
+    for entry in credentials:
+        plan = plan_of(entry.client_address, entry.user_agent)
+        if entry.webex_id and entry.webex_id not in plan.webex_ids:
+            plan.webex_ids.append(entry.webex_id)
+        for kinds, count in entry.by_kind.items():
+            for kind in kinds.split("+"):
+                plan.credentials[kind] = plan.credentials.get(kind, 0) + count
+    for plan in plans.values():
+        plan.webex_ids.sort()
+        plan.calls.sort(key=lambda c: (-c["requests"], c["operation"]))
+        plan.auth_changes = [{"from": kind, "advice": ADVICE[kind]} for kind in ("password", "sessionTicket", "accessToken")
+                             if plan.credentials.get(kind)] if plan.deprecated_requests else []
+    # Applications first, busiest migration first; the repository's files last.
+    return sorted(plans.values(), key=lambda p: (p.repository_files, -p.deprecated_requests, p.application))
+
+
+def _rest_calls() -> dict[str, tuple[str, str]]:
+    """XML operation (lower case) -> ("POST /meetings", basis), from rules/migration/rest-mapping.yaml."""
+    from proxy_addon.migration.mapping import default_mapping  # noqa: PLC0415
+    from proxy_addon.migration.rest import default_rest_spec  # noqa: PLC0415
+
+    spec, calls = default_rest_spec(), {}
+    for key, entry in default_mapping().operations.items():
+        operation = spec.operation(entry.operation_id)
+        calls[key] = (f"{operation.method} {operation.path}", entry.basis)
+    return calls
 
 
 def _label(client: ClientUse | ClientCredentials) -> str:

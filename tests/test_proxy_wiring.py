@@ -205,3 +205,28 @@ def test_an_unknown_coding_is_quoted_short_in_the_reason():
     with pytest.raises(UndecodableBody) as raised:
         decode_bounded(b"x", "x" * 60_000, 100)
     assert len(str(raised.value)) < 300 and "60000 characters" in str(raised.value)
+
+
+def test_console_lines_cost_nothing_when_standard_output_is_discarded(tmp_path):
+    """Issue 19: the readable lines are not rendered when stdout goes to /dev/null."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    probe = ("from proxy_addon.mitm.addons import stdout_discarded; import sys; "
+             "sys.stderr.write(str(stdout_discarded()))")
+    for stdout, expected in ((subprocess.DEVNULL, "True"), (subprocess.PIPE, "False"),
+                             (open(tmp_path / "out.txt", "wb"), "False")):
+        result = subprocess.run([sys.executable, "-c", probe], stdout=stdout, stderr=subprocess.PIPE, text=True,
+                                check=True)
+        assert result.stderr == expected
+
+
+def test_discarded_stdout_turns_the_console_off(addon_harness, monkeypatch):
+    monkeypatch.setattr(addon_module, "stdout_discarded", lambda: True)
+    addon_harness.set(webexlint_console=False)
+    addon_harness.set(webexlint_console=True)
+    assert addon_harness.session.settings.console is False
+    monkeypatch.setattr(addon_module, "stdout_discarded", lambda: False)
+    addon_harness.set(webexlint_console=False)
+    addon_harness.set(webexlint_console=True)
+    assert addon_harness.session.settings.console is True

@@ -180,6 +180,15 @@ def body_of(raw: bytes | None, content_encoding: str) -> bytes | None:
     return decoded_body(raw, content_encoding)
 
 
+def stdout_discarded() -> bool:
+    """Whether standard output (which the lint worker inherits) goes to /dev/null."""
+    try:
+        out, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind sys.stdout (captured, closed)
+        return False
+    return (out.st_dev, out.st_ino, out.st_rdev) == (null.st_dev, null.st_ino, null.st_rdev)
+
+
 def load_schemas(settings: Settings) -> None:
     """With validation on, load the XSD bundle now: a broken or missing one is a start-up error."""
     if not settings.validating:
@@ -422,7 +431,8 @@ class FindingsLog:
 
     def configure(self, updated: set[str]) -> None:
         if "webexlint_console" in updated:
-            self.session.update(console=ctx.options.webexlint_console)
+            # Lines written to /dev/null are read by nobody: the worker does not render them at all.
+            self.session.update(console=ctx.options.webexlint_console and not stdout_discarded())
         if "webexlint_findings_log" not in updated:
             return
         target = ctx.options.webexlint_findings_log

@@ -230,3 +230,38 @@ def test_discarded_stdout_turns_the_console_off(addon_harness, monkeypatch):
     addon_harness.set(webexlint_console=False)
     addon_harness.set(webexlint_console=True)
     assert addon_harness.session.settings.console is True
+
+
+# -- through a real mitmdump: facts stay with the upstream that taught them ------------------------
+
+@pytest.mark.e2e
+def test_a_fact_one_upstream_taught_is_not_applied_to_another(start_proxy):
+    """Regular (forward) mode, two services: the proxy fills each message's upstream, so that acme
+    learned as CI from one server's GetSiteType answer makes WX201 fire on SetUser requests to that
+    server only (issue 21 item 2: one client's own server must not teach what requests to another get)."""
+    import http.client  # noqa: PLC0415
+
+    from proxy_addon.simulator.server import SERVICE_PATH, WebexSimulator  # noqa: PLC0415
+    from tests.test_proxy_e2e import GET_SITE_TYPE, LATIN1_SET_USER  # noqa: PLC0415
+
+    with WebexSimulator(ci_sites=["acme"]) as teaching, WebexSimulator(ci_sites=[]) as other:
+        proxy = start_proxy()
+
+        def post(server: WebexSimulator, body: bytes) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
+            try:
+                connection.request("POST", f"{server.base_url}{SERVICE_PATH}", body=body,
+                                   headers={"Content-Type": "text/xml"})
+                assert connection.getresponse().read()
+            finally:
+                connection.close()
+
+        post(teaching, GET_SITE_TYPE)
+        post(other, LATIN1_SET_USER)
+        post(teaching, LATIN1_SET_USER)
+        findings = [e for e in proxy.wait_for("finding") if e["operation"] == "SetUser"]
+        [learned] = proxy.events("learned")
+    assert "site acme learned as CI from GetSiteType" in learned["note"]
+    flows = list(dict.fromkeys(e["flow_id"] for e in findings))
+    assert len(flows) == 1  # only the SetUser sent to the server that taught
+    assert {e["rule"] for e in findings} == {"WX201"}

@@ -325,7 +325,9 @@ def test_addon_file_loads_as_a_mitmproxy_script():
     with taddons.context() as tctx:
         script = tctx.script(str(REPO / "proxy_addon" / "addon.py"))
         assert script.__name__ == "__mitmproxy_script__.addon"  # loaded by path, not as a package module
-        assert [type(a).__name__ for a in script.addons][:2] == ["WebexLint", "FindingsLog"]
+        assert [type(a).__name__ for a in script.addons] == ["LintWorker", "LintOptions", "FindingsLog", "AuditStore",
+                                                             "WebexLint", "Rewrite", "FlowAnnotations",
+                                                             "SavedFlowFindings"]
         assert "webexlint_rewrite" in tctx.options
 
 

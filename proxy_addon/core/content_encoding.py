@@ -15,6 +15,7 @@ from collections.abc import Callable
 _GZIP_OR_ZLIB = 32 + zlib.MAX_WBITS  # zlib detects the gzip or zlib header itself
 _RAW_DEFLATE = -zlib.MAX_WBITS  # "deflate" as some servers send it: no zlib header
 _GZIP_MAGIC = b"\x1f\x8b"
+SHOWN_CODING = 40  # characters of a coding name an error quotes
 
 
 class UndecodableBody(ValueError):
@@ -34,14 +35,19 @@ def decode_bounded(raw: bytes, content_encoding: str, limit: int) -> bytes:
             continue
         decoder = _DECODERS.get(coding)
         if decoder is None:
-            raise UndecodableBody(f"Content-Encoding {coding} is not an HTTP content coding this tool decodes "
-                                  "(gzip, deflate, br, zstd); not linted, passed on as sent")
+            raise UndecodableBody(f"Content-Encoding {_shown(coding)} is not an HTTP content coding this tool "
+                                  "decodes (gzip, deflate, br, zstd); not linted, passed on as sent")
         try:
             data = decoder(data, limit)
         except UndecodableBody as error:
-            raise UndecodableBody(f"Content-Encoding {coding}: the body cannot be decoded ({error}); "
+            raise UndecodableBody(f"Content-Encoding {_shown(coding)}: the body cannot be decoded ({error}); "
                                   "not linted, passed on as sent") from None
     return data[:limit]
+
+
+def _shown(coding: str) -> str:
+    """A coding name as the reason quotes it: a client's 60 KB name must not go into every log line."""
+    return coding if len(coding) <= SHOWN_CODING else coding[:SHOWN_CODING] + f"… ({len(coding)} characters)"
 
 
 def _gzip(raw: bytes, limit: int) -> bytes:

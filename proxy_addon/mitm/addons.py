@@ -1,15 +1,17 @@
-"""The webex-xml-lint mitmproxy addon: lint Webex XML API traffic live, learn, optionally rewrite.
+"""The webex-xml-lint mitmproxy addons: lint Webex XML API traffic live, learn, optionally rewrite.
 
     mitmdump -s proxy_addon/addon.py [--set webexlint_rewrite=true] ...   (addon.py loads these)
     webex-xml-lint proxy --listen-port 8080 [--mode reverse:https://acme.webex.com] ...
 
-One small addon per concern. WebexLint hands each serv:message request and response (recognised by
-path or by content) to the lint pipeline (mitm/pipeline.py), which lints it with the same engine as
-`check`, learns site type and API version from the answers, ties failures to their predictions, and
-writes the findings log and the audit store. The pipeline runs in a worker process by default
-(webexlint_offload), so the proxy's event loop only hands bodies over. FindingsLog and AuditStore
-own their options; Rewrite applies the safe fixes when asked (it waits for the pipeline's answer);
-FlowAnnotations marks and comments flows for mitmweb.
+One small addon per concern, as mitmproxy's own are: each declares its options in load(), checks
+them in configure() (a bad value is an OptionsError naming the option) and keeps the state its hooks
+use. LintWorker runs the lint pipeline (mitm/pipeline.py) in a worker process, or inside mitmdump;
+LintOptions resolves the lint settings (the configuration file, then the webexlint_* options) once
+per change; FindingsLog and AuditStore own where findings go; WebexLint hands each serv:message
+request and response (by path or by content, among the flows webexlint_filter selects) to the
+pipeline; Rewrite applies the safe fixes when asked; FlowAnnotations marks and comments flows;
+SavedFlowFindings holds a saved flow until its findings are in. The settings all of them feed are
+sent to the pipeline as one Settings (ProxySession), which builds its linter from them once.
 
 Every hook fails open: an internal error is logged as an event and the flow passes untouched.
 Without rewriting, no body is ever assigned, so upstream gets exactly the client's bytes.
@@ -26,7 +28,7 @@ import sys
 import weakref
 from collections.abc import Callable, Sequence
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import ctx, exceptions, flowfilter, http
 from mitmproxy.hooks import UpdateHook
 
 from proxy_addon.audit.recorder import StoreUnavailable, check_audit_store
@@ -34,7 +36,7 @@ from proxy_addon.core.charsets import charset_of
 from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
 from proxy_addon.exchange.sniff import is_xml_api
 from proxy_addon.mitm.backends import InProcessBackend, PendingRewrite, WorkerBackend
-from proxy_addon.mitm.bodies import UndecodableBody, decoded_body
+from proxy_addon.mitm.bodies import LINT_BYTES, UndecodableBody, decoded_body
 from proxy_addon.mitm.contentview import register as register_contentview
 from proxy_addon.mitm.flows import METADATA_KEY, OUR_MARKS
 from proxy_addon.mitm.pipeline import FAULT_ENV, Annotation
@@ -56,20 +58,17 @@ DUMP_WAIT = 2.0  # seconds a response waits for its findings, when flows are sav
 
 
 class ProxySession:
-    """What the addons share: the settings, the pipeline backend, and the flows in flight."""
+    """What the addons share: the one Settings the lint pipeline runs with (each addon updates its own
+    part), and the backend the pipeline runs in."""
 
     def __init__(self) -> None:
-        # What the lint pipeline runs with: the configuration file, then the webexlint_* options.
         self.settings = Settings(console=True, fault=os.environ.get(FAULT_ENV, ""))
         self.offload = True
+        # The Linter built while checking the team rule packs, for a pipeline inside mitmdump: built
+        # once. A worker builds its own from the settings it is sent.
+        self.linter = None
         self.backend: InProcessBackend | WorkerBackend | None = None
         self.annotation_sink: Callable[[Annotation, bool], None] = lambda annotation, later: None
-        # By flow id, for annotations that arrive from the worker after the hook returned.
-        self.live: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
-        self.linted: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
-        self.pending: weakref.WeakKeyDictionary[http.HTTPFlow, PendingRewrite] = weakref.WeakKeyDictionary()
-        self.saving = False  # flows are written to a file (mitmdump -w): responses wait for their findings
-        self.answers: weakref.WeakKeyDictionary[http.HTTPFlow, PendingRewrite] = weakref.WeakKeyDictionary()
 
     def update(self, **changes: object) -> None:
         """New settings from an addon's configure(); a bad value is an OptionsError naming the option."""
@@ -93,7 +92,7 @@ class ProxySession:
                 return WorkerBackend(self.settings, sink, asyncio.get_running_loop())
             except (RuntimeError, OSError) as error:  # no running loop (tests), or no process to spawn
                 logger.info("webexlint: linting inside mitmdump (%s)", error)
-        return InProcessBackend(self.settings, sink)
+        return InProcessBackend(self.settings, sink, self.linter)
 
     def stop_backend(self) -> None:
         if self.backend is not None:
@@ -137,44 +136,57 @@ def client_address(flow: http.HTTPFlow) -> str | None:
     return f"{peer[0]}:{peer[1]}" if peer else None
 
 
-def body_of(message: http.Message, content_encoding: str | None = None) -> bytes | None:
-    """The decoded body, at most the linter's bound and a byte; None when there is no body at all.
+def upstream_of(request: http.Request) -> str:
+    """The server the flow goes to, "host:port" ("[::1]:8443" for an IPv6 address): in reverse mode,
+    the upstream mitmproxy forwards to."""
+    host = request.host
+    return f"[{host}]:{request.port}" if ":" in host else f"{host}:{request.port}"
+
+
+def header_values(headers: http.Headers) -> tuple[str, str | None, str | None]:
+    """(Content-Encoding, Content-Type, User-Agent) in one pass over the fields, each as
+    headers.get(name) gives it (repeated fields joined by ", "): every get() is a pass of its own."""
+    encoding: list[bytes] = []
+    content_type: list[bytes] = []
+    agent: list[bytes] = []
+    for name, value in headers.fields:
+        if len(name) in (10, 12, 16):  # the lengths of the three names: most fields stop here
+            key = name.lower()
+            if key == b"content-encoding":
+                encoding.append(value)
+            elif key == b"content-type":
+                content_type.append(value)
+            elif key == b"user-agent":
+                agent.append(value)
+    return _joined(encoding) or "", _joined(content_type), _joined(agent)
+
+
+def _joined(values: list[bytes]) -> str | None:
+    if not values:
+        return None
+    return ", ".join(value.decode("utf-8", "surrogateescape") for value in values)
+
+
+def body_of(raw: bytes | None, content_encoding: str) -> bytes | None:
+    """The body without its Content-Encoding, at most the linter's bound and a byte; None when there
+    is no body at all. An unencoded body is the very bytes mitmproxy holds (no copy under the bound).
 
     Raises UndecodableBody: the hook logs a not_linted event and the flow passes as it is.
     """
-    raw = message.raw_content
     if raw is None:
         return None
-    if not raw:
-        return b""
-    if content_encoding is None:
-        content_encoding = message.headers.get("content-encoding", "")
-    return decoded_body(raw, content_encoding or "")
+    if not content_encoding or not raw:
+        return raw[:LINT_BYTES]
+    return decoded_body(raw, content_encoding)
 
 
-_WANTED_HEADERS = (b"content-encoding", b"content-type", b"user-agent")
-
-
-def header_values(headers: http.Headers) -> dict[bytes, str]:
-    """Content-Encoding, Content-Type and User-Agent in one pass over the fields, each as
-    headers.get(name) gives it (repeated fields joined by ", "): every get() is its own pass."""
-    found: dict[bytes, list[bytes]] = {}
-    for name, value in headers.fields:
-        key = name.lower()
-        if key in _WANTED_HEADERS:
-            found.setdefault(key, []).append(value)
-    return {key: ", ".join(value.decode("utf-8", "surrogateescape") for value in values)
-            for key, values in found.items()}
-
-
-def seen(flow: http.HTTPFlow, direction: str, message: http.Message, data: bytes,
-         headers: dict[bytes, str] | None = None) -> Observed:
-    if headers is None:
-        headers = header_values(message.headers)
-    user_agent = headers.get(b"user-agent") if direction == "request" else header_values(
-        flow.request.headers).get(b"user-agent")
-    return Observed(data, direction, PROXY_SOURCE, flow.id, message.timestamp_start, client_address(flow),
-                    user_agent, charset_of(headers.get(b"content-type")))
+def stdout_discarded() -> bool:
+    """Whether standard output (which the lint worker inherits) goes to /dev/null."""
+    try:
+        out, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind sys.stdout (captured, closed)
+        return False
+    return (out.st_dev, out.st_ino, out.st_rdev) == (null.st_dev, null.st_ino, null.st_rdev)
 
 
 def load_schemas(settings: Settings) -> None:
@@ -213,20 +225,50 @@ def lint_settings(options) -> Settings:
 LINT_FIELDS = (*dict.fromkeys(LINT_OPTIONS.values()), "source")
 
 
-def load_rule_packs(settings: Settings) -> None:
-    """Team rule packs are read here first, so a broken one is a start-up error naming the file."""
+def load_rule_packs(settings: Settings):
+    """Team rule packs are read here first, so a broken one is a start-up error naming the file;
+    returns the Linter they make."""
     from proxy_addon.lint.ruleset import RuleError  # noqa: PLC0415
 
     try:
-        make_linter(settings)
+        return make_linter(settings)
     except SettingsError as error:  # a selector that matches no rule: the error names the option
         raise exceptions.OptionsError(str(error)) from None
     except (RuleError, ValueError, OSError) as error:
         raise exceptions.OptionsError(f"webexlint_rule_pack: {error}") from None
 
 
-class WebexLint:
-    """Hands serv:message requests and responses (by path or by content) to the lint pipeline."""
+# -- the addons ------------------------------------------------------------------------------------
+
+class LintWorker:
+    """Where the lint pipeline runs (webexlint_offload): a worker process, started when mitmproxy
+    runs and stopped (after it drained) when it is done; or inside mitmdump."""
+
+    def __init__(self, session: ProxySession):
+        self.session = session
+
+    def load(self, loader) -> None:
+        loader.add_option("webexlint_offload", bool, True,
+                          "Lint in a worker process, off mitmproxy's event loop (findings are logged a few "
+                          "milliseconds after the flow passed). Off: lint inside mitmdump, before the flow "
+                          "moves on.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "webexlint_offload" in updated and ctx.options.webexlint_offload != self.session.offload:
+            self.session.offload = ctx.options.webexlint_offload
+            self.session.stop_backend()  # the next flow starts the other kind
+
+    def running(self) -> None:
+        self.session.ensure_backend()  # start the worker now, not on the first flow
+
+    def done(self) -> None:
+        self.session.stop_backend()
+
+
+class LintOptions:
+    """The lint settings: the configuration file, then the webexlint_* lint options; resolved and
+    checked once per change (schemas and team rule packs are loaded here, so a broken one stops
+    start-up)."""
 
     def __init__(self, session: ProxySession):
         self.session = session
@@ -262,82 +304,114 @@ class WebexLint:
                           "The configuration file (webex-xml-lint.toml, or pyproject.toml with "
                           "[tool.webex-xml-lint]); default: the nearest one at or above the current folder. "
                           "The webexlint_* options apply on top of it.")
-        loader.add_option("webexlint_offload", bool, True,
-                          "Lint in a worker process, off mitmproxy's event loop (findings are logged a few "
-                          "milliseconds after the flow passed). Off: lint inside mitmdump, before the flow "
-                          "moves on.")
 
     def configure(self, updated: set[str]) -> None:
-        options = ctx.options
-        if "webexlint_offload" in updated and options.webexlint_offload != self.session.offload:
-            self.session.offload = options.webexlint_offload
-            self.session.stop_backend()  # the next flow starts the other kind
-        if updated & {*LINT_OPTIONS, "webexlint_config"}:
-            settings = lint_settings(options)
-            previous = self.session.settings
-            if updated & {"webexlint_validate", "webexlint_schema_dir"} or (
-                    settings.validating, settings.schema_dir) != (previous.validating, previous.schema_dir):
-                load_schemas(settings)
-            if settings.rule_packs and (settings.rule_packs, settings.select, settings.ignore) != (
-                    previous.rule_packs, previous.select, previous.ignore):
-                load_rule_packs(settings)
-            self.session.update(**{name: getattr(settings, name) for name in LINT_FIELDS})
+        if not updated & {*LINT_OPTIONS, "webexlint_config"}:
+            return
+        settings = lint_settings(ctx.options)
+        previous = self.session.settings
+        if updated & {"webexlint_validate", "webexlint_schema_dir"} or (
+                settings.validating, settings.schema_dir) != (previous.validating, previous.schema_dir):
+            load_schemas(settings)
+        if settings.rule_packs and (settings.rule_packs, settings.select, settings.ignore) != (
+                previous.rule_packs, previous.select, previous.ignore):
+            self.session.linter = load_rule_packs(settings)
+        elif not settings.rule_packs:
+            self.session.linter = None
+        self.session.update(**{name: getattr(settings, name) for name in LINT_FIELDS})
 
-    def running(self) -> None:
-        self.session.ensure_backend()  # start the worker now, not on the first flow
+
+class WebexLint:
+    """Hands serv:message requests and responses (by path or by content) to the lint pipeline;
+    webexlint_filter narrows the flows it looks at, as save_stream_filter does for saving.
+
+    The hooks cost what mitmproxy's own addons cost: "not Webex" is decided from the path and the
+    body's first bytes (nothing decoded), the headers are read in one pass, and the body goes to the
+    worker as the very bytes mitmproxy holds."""
+
+    def __init__(self, session: ProxySession, rewrite: Rewrite, saved: SavedFlowFindings,
+                 annotations: FlowAnnotations):
+        self.session = session
+        self.rewrite = rewrite
+        self.saved = saved
+        self.annotations = annotations
+        self.filter: flowfilter.TFilter | None = None
+        # The flows whose request was handed over, with what their response shares with it (client,
+        # user agent, upstream): read once, at the request.
+        self.linted: weakref.WeakKeyDictionary[http.HTTPFlow, tuple] = weakref.WeakKeyDictionary()
+
+    def load(self, loader) -> None:
+        loader.add_option("webexlint_filter", str, "",
+                          "Lint only the flows this mitmproxy filter expression matches (e.g. '~d webex.com', "
+                          "'!~h X-Test'); among them, Webex XML API messages as always. Empty (the default): "
+                          "every flow. Filters that read bodies (~b, ~bq, ~bs) make mitmproxy decode them.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "webexlint_filter" in updated:
+            spec = ctx.options.webexlint_filter
+            try:
+                self.filter = flowfilter.parse(spec) if spec else None
+            except ValueError as error:
+                raise exceptions.OptionsError(f"webexlint_filter: {error}") from None
 
     @fail_open
     def request(self, flow: http.HTTPFlow) -> None:
         request = flow.request
-        if not is_xml_api(request.path, request.raw_content):
+        raw = request.raw_content
+        if not is_xml_api(request.path, raw) or (self.filter is not None and not self.filter(flow)):
             return
-        headers = header_values(request.headers)
+        content_encoding, content_type, user_agent = header_values(request.headers)
         try:
-            data = body_of(request, headers.get(b"content-encoding", ""))
+            data = body_of(raw, content_encoding)
         except UndecodableBody as error:
             self.session.not_linted(flow, "request", str(error))
             return
         if data is None or (not data and request.method != "POST"):
             return  # an empty POST is linted: WX001 says there is no message
         backend = self.session.ensure_backend()
-        self.session.live[flow.id] = flow
-        self.session.linted.add(flow)
-        message = seen(flow, "request", request, data, headers)
-        if self.session.settings.rewriting:
-            self.session.pending[flow] = backend.request_rewrite(message)
+        shared = (client_address(flow), user_agent, upstream_of(request))
+        self.linted[flow] = shared
+        self.annotations.watch(flow)
+        message = Observed(data, "request", PROXY_SOURCE, flow.id, request.timestamp_start, shared[0], shared[1],
+                           charset_of(content_type), shared[2])
+        if self.rewrite.wanted:
+            self.rewrite.expect(flow, backend.submit(message, reply=True))
         else:
             backend.submit(message)
 
     @fail_open
     def response(self, flow: http.HTTPFlow) -> None:
         response = flow.response
-        linted = flow in self.session.linted
-        if not linted and not is_xml_api(None, response.raw_content):
+        raw = response.raw_content
+        shared = self.linted.pop(flow, None)
+        if shared is None and (not is_xml_api(None, raw) or (self.filter is not None and not self.filter(flow))):
             return
         backend = self.session.ensure_backend()
-        headers = header_values(response.headers)
+        content_encoding, content_type, _ = header_values(response.headers)
         try:
-            data = body_of(response, headers.get(b"content-encoding", ""))
+            data = body_of(raw, content_encoding)
         except UndecodableBody as error:
             self.session.not_linted(flow, "response", str(error))
             return
         if not data:
-            if linted:
+            if shared is not None:
                 backend.forget(flow.id)
             return
-        self.session.live[flow.id] = flow
-        if self.session.saving:
-            self.session.answers[flow] = backend.submit_and_wait(seen(flow, "response", response, data, headers))
+        if shared is None:  # an answer recognised by its body alone
+            request = flow.request
+            shared = (client_address(flow), header_values(request.headers)[2], upstream_of(request))
+        self.annotations.watch(flow)
+        message = Observed(data, "response", PROXY_SOURCE, flow.id, response.timestamp_start, shared[0], shared[1],
+                           charset_of(content_type), shared[2])
+        if self.saved.wanted:
+            self.saved.expect(flow, backend.submit(message, reply=True))
         else:
-            backend.submit(seen(flow, "response", response, data, headers))
+            backend.submit(message)
 
     @fail_open
     def error(self, flow: http.HTTPFlow) -> None:
-        if flow in self.session.linted and self.session.backend is not None:
+        if self.linted.pop(flow, None) is not None and self.session.backend is not None:
             self.session.backend.forget(flow.id)
-
-    def done(self) -> None:
-        self.session.stop_backend()
 
 
 class FindingsLog:
@@ -357,7 +431,8 @@ class FindingsLog:
 
     def configure(self, updated: set[str]) -> None:
         if "webexlint_console" in updated:
-            self.session.update(console=ctx.options.webexlint_console)
+            # Lines written to /dev/null are read by nobody: the worker does not render them at all.
+            self.session.update(console=ctx.options.webexlint_console and not stdout_discarded())
         if "webexlint_findings_log" not in updated:
             return
         target = ctx.options.webexlint_findings_log
@@ -395,10 +470,15 @@ class AuditStore:
 
 
 class Rewrite:
-    """With webexlint_rewrite, sends requests upstream with the safe fixes applied (unsafe ones if asked)."""
+    """With webexlint_rewrite, sends requests upstream with the safe fixes applied (unsafe ones if asked).
+
+    WebexLint asks the pipeline for each request's rewrite when `wanted`; this addon's request hook
+    (after WebexLint's) waits for it, at most REWRITE_TIMEOUT."""
 
     def __init__(self, session: ProxySession):
         self.session = session
+        self.wanted = False
+        self.pending: weakref.WeakKeyDictionary[http.HTTPFlow, PendingRewrite] = weakref.WeakKeyDictionary()
 
     def load(self, loader) -> None:
         loader.add_option("webexlint_rewrite", bool, False,
@@ -415,9 +495,13 @@ class Rewrite:
             self.session.update(rewrite=ctx.options.webexlint_rewrite,
                                 rewrite_unsafe=ctx.options.webexlint_rewrite_unsafe,
                                 rewrite_learned=ctx.options.webexlint_rewrite_learned)
+            self.wanted = self.session.settings.rewriting
+
+    def expect(self, flow: http.HTTPFlow, pending: PendingRewrite) -> None:
+        self.pending[flow] = pending
 
     async def request(self, flow: http.HTTPFlow) -> None:
-        pending = self.session.pending.pop(flow, None)
+        pending = self.pending.pop(flow, None)
         if pending is None:
             return
         try:
@@ -438,10 +522,15 @@ class FlowAnnotations:
 
     def __init__(self, session: ProxySession):
         self.session = session
+        # By flow id: the flows whose findings may still arrive (from the worker, after the hook returned).
+        self.live: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
         session.annotation_sink = self.apply
 
+    def watch(self, flow: http.HTTPFlow) -> None:
+        self.live[flow.id] = flow
+
     def apply(self, annotation: Annotation, later: bool) -> None:
-        flow = self.session.live.get(annotation.flow_id)
+        flow = self.live.get(annotation.flow_id)
         if flow is None:
             return
         flow.metadata[METADATA_KEY] = annotation.summary
@@ -467,13 +556,18 @@ class SavedFlowFindings:
 
     def __init__(self, session: ProxySession):
         self.session = session
+        self.wanted = False  # flows are being saved
+        self.answers: weakref.WeakKeyDictionary[http.HTTPFlow, PendingRewrite] = weakref.WeakKeyDictionary()
 
     def configure(self, updated: set[str]) -> None:
         if "save_stream_file" in updated:
-            self.session.saving = bool(getattr(ctx.options, "save_stream_file", None))
+            self.wanted = bool(getattr(ctx.options, "save_stream_file", None))
+
+    def expect(self, flow: http.HTTPFlow, pending: PendingRewrite) -> None:
+        self.answers[flow] = pending
 
     async def response(self, flow: http.HTTPFlow) -> None:
-        pending = self.session.answers.pop(flow, None)
+        pending = self.answers.pop(flow, None)
         if pending is None:
             return
         try:
@@ -486,9 +580,11 @@ class SavedFlowFindings:
 
 
 def make_addons() -> list:
-    """The addons, sharing one session; registers the Webex XML contentview."""
+    """The addons, sharing one session, in hook order (WebexLint's request and response hooks run
+    before those of Rewrite and SavedFlowFindings, which wait for what it asked); registers the
+    Webex XML contentview."""
     register_contentview()
     session = ProxySession()
-    return [WebexLint(session), FindingsLog(session), AuditStore(session), Rewrite(session), FlowAnnotations(session),
-            SavedFlowFindings(session)]
-
+    rewrite, saved, annotations = Rewrite(session), SavedFlowFindings(session), FlowAnnotations(session)
+    return [LintWorker(session), LintOptions(session), FindingsLog(session), AuditStore(session),
+            WebexLint(session, rewrite, saved, annotations), rewrite, annotations, saved]

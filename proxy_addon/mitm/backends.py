@@ -17,15 +17,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.shipped import PACKAGE_DIR
 from proxy_addon.mitm.pipeline import Annotation, LintPipeline, Observed, Rewritten
-from proxy_addon.mitm.worker import FrameReader, encode_frame, write_all
-from proxy_addon.settings import Settings
+from proxy_addon.mitm.worker import FrameReader, encode_frame, message_frame, write_all
+from proxy_addon.settings import Settings, make_linter
+
+if TYPE_CHECKING:
+    from proxy_addon.lint.engine import Linter
 
 logger = logging.getLogger(__name__)
 MAX_BACKLOG_BYTES = 64 * 1024 * 1024
+ESSENTIAL_RESERVE = 8 * 1024 * 1024  # what events and errors may add to a full backlog
 PIPE_SIZE = 1024 * 1024
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 # Seconds to wait before restarting a worker that died, by how many died in a row: the first at once,
@@ -57,23 +62,20 @@ class InProcessBackend:
 
     offloaded = False
 
-    def __init__(self, settings: Settings, on_annotation: AnnotationSink):
-        self.pipeline = LintPipeline()
+    def __init__(self, settings: Settings, on_annotation: AnnotationSink, linter: Linter | None = None):
+        """`linter`: the one already built for these settings (while checking their rule packs), if any."""
+        self.pipeline = LintPipeline(linter if linter is not None else make_linter(settings))
         self.pipeline.configure(settings)
         self.on_annotation = on_annotation
 
     def configure(self, settings: Settings) -> None:
         self.pipeline.configure(settings)
 
-    def submit(self, seen: Observed) -> None:
-        self._run(seen)
-
-    def request_rewrite(self, seen: Observed) -> PendingRewrite:
-        return PendingRewrite(self._run(seen))
-
-    def submit_and_wait(self, seen: Observed) -> PendingRewrite:
-        """Lint it; the result resolves once its annotation has been applied (here: at once)."""
-        return PendingRewrite(self._run(seen))
+    def submit(self, seen: Observed, *, reply: bool = False) -> PendingRewrite | None:
+        """Lint it; with `reply`, the result resolves once its annotation has been applied (here: at
+        once) and gives the rewritten request, if any."""
+        rewritten = self._run(seen)
+        return PendingRewrite(rewritten) if reply else None
 
     def _run(self, seen: Observed) -> Rewritten | None:
         try:
@@ -193,28 +195,47 @@ class WorkerBackend:
     # -- sending ----------------------------------------------------------------------------------
 
     def _send(self, job: tuple, *, essential: bool = False) -> bool:
+        return self._write([encode_frame(job)], essential=essential, always=job[0] == "configure")
+
+    def _write(self, parts: Sequence[bytes | memoryview], *, essential: bool = False, always: bool = False) -> bool:
+        """Write a frame's parts with one writev, or queue what the pipe does not take now.
+
+        Past MAX_BACKLOG_BYTES a message is dropped (counted, logged); essential frames (settings,
+        events, errors) have ESSENTIAL_RESERVE more, then they are dropped too: a stalled worker must
+        not grow mitmdump without bound. The settings are always kept: the worker needs the latest."""
         if self.process is None:
             return False
-        frame = encode_frame(job)
-        if not essential and len(self.backlog) + len(frame) > MAX_BACKLOG_BYTES:
+        size = sum(map(len, parts))
+        limit = MAX_BACKLOG_BYTES + (ESSENTIAL_RESERVE if essential else 0)
+        if len(self.backlog) + size > limit and not always:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 logger.warning("webexlint: the lint worker is behind; %d messages not linted so far", self.dropped)
             return False
         if self.backlog:
-            self.backlog += frame
+            for part in parts:
+                self.backlog += part
             return True
         try:
-            written = os.write(self.jobs_fd, frame)
+            written = os.writev(self.jobs_fd, parts)
         except BlockingIOError:
             written = 0
         except OSError:  # EPIPE: the worker is gone
             self._worker_died()
             return False
-        if written < len(frame):
-            self.backlog += frame[written:]
+        if written < size:
+            self._keep(parts, written)
             self.loop.add_writer(self.jobs_fd, self._flush)
         return True
+
+    def _keep(self, parts: Sequence[bytes | memoryview], written: int) -> None:
+        """Queue what follows the first `written` bytes of the parts (the one copy, only when the pipe is full)."""
+        for part in parts:
+            if written >= len(part):
+                written -= len(part)
+                continue
+            self.backlog += memoryview(part)[written:]
+            written = 0
 
     def _flush(self) -> None:
         try:
@@ -257,20 +278,18 @@ class WorkerBackend:
         self.settings = settings
         self._send(("configure", settings), essential=True)
 
-    def submit(self, seen: Observed) -> None:
-        self._send(("message", seen, False))
-
-    def request_rewrite(self, seen: Observed) -> PendingRewrite:
+    def submit(self, seen: Observed, *, reply: bool = False) -> PendingRewrite | None:
+        """Hand it to the worker; with `reply`, the result resolves once the worker answered (its
+        annotation, sent first, applied) and gives the rewritten request, if any."""
+        sent = self._write(message_frame(seen, reply))
+        if not reply:
+            return None
         future = self.loop.create_future()
-        if self._send(("message", seen, True)):
+        if sent:
             self.waiting[seen.locator] = future
         else:
             future.set_result(None)
         return PendingRewrite(future=future)
-
-    def submit_and_wait(self, seen: Observed) -> PendingRewrite:
-        """Lint it; the result resolves once the worker answered, its annotation (sent first) applied."""
-        return self.request_rewrite(seen)
 
     def rewrite_applied(self, flow_id: str) -> None:
         self._send(("rewrite_applied", flow_id), essential=True)

@@ -5,8 +5,9 @@ flow at once; parsing, rules, the findings log and the audit store run here, on 
 at a lower priority, so linting never delays traffic it does not rewrite. Frames on the two private
 pipes are length-prefixed pickles (both ends are this package):
 
-  jobs    (proxy -> worker): ("configure", Settings) | ("message", Observed, reply: bool) (its own
-                             binary frame, see _encode_message)
+  jobs    (proxy -> worker): ("configure", Settings), always first: the pipeline and its linter are
+                             built from it | ("message", Observed, reply: bool) (its own binary
+                             frame, see message_frame)
                              | ("rewrite_applied", flow_id) | ("error", flow_id, where, text, client)
                              | ("forget", flow_id) | ("event", name, fields): a line for the findings log
   results (worker -> proxy): ("annotate", Annotation) | ("rewritten", flow_id, Rewritten | None)
@@ -19,6 +20,7 @@ The worker ends when the jobs pipe closes (mitmdump stopping, or dying: it never
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pickle
@@ -30,7 +32,7 @@ from typing import Any
 from proxy_addon.core.redaction import redact
 from proxy_addon.exchange.observed import Observed
 from proxy_addon.mitm.pipeline import LintPipeline
-from proxy_addon.settings import SettingsError
+from proxy_addon.settings import Settings, SettingsError, make_linter
 
 HEADER = struct.Struct(">I")
 NICENESS = 10  # under overload, linting lags behind; traffic does not
@@ -39,72 +41,91 @@ READ_SIZE = 1 << 20
 
 def encode_frame(job: Any) -> bytes:
     if job[0] == "message" and type(job[1]) is Observed:
-        return _encode_message(job[1], job[2])
+        return b"".join(message_frame(job[1], job[2]))
     data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
     return HEADER.pack(len(data)) + data
 
 
-# The frame of every message (the one job per request and response): the body's raw bytes behind a
+# The frame of every message (the one job per request and response): the body's bytes behind a
 # fixed binary header, not a pickled Observed: pickling a dataclass costs mitmdump's event loop
-# several times what these two struct calls do. A pickle starts with its PROTO opcode (0x80), so
-# the tag byte tells the two apart.
+# several times what one struct call does, and the body is never copied in mitmdump (the parts are
+# written with one writev). A pickle starts with its PROTO opcode (0x80), so the tag byte tells
+# the two apart.
 _MESSAGE_TAG = 1
-_MESSAGE = struct.Struct(">BBBd5i")  # tag, reply, direction, time, then the lengths of 5 texts (-1: None)
+# frame length, then tag, reply, direction, time, then the lengths of the texts (-1: None)
+_MESSAGE = struct.Struct(">IBBBd6i")
+_MESSAGE_FIELDS = struct.Struct(">BBBd6i")  # the same, after the length
+_TEXTS = ("source", "locator", "client_address", "user_agent", "http_charset", "upstream")
 _DIRECTIONS = (None, "request", "response")
 _DIRECTION_CODES = {name: code for code, name in enumerate(_DIRECTIONS)}
 _NO_TIME = float("-inf")
 
 
-def _encode_message(seen: Observed, reply: bool) -> bytes:
+def message_frame(seen: Observed, reply: bool) -> list[bytes | memoryview]:
+    """The frame of a message as parts to write one after the other: its header and texts, then the
+    body itself (the very object, not a copy)."""
     direction = _DIRECTION_CODES.get(seen.direction)
     if direction is None:  # a direction this frame has no code for: pickle it whole
         data = pickle.dumps(("message", seen, reply), protocol=pickle.HIGHEST_PROTOCOL)
-        return HEADER.pack(len(data)) + data
-    source, locator, client, agent, charset = (
-        None if text is None else text.encode("utf-8", "surrogatepass") for text in
-        (seen.source, seen.locator, seen.client_address, seen.user_agent, seen.http_charset))
+        return [HEADER.pack(len(data)), data]
+    texts = [None if text is None else text.encode("utf-8", "surrogatepass") for text in
+             (seen.source, seen.locator, seen.client_address, seen.user_agent, seen.http_charset, seen.upstream)]
+    known = b"".join(text for text in texts if text)
     data = seen.data
-    head = _MESSAGE.pack(_MESSAGE_TAG, reply, direction, _NO_TIME if seen.time is None else seen.time,
-                         -1 if source is None else len(source), -1 if locator is None else len(locator),
-                         -1 if client is None else len(client), -1 if agent is None else len(agent),
-                         -1 if charset is None else len(charset))
-    body = b"".join((head, source or b"", locator or b"", client or b"", agent or b"", charset or b"", data))
-    return HEADER.pack(len(body)) + body
+    head = _MESSAGE.pack(_MESSAGE_FIELDS.size + len(known) + len(data), _MESSAGE_TAG, reply, direction,
+                         _NO_TIME if seen.time is None else seen.time,
+                         *(-1 if text is None else len(text) for text in texts))
+    return [head + known, data]
 
 
-def _decode_message(frame: bytes) -> tuple:
-    _tag, reply, direction, time, *lengths = _MESSAGE.unpack_from(frame)
-    offset = _MESSAGE.size
+def _decode_message(frame: memoryview) -> tuple:
+    _tag, reply, direction, time, *lengths = _MESSAGE_FIELDS.unpack_from(frame)
+    offset = _MESSAGE_FIELDS.size
     texts = []
     for length in lengths:
         if length < 0:
             texts.append(None)
             continue
-        texts.append(frame[offset:offset + length].decode("utf-8", "surrogatepass"))
+        texts.append(str(frame[offset:offset + length], "utf-8", "surrogatepass"))
         offset += length
-    source, locator, client, user_agent, charset = texts
-    seen = Observed(frame[offset:], _DIRECTIONS[direction], source, locator, None if time == _NO_TIME else time,
-                    client, user_agent, charset)
+    source, locator, client, user_agent, charset, upstream = texts
+    seen = Observed(bytes(frame[offset:]), _DIRECTIONS[direction], source, locator,
+                    None if time == _NO_TIME else time, client, user_agent, charset, upstream)
     return ("message", seen, bool(reply))
 
 
 class FrameReader:
-    """Splits a byte stream into the objects of its frames, whatever the read sizes."""
+    """Splits a byte stream into the objects of its frames, whatever the read sizes.
+
+    A frame that arrived whole in one read is decoded from that read in place (a body is copied
+    once, into its own bytes); only a frame split across reads is gathered in a buffer first."""
 
     def __init__(self) -> None:
         self.buffer = bytearray()
 
     def feed(self, chunk: bytes) -> list[Any]:
-        self.buffer += chunk
+        if self.buffer:
+            self.buffer += chunk
+            data = self.buffer
+        else:
+            data = chunk
         frames = []
-        while len(self.buffer) >= HEADER.size:
-            (size,) = HEADER.unpack_from(self.buffer)
-            end = HEADER.size + size
-            if len(self.buffer) < end:
-                break
-            frame = bytes(self.buffer[HEADER.size:end])
-            frames.append(_decode_message(frame) if frame[:1] == b"\x01" else pickle.loads(frame))
-            del self.buffer[:end]
+        offset = 0
+        with memoryview(data) as view:
+            while len(data) - offset >= HEADER.size:
+                (size,) = HEADER.unpack_from(data, offset)
+                start = offset + HEADER.size
+                end = start + size
+                if len(data) < end:
+                    break
+                frame = view[start:end]
+                frames.append(_decode_message(frame) if data[start] == _MESSAGE_TAG else pickle.loads(frame))
+                frame.release()
+                offset = end
+        if data is self.buffer:
+            del self.buffer[:offset]
+        elif offset < len(data):
+            self.buffer = bytearray(data[offset:])
         return frames
 
 
@@ -119,20 +140,21 @@ class Worker:
     def __init__(self, results_fd: int):
         self.results_fd = results_fd
         self.results_open = True
-        self.pipeline = LintPipeline()
+        # Built from the first settings mitmdump sends (its first frame), so the rule packs are read
+        # and compiled once, for those settings.
+        self.pipeline: LintPipeline | None = None
         # Annotations of one read's jobs, written together (see flush): one wake-up of mitmdump's
         # event loop and one read there for a batch, not one per message.
         self.outbox = bytearray()
 
     def handle(self, job: tuple) -> None:
         kind = job[0]
-        if kind == "message":
+        if kind == "configure":
+            self._configure(job[1])
+        elif self.pipeline is None:
+            return  # nothing comes before the settings; a stray frame is not worth a crash
+        elif kind == "message":
             self._message(job[1], job[2])
-        elif kind == "configure":
-            try:
-                self.pipeline.configure(job[1])
-            except SettingsError as error:
-                self._reply(("settings_error", str(error)))
         elif kind == "rewrite_applied":
             self._annotate(self.pipeline.rewrite_applied(job[1]))
         elif kind == "error":
@@ -143,6 +165,19 @@ class Worker:
             self.pipeline.forget(job[1])
         elif kind == "event":  # about the proxy itself (a worker restarted), not a flow
             self.pipeline.emit(job[1], None, None, None, **job[2])
+
+    def _configure(self, settings: Settings) -> None:
+        try:
+            if self.pipeline is None:
+                self.pipeline = LintPipeline(make_linter(settings))
+            self.pipeline.configure(settings)
+        except (SettingsError, ValueError, OSError) as error:  # a RuleError is a ValueError
+            # mitmdump checked these settings; a rule pack changed on disk since. Lint with the rest.
+            self._reply(("settings_error", str(error)))
+            fallback = dataclasses.replace(settings, rule_packs=())
+            if self.pipeline is None:
+                self.pipeline = LintPipeline(make_linter(fallback))
+            self.pipeline.configure(fallback)
 
     def _message(self, seen, reply: bool) -> None:
         annotation = rewritten = None
@@ -199,7 +234,8 @@ def serve(jobs_fd: int, results_fd: int) -> int:
             worker.flush()
     finally:
         worker.flush()
-        worker.pipeline.close()
+        if worker.pipeline is not None:
+            worker.pipeline.close()
     return 0
 
 

@@ -54,3 +54,20 @@ def test_a_lone_file_is_alone_and_never_waits(linter):
     exchanges = ExchangeLinter(linter)
     record = exchanges.lint(Observed(request_xml("GetUser", security=SECURITY)))
     assert record.outcome is Outcome.ALONE and exchanges.in_flight == 0
+
+
+def test_the_pipeline_builds_its_linter_once_for_team_packs(tmp_path, monkeypatch, linter):
+    """The worker builds the linter for its settings; configuring with the same packs builds no other."""
+    from proxy_addon.mitm import pipeline as pipeline_module  # noqa: PLC0415
+    from proxy_addon.settings import Settings  # noqa: PLC0415
+
+    pack = tmp_path / "team.yaml"
+    pack.write_text("rules: []\n", encoding="utf-8")
+    built = []
+    monkeypatch.setattr(pipeline_module, "make_linter", lambda settings: built.append(settings) or linter)
+    settings = Settings(rule_packs=(str(pack),))
+    pipeline = pipeline_module.LintPipeline(linter, settings.rule_packs)
+    pipeline.configure(settings)
+    assert built == []
+    pipeline.configure(Settings(rule_packs=()))
+    assert len(built) == 1  # a change of packs does build anew

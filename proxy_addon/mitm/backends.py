@@ -64,7 +64,7 @@ class InProcessBackend:
 
     def __init__(self, settings: Settings, on_annotation: AnnotationSink, linter: Linter | None = None):
         """`linter`: the one already built for these settings (while checking their rule packs), if any."""
-        self.pipeline = LintPipeline(linter if linter is not None else make_linter(settings))
+        self.pipeline = LintPipeline(linter if linter is not None else make_linter(settings), settings.rule_packs)
         self.pipeline.configure(settings)
         self.on_annotation = on_annotation
 

@@ -54,9 +54,10 @@ class _PlannedRewrite:
 
 
 class LintPipeline:
-    def __init__(self, linter: Linter | None = None):
+    def __init__(self, linter: Linter | None = None, rule_packs: tuple[str, ...] = ()):
+        """`rule_packs`: the team packs `linter` was built with (configure builds it anew only when they change)."""
         self.exchanges = ExchangeLinter(linter or Linter())  # the rule packs are read and compiled once
-        self.settings = Settings()
+        self.settings = Settings(rule_packs=rule_packs)
         self.log: EventLogFile | None = None  # the JSON lines (webexlint_findings_log)
         self.console: EventLogFile | None = None  # the readable lines on standard output (webexlint_console)
         self.recorder: BackgroundRecorder | None = None

@@ -169,14 +169,14 @@ class Worker:
     def _configure(self, settings: Settings) -> None:
         try:
             if self.pipeline is None:
-                self.pipeline = LintPipeline(make_linter(settings))
+                self.pipeline = LintPipeline(make_linter(settings), settings.rule_packs)
             self.pipeline.configure(settings)
         except (SettingsError, ValueError, OSError) as error:  # a RuleError is a ValueError
             # mitmdump checked these settings; a rule pack changed on disk since. Lint with the rest.
             self._reply(("settings_error", str(error)))
             fallback = dataclasses.replace(settings, rule_packs=())
             if self.pipeline is None:
-                self.pipeline = LintPipeline(make_linter(fallback))
+                self.pipeline = LintPipeline(make_linter(fallback), fallback.rule_packs)
             self.pipeline.configure(fallback)
 
     def _message(self, seen, reply: bool) -> None:

@@ -99,8 +99,7 @@ class Message:
         """
         cached = self.__dict__.get("_secrets")
         if cached is None:
-            self._walk()
-            cached = self.__dict__["_secrets"]
+            cached = self.__dict__["_secrets"] = self._find_secrets()
         return cached
 
     @property
@@ -120,48 +119,53 @@ class Message:
         return (self.result or "").upper() == "FAILURE"
 
     def element_index(self, element: etree._Element) -> int:
-        """Position of `element` in document order, elements only (root = 0)."""
+        """Position of `element` in document order, elements only (root = 0).
+
+        The first few are counted by libxml2 (most messages have a finding or two); past them every
+        element is indexed in one walk, so that thousands of findings stay linear.
+        """
         index_map = self.__dict__.get("_index_map")
-        if index_map is None:
-            self._walk()
-            index_map = self.__dict__["_index_map"]
+        if index_map is not None:
+            return index_map[id(element)]
+        counted = self.__dict__.get("_indexes_counted", 0)
+        if counted < _COUNTED_INDEXES:
+            self.__dict__["_indexes_counted"] = counted + 1
+            return int(_ELEMENTS_BEFORE(element))
+        elements = list(self.root.iter(etree.Element))
+        # lxml hands out the same proxy object for a node only while one is alive: the list is kept
+        # with the map to keep the ids stable.
+        self.__dict__["_elements"] = elements
+        index_map = self.__dict__["_index_map"] = dict(zip(map(id, elements), range(len(elements))))
         return index_map[id(element)]
 
     def children(self, element: etree._Element) -> ChildIndex:
-        """The children of `element` by local name, indexed once per message (selectors share it)."""
+        """The children of `element` by local name, indexed on first use and kept for the message."""
         memo = self.__dict__.setdefault("_children", {})
         index = memo.get(id(element))
         if index is None:
             index = memo[id(element)] = ChildIndex(element)
         return index
 
-    def _walk(self) -> None:
-        """One pass over every element for what findings need: positions and the secrets to mask.
-
-        lxml hands out the same proxy object for a node only while one is alive, so the element
-        list is kept with the map to keep the ids stable.
-        """
-        elements = list(self.root.iter(etree.Element))
+    def _find_secrets(self) -> frozenset[str]:
         secrets = set()
-        for element in elements:
-            tag = element.tag
-            secret = _SECRET_TAGS.get(tag)
-            if secret is None:
-                secret = _is_secret_tag(tag)
+        for element in self.root.iter(etree.Element):
             # The whole value: a comment or PI inside it (<password>sec<!---->ret</password>) splits
             # element.text, but the server reads it whole and may echo it whole.
-            if secret and (value := text_of(element)):
+            if is_secret_tag(element.tag) and (value := text_of(element)):
                 secrets.add(value)
-        self.__dict__["_elements"] = elements
-        self.__dict__["_index_map"] = dict(zip(map(id, elements), range(len(elements))))
-        self.__dict__["_secrets"] = frozenset(secrets)
+        return frozenset(secrets)
+
+
+# An element's index in document order: the elements before it that are not its ancestors, and those.
+_ELEMENTS_BEFORE = etree.XPath("count(preceding::*) + count(ancestor::*)")
+_COUNTED_INDEXES = 4
 
 
 _SECRET_TAGS: dict[str, bool] = {}
 
 
-def _is_secret_tag(tag: str) -> bool:
-    """is_secret_name for a full lxml tag, remembered: the same few tags recur in every message."""
+def is_secret_tag(tag: str) -> bool:
+    """is_secret_name for a full lxml tag (Clark notation), remembered: the same few tags recur in every message."""
     known = _SECRET_TAGS.get(tag)
     if known is None:
         if len(_SECRET_TAGS) > 4096:  # hostile input may invent names without end
@@ -182,21 +186,26 @@ def operation_from_request_type(body_type: str) -> tuple[str | None, str | None,
     return None, None, False
 
 
+def _envelope_child(element: etree._Element, name: str) -> etree._Element | None:
+    """child() for the envelope's few children: a loop costs less than lxml's tag matcher there."""
+    for item in element:
+        tag = item.tag
+        if isinstance(tag, str) and tag.rsplit("}", 1)[-1] == name:
+            return item
+    return None
+
+
 def build_message(root: etree._Element, direction_hint: str | None = None) -> Message:
-    indexes = [top_index := ChildIndex(root)]
-    header = top_index.first("header")
-    header_index = security_el = response_el = None
+    # Only the few elements every message needs are looked up here; the rest (child indexes,
+    # element indexes, secrets) is built when a rule or a finding first asks.
+    header = _envelope_child(root, "header")
+    security_el = response_el = None
     if header is not None:
-        indexes.append(header_index := ChildIndex(header))
-        security_el = header_index.first("securityContext")
-        response_el = header_index.first("response")
+        security_el = _envelope_child(header, "securityContext")
+        response_el = _envelope_child(header, "response")
     # Some clients (and one release-note example) put bodyContent straight under the root.
-    body = top_index.first("body")
-    if body is not None:
-        indexes.append(body_index := ChildIndex(body))
-        body_content = body_index.first("bodyContent")
-    else:
-        body_content = top_index.first("bodyContent")
+    body = _envelope_child(root, "body")
+    body_content = _envelope_child(body if body is not None else root, "bodyContent")
     body_type = body_content.get(f"{{{XSI_NS}}}type") if body_content is not None else None
 
     if response_el is not None:
@@ -218,15 +227,15 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
 
     security: dict[str, str] = {}
     if security_el is not None:
-        indexes.append(security_index := ChildIndex(security_el))
-        security = {name: (el.text or "").strip() for name, el in security_index.ordered}
+        for item in security_el.iterchildren(etree.Element):
+            security[item.tag.rsplit("}", 1)[-1]] = (item.text or "").strip()
     tag = root.tag
     namespace = (tag[1:tag.index("}")] if tag[:1] == "{" else None) if isinstance(tag, str) else None
     result = reason = exception_id = None
     if response_el is not None:
-        indexes.append(outcome := ChildIndex(response_el))
-        result, reason, exception_id = (text_of(outcome.first(name)) for name in ("result", "reason", "exceptionID"))
-    message = Message(
+        result, reason, exception_id = (text_of(_envelope_child(response_el, name))
+                                        for name in ("result", "reason", "exceptionID"))
+    return Message(
         root=root,
         direction=direction,
         root_namespace=namespace,
@@ -242,9 +251,6 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
         security_context=security_el,
         response=response_el,
     )
-    # The selectors of the rules start from these elements: they reuse the indexes built here.
-    message.__dict__["_children"] = {id(index.element): index for index in indexes}
-    return message
 
 
 def is_service_namespace(namespace: str | None) -> bool:

@@ -23,6 +23,10 @@ _TOKEN = re.compile(
 )
 
 
+# Up to this offset a position is counted directly; past it (or once line_text asks) every line is indexed.
+_COUNT_UP_TO = 4096
+
+
 @dataclass(slots=True)
 class Span:
     start: int  # offset of "<" of the start tag
@@ -40,6 +44,9 @@ class SourceMap:
 
     def line_column(self, offset: int) -> tuple[int, int]:
         if self._newlines is None:
+            if offset <= _COUNT_UP_TO:  # one early position (most findings of a parser): no index of every line
+                line_start = self.text.rfind("\n", 0, offset) + 1
+                return self.text.count("\n", 0, line_start) + 1, offset - line_start + 1
             self._newlines = _newline_offsets(self.text)
         line_index = bisect.bisect_left(self._newlines, offset)
         line_start = self._newlines[line_index - 1] + 1 if line_index else 0

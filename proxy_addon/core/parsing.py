@@ -250,14 +250,31 @@ def lint_memory_estimate(size: int, text: str, validating: bool = False) -> tupl
     return size * _COST_PER_BYTE + nodes * (_VALIDATION_FACTOR if validating else 1), elements, attributes
 
 
+def _read_declaration(raw: bytes, sniffed: str | None) -> tuple[bool, str | None]:
+    """(whether there is an XML declaration, the encoding it names)."""
+    end = raw.find(b"?>", 0, 512) if sniffed is None and raw.startswith(b"<?xml") else -1
+    if end >= 0:  # the usual prolog: the pattern ends at the first "?>", so these bytes decide
+        return _declaration_in(raw[:end + 2])
+    return _declaration_facts(_declaration_text(raw, sniffed))
+
+
+@functools.lru_cache(maxsize=256)  # clients repeat their prolog in every message
+def _declaration_in(head: bytes) -> tuple[bool, str | None]:
+    return _declaration_facts(head.decode("latin-1"))
+
+
+def _declaration_facts(head: str) -> tuple[bool, str | None]:
+    declaration = _DECLARATION.match(head)
+    if declaration is None:
+        return False, None
+    found = _DECLARED_ENCODING.search(declaration.group(0))
+    return True, found.group(1) if found else None
+
+
 def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
     raw = doc.raw
     sniffed, shown_by = _sniff(raw)
-    declaration = _DECLARATION.match(_declaration_text(raw, sniffed))
-    doc.has_declaration = declaration is not None
-    if declaration:
-        found = _DECLARED_ENCODING.search(declaration.group(0))
-        doc.declared_encoding = found.group(1) if found else None
+    doc.has_declaration, doc.declared_encoding = _read_declaration(raw, sniffed)
     declared = canonical_encoding(doc.declared_encoding)
     if doc.declared_encoding and declared is None:
         doc.add("WX005", "unknown-encoding", declared=doc.declared_encoding)
@@ -360,15 +377,18 @@ def _parse(doc: ParsedDocument) -> None:
     bound on the root, so lxml never fails on them; anything less plain goes step by step."""
     text = doc.text or ""
     on_elements, unbound = _used_and_unbound(text)
-    if unbound and (root := _parse_bound(doc, text, on_elements, unbound)) is not None:
-        doc.root = root
-        doc.unbound_prefixes = unbound
-        _report_unbound(doc, text)
-        return
+    if unbound:
+        plain = _plain_markup(text)
+        if (root := _parse_bound(doc, text, on_elements, unbound, plain)) is not None:
+            doc.root = root
+            doc.unbound_prefixes = unbound
+            _report_unbound(doc, text, plain)
+            return
     _parse_step_by_step(doc)
 
 
-def _parse_bound(doc: ParsedDocument, text: str, on_elements: set[str], unbound: list[str]) -> etree._Element | None:
+def _parse_bound(doc: ParsedDocument, text: str, on_elements: set[str], unbound: list[str],
+                 plain: bool) -> etree._Element | None:
     """The tree of the document with `unbound` declared on its root, when it is the one step by step
     ends with: the document is well-formed and one of them is really used (its first parse would
     have failed on it). Otherwise None, and step by step decides, as it always did.
@@ -391,20 +411,20 @@ def _parse_bound(doc: ParsedDocument, text: str, on_elements: set[str], unbound:
         root = etree.fromstring(data, _parser())
     except (etree.XMLSyntaxError, ValueError):
         return None
-    return root if _uses_any(text, root, on_elements, unbound) else None
+    return root if _uses_any(root, on_elements, unbound, plain) else None
 
 
 _USES_PREFIX = etree.XPath("boolean(//*[substring-before(name(), ':') = $p] | //@*[substring-before(name(), ':') = $p])")
 
 
-def _uses_any(text: str, root: etree._Element, on_elements: set[str], prefixes: list[str]) -> bool:
+def _uses_any(root: etree._Element, on_elements: set[str], prefixes: list[str], plain: bool) -> bool:
     """Whether an element or attribute of this well-formed document uses one of `prefixes`.
 
     Without comments, CDATA sections, DTDs and processing instructions, every "<" of a well-formed
-    document starts a tag, so an element prefix found on the text is used; otherwise (and for xsi:,
-    which counts when found anywhere in the text) the tree says.
+    document starts a tag (`plain`), so an element prefix found on the text is used; otherwise (and
+    for xsi:, which counts when found anywhere in the text) the tree says.
     """
-    if _plain_markup(text) and not on_elements.isdisjoint(prefixes):
+    if plain and not on_elements.isdisjoint(prefixes):
         return True
     return any(_USES_PREFIX(root, p=prefix) for prefix in prefixes)
 
@@ -468,10 +488,10 @@ def _parse_step_by_step(doc: ParsedDocument) -> None:
             doc.add("WX001", "unparseable", error=str(error))
             return
     if doc.unbound_prefixes:
-        _report_unbound(doc, text)
+        _report_unbound(doc, text, doc.root is not None and _plain_markup(text))
 
 
-def _report_unbound(doc: ParsedDocument, text: str) -> None:
+def _report_unbound(doc: ParsedDocument, text: str, plain: bool) -> None:
     # One scan for the first use of any of them (a search per prefix was quadratic: 4,000
     # undeclared prefixes took 2 s), and a list that stays readable however many there are.
     unbound = set(doc.unbound_prefixes)
@@ -481,7 +501,7 @@ def _report_unbound(doc: ParsedDocument, text: str) -> None:
         names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
     # A prefix used inside a credential element (<password><Zq9:a/>) is a piece of it: masked.
     # Where every "<" starts a tag, the tree names the credential elements (no scan of every tag).
-    mask = quoted_credential_masker(text, _secret_qnames(doc.root) if doc.root is not None and _plain_markup(text) else None)
+    mask = quoted_credential_masker(text, _secret_qnames(doc.root) if plain else None)
     doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask(names), first=mask(doc.unbound_prefixes[0]))
 
 

@@ -267,6 +267,10 @@ def quoted_credential_masker(text: str, qnames: Collection[str] | None = None) -
     values = [text[start:stop] for start, stop, _ in spans]
 
     def masked(message: str) -> str:
+        if MASK not in message and not any(word not in names and any(word in value for value in values)
+                                           for word in _QUOTED_TOKEN.findall(message)):
+            return message  # nothing to mask: the substitutions below would give it back as it is
+
         def mask(token: re.Match[str]) -> str:
             word = token.group()
             if word in names or not any(word in value for value in values):

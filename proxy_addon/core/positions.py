@@ -40,6 +40,8 @@ class SourceMap:
         self.text = text
         self._newlines: list[int] | None = None
         self._spans: list[Span] | None = None
+        self._starts: list[int] = []  # start tag offsets, scanned only as far as a position asked for
+        self._tokens = None
         self._tag_columns: dict[tuple[int, str], tuple[list[int], int]] = {}  # (columns found, where to resume)
 
     def line_column(self, offset: int) -> tuple[int, int]:
@@ -94,10 +96,21 @@ class SourceMap:
         return columns[occurrence] if occurrence < len(columns) else None
 
     def element_position(self, index: int) -> tuple[int, int] | None:
-        spans = self.spans
-        if 0 <= index < len(spans):
-            return self.line_column(spans[index].start)
-        return None
+        if index < 0:
+            return None
+        if self._spans is not None:
+            return self.line_column(self._spans[index].start) if index < len(self._spans) else None
+        # Only the start tags up to this one: a finding needs where its element starts, not every span.
+        starts = self._starts
+        if len(starts) <= index:
+            if self._tokens is None:
+                self._tokens = _TOKEN.finditer(self.text)
+            for match in self._tokens:
+                if match.group("start") is not None:
+                    starts.append(match.start())
+                    if len(starts) > index:
+                        break
+        return self.line_column(starts[index]) if index < len(starts) else None
 
 
 def _newline_offsets(text: str) -> list[int]:

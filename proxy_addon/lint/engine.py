@@ -242,6 +242,8 @@ class Linter:
         hundred say all there is to say. Findings the engine would make past the cap are never made
         (only counted, in _over_the_cap); those of the parser and the schema validator are cut here.
         """
+        if not result._uncounted and len(findings) <= MAX_FINDINGS_PER_RULE:
+            return findings  # no rule can be over the cap
         counts: dict[str, int] = {}
         kept, more = [], {rule: [count, None, element] for rule, (count, element) in result._uncounted.items()}
         for finding in findings:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
+from proxy_addon.core import parsing
 from proxy_addon.core.parsing import parse_document
+from proxy_addon.core.redaction import MASK, mask_quoted_credentials
+from proxy_addon.lint.ruleset import builtin_rules
 
 from .builders import request_xml
 
@@ -84,7 +89,7 @@ def test_oversized_message_is_not_parsed():
 def test_declared_latin1_but_utf8_bytes_is_an_encoding_mismatch():
     raw = request_xml("SetUser", "<firstName>Zürich</firstName>", encoding="UTF-8").replace(
         b'encoding="UTF-8"', b'encoding="ISO-8859-1"')
-    doc = parse_document(raw)
+    doc = parse_document(raw, voice=builtin_rules())  # the words and severities are the rule pack's
     assert doc.root is not None
     assert rules(doc) == ["WX005"]
     assert doc.findings[0].severity == "warning"
@@ -93,7 +98,7 @@ def test_declared_latin1_but_utf8_bytes_is_an_encoding_mismatch():
 def test_invalid_bytes_for_declared_utf8_are_an_error():
     raw = request_xml("SetUser", "<firstName>Z\xfcrich</firstName>", encoding="ISO-8859-1").replace(
         b'encoding="ISO-8859-1"', b'encoding="UTF-8"')
-    doc = parse_document(raw)
+    doc = parse_document(raw, voice=builtin_rules())
     assert rules(doc) == ["WX005"]
     assert doc.findings[0].severity == "error"
     assert doc.findings[0].line == 8  # the body line holding the Latin-1 byte
@@ -123,3 +128,64 @@ def test_deep_nesting_is_refused_quickly():
     doc = parse_document(raw)
     assert time.perf_counter() - started < 1.0
     assert rules(doc) == ["WX001"]
+
+
+UNBOUND_REQUEST = (b'<?xml version="1.0"?>\n<serv:message xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+                   b"<header><securityContext><serv:password>pw</serv:password></securityContext></header>"
+                   b'<body><bodyContent xsi:type="java:com.webex.service.binding.user.GetUser">'
+                   b"<use:webExId>jdoe</use:webExId></bodyContent></body></serv:message>")
+
+
+def test_undeclared_prefixes_cost_one_parse(monkeypatch):
+    # Found on the text and bound before lxml reads the bytes: never a failed parse and a second one.
+    parses = []
+    fromstring = parsing.etree.fromstring
+    monkeypatch.setattr(parsing.etree, "fromstring", lambda *args: parses.append(1) or fromstring(*args))
+    doc = parse_document(UNBOUND_REQUEST, voice=builtin_rules())
+    assert doc.root is not None and rules(doc) == ["WX002"]
+    assert doc.unbound_prefixes == ["serv", "use"]
+    assert len(parses) == 1
+
+
+def test_unbound_report_masks_a_prefix_quoted_inside_a_credential_as_before():
+    # serv: is written inside <serv:password>...</serv:password>: the tree-guided search of the
+    # credential elements masks what the scan of every tag masked.
+    doc = parse_document(UNBOUND_REQUEST, voice=builtin_rules())
+    text = doc.text
+    expected = mask_quoted_credentials("serv:, use:", text), mask_quoted_credentials("serv", text)
+    assert expected[1] == MASK  # the case this test is about
+    message = doc.findings[0].message
+    assert f"prefix {expected[0]} used" in message and message.endswith(f"declare xmlns:{expected[1]}")
+
+
+def test_a_prefix_only_in_a_comment_is_not_reported():
+    # The text shows an undeclared prefix, the document does not use one: no WX002, as before.
+    raw = b'<m xmlns="urn:m"><!-- <serv:x/> --><a xsi="1">xsi: is only text here</a></m>'
+    doc = parse_document(raw)
+    assert doc.root is not None and doc.findings == [] and doc.unbound_prefixes == []
+    assert doc.root.tag == "{urn:m}m"
+
+
+def test_xsi_attribute_without_declaration_is_reported():
+    raw = b'<m xmlns="urn:m"><a xsi:type="t"/></m>'
+    doc = parse_document(raw)
+    assert rules(doc) == ["WX002"] and doc.unbound_prefixes == ["xsi"]
+
+
+def test_not_well_formed_with_undeclared_prefix_reports_what_the_first_parse_reports():
+    # Not well-formed: the single parse fails and the step-by-step path answers, as it always did.
+    raw = b"<serv:message>\n<a></b>\n</serv:message>"
+    doc = parse_document(raw)
+    assert doc.root is None and rules(doc) == ["WX001"]
+    assert (doc.findings[0].line, doc.findings[0].column) == (2, 8)
+
+
+def test_core_imports_nothing_from_the_layers_above():
+    # The parser speaks through the voice it is given; core/ never reaches up for the rule packs.
+    code = ("import sys, proxy_addon.core.parsing, proxy_addon.core.message, proxy_addon.core.positions; "
+            "print(sorted(m for m in sys.modules if m.startswith(('proxy_addon.lint', 'proxy_addon.schema', "
+            "'proxy_addon.exchange'))))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
+    doc = parse_document(b"<a><b></a>")
+    assert rules(doc) == ["WX001"] and "mismatch" in doc.findings[0].message

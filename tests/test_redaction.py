@@ -44,3 +44,24 @@ def test_known_secret_values_are_masked_anywhere():
 def test_prose_about_tickets_is_left_alone():
     text = "not a valid session ticket: it expired"
     assert redact(text) == text
+
+
+def test_secret_start_tags_are_found_as_the_pattern_finds_them():
+    # The search tries the pattern only at tags whose name ends like a credential's (with the tree's
+    # names, only at those): it must find exactly what the pattern finds at every "<".
+    import random
+
+    from proxy_addon.core import redaction
+
+    pieces = ["<", ">", "/", " ", "\n", '"', "'", "a", "p:", "password", "Password", "PASSWORD", "token", "pin",
+              "=", "sessionTicket", "hostKey", "<![CDATA[", "]]>", "\u0130", "\u212a", "\u017fecret", "set-cookie",
+              "passwordhintanswer", "passwordHint", "clientSecret", ":", "\t", "-", "."]
+    rnd = random.Random(7)
+    for _ in range(20000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 30)))
+        expected = [m.span() for m in redaction._SECRET_START_TAG.finditer(text)]
+        assert [m.span() for m in redaction._secret_start_tags(text)] == expected, text
+    text = '<m><p:password a="1">x</p:password><tokenA>y</tokenA><Token>z</Token><pin/></m>'
+    qnames = {"p:password", "Token", "pin"}  # what the tree names as credentials
+    assert redaction.credential_spans(text, qnames) == redaction.credential_spans(text)
+    assert [qname for _, _, qname in redaction.credential_spans(text)] == ["p:password", "Token"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -14,20 +15,35 @@ from proxy_addon.core.redaction import is_secret_name
 REQUEST_TYPE = re.compile(
     r"^java:com\.webex\.service\.binding\.(?P<package>[a-z]+(?:\.[a-z]+)*)\.(?P<operation>[A-Z][A-Za-z]*)$"
 )
-# What a broken-but-recognisable request type looks like (java.com..., doubled dots, line breaks).
-LENIENT_REQUEST_TYPE = re.compile(
-    r"java\s*[:.]\s*com\s*\.\s*webex\s*\.\s*service\s*\.\s*binding\s*\.+\s*"
-    r"(?P<package>[a-z]+(?:\s*\.+\s*[a-z]+)*?)\s*\.+\s*(?P<operation>[A-Z][A-Za-z\s]*?)\s*$",
-    re.IGNORECASE,
-)
+# What a broken-but-recognisable request type looks like (java.com..., doubled dots, line breaks):
+#   java:com.webex.service.binding.PACKAGE.OPERATION, case-insensitive, spaces around any dot, dots
+#   repeated, PACKAGE dotted, OPERATION a letter then letters and spaces, nothing after but spaces.
+# Read in parts (_lenient_request_type) rather than by one pattern: the pattern's lazy package and
+# operation, each followed by spaces, backtracked over every split (a type ending in 100,000 spaces
+# and a digit took 42 s).
+_LENIENT_PREFIX = re.compile(
+    r"java\s*+[:.]\s*+com\s*+\.\s*+webex\s*+\.\s*+service\s*+\.\s*+binding\s*+\.++\s*+", re.IGNORECASE)
+_LENIENT_PACKAGE = re.compile(r"[a-z]++(?:\s*+\.++\s*+[a-z]++)*+", re.IGNORECASE)
+_LENIENT_OPERATION = re.compile(r"\s*+(?P<operation>[A-Z][A-Za-z\s]*+)", re.IGNORECASE)
 RESPONSE_TYPE = re.compile(r"^(?:[\w.-]+:)?(?P<operation>\w+?)Response$")
 
 
 def local_name(element: etree._Element) -> str:
-    tag = element.tag
-    if not isinstance(tag, str):
-        return ""
-    return tag.rsplit("}", 1)[-1]
+    return local_name_of(element.tag)
+
+
+_LOCAL_NAMES: dict[object, str] = {}
+
+
+def local_name_of(tag: object) -> str:
+    """The local name in an lxml tag ("{ns}name" or "name"); "" for comments, processing instructions
+    and entities. Remembered: the same few tags recur in every message."""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        if len(_LOCAL_NAMES) > 4096:  # names come from traffic: keep the memo bounded
+            _LOCAL_NAMES.clear()
+        name = _LOCAL_NAMES[tag] = tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+    return name
 
 
 def child(element: etree._Element | None, name: str) -> etree._Element | None:
@@ -50,16 +66,25 @@ class ChildIndex:
 
     __slots__ = ("by_name", "element", "ordered")
 
-    def __init__(self, element: etree._Element):
+    def __init__(self, element: etree._Element, ordered: list[tuple[str, etree._Element]] | None = None):
         self.element = element  # held so that id(element) stays this node's while the index lives
-        self.ordered: list[tuple[str, etree._Element]] = []
-        self.by_name: dict[str, list[etree._Element]] = {}
-        for item in element:
-            tag = item.tag
-            if isinstance(tag, str):  # comments and processing instructions have no name
-                name = tag.rsplit("}", 1)[-1]
-                self.ordered.append((name, item))
-                self.by_name.setdefault(name, []).append(item)
+        if ordered is None:
+            local_names = _LOCAL_NAMES
+            ordered = []
+            for item in element:
+                tag = item.tag
+                name = local_names.get(tag) or local_name_of(tag)
+                if name:  # comments and processing instructions have no name
+                    ordered.append((name, item))
+        self.ordered = ordered
+        by_name: dict[str, list[etree._Element]] = {}
+        for name, item in ordered:
+            found = by_name.get(name)
+            if found is None:
+                by_name[name] = [item]
+            else:
+                found.append(item)
+        self.by_name = by_name
 
     def first(self, name: str) -> etree._Element | None:
         found = self.by_name.get(name)
@@ -99,8 +124,7 @@ class Message:
         """
         cached = self.__dict__.get("_secrets")
         if cached is None:
-            self._walk()
-            cached = self.__dict__["_secrets"]
+            cached = self.__dict__["_secrets"] = self._find_secrets()
         return cached
 
     @property
@@ -120,48 +144,53 @@ class Message:
         return (self.result or "").upper() == "FAILURE"
 
     def element_index(self, element: etree._Element) -> int:
-        """Position of `element` in document order, elements only (root = 0)."""
+        """Position of `element` in document order, elements only (root = 0).
+
+        The first few are counted by libxml2 (most messages have a finding or two); past them every
+        element is indexed in one walk, so that thousands of findings stay linear.
+        """
         index_map = self.__dict__.get("_index_map")
-        if index_map is None:
-            self._walk()
-            index_map = self.__dict__["_index_map"]
+        if index_map is not None:
+            return index_map[id(element)]
+        counted = self.__dict__.get("_indexes_counted", 0)
+        if counted < _COUNTED_INDEXES:
+            self.__dict__["_indexes_counted"] = counted + 1
+            return int(_ELEMENTS_BEFORE(element))
+        elements = list(self.root.iter(etree.Element))
+        # lxml hands out the same proxy object for a node only while one is alive: the list is kept
+        # with the map to keep the ids stable.
+        self.__dict__["_elements"] = elements
+        index_map = self.__dict__["_index_map"] = dict(zip(map(id, elements), range(len(elements))))
         return index_map[id(element)]
 
     def children(self, element: etree._Element) -> ChildIndex:
-        """The children of `element` by local name, indexed once per message (selectors share it)."""
+        """The children of `element` by local name, indexed on first use and kept for the message."""
         memo = self.__dict__.setdefault("_children", {})
         index = memo.get(id(element))
         if index is None:
             index = memo[id(element)] = ChildIndex(element)
         return index
 
-    def _walk(self) -> None:
-        """One pass over every element for what findings need: positions and the secrets to mask.
-
-        lxml hands out the same proxy object for a node only while one is alive, so the element
-        list is kept with the map to keep the ids stable.
-        """
-        elements = list(self.root.iter(etree.Element))
+    def _find_secrets(self) -> frozenset[str]:
         secrets = set()
-        for element in elements:
-            tag = element.tag
-            secret = _SECRET_TAGS.get(tag)
-            if secret is None:
-                secret = _is_secret_tag(tag)
+        for element in self.root.iter(etree.Element):
             # The whole value: a comment or PI inside it (<password>sec<!---->ret</password>) splits
             # element.text, but the server reads it whole and may echo it whole.
-            if secret and (value := text_of(element)):
+            if is_secret_tag(element.tag) and (value := text_of(element)):
                 secrets.add(value)
-        self.__dict__["_elements"] = elements
-        self.__dict__["_index_map"] = dict(zip(map(id, elements), range(len(elements))))
-        self.__dict__["_secrets"] = frozenset(secrets)
+        return frozenset(secrets)
+
+
+# An element's index in document order: the elements before it that are not its ancestors, and those.
+_ELEMENTS_BEFORE = etree.XPath("count(preceding::*) + count(ancestor::*)")
+_COUNTED_INDEXES = 4
 
 
 _SECRET_TAGS: dict[str, bool] = {}
 
 
-def _is_secret_tag(tag: str) -> bool:
-    """is_secret_name for a full lxml tag, remembered: the same few tags recur in every message."""
+def is_secret_tag(tag: str) -> bool:
+    """is_secret_name for a full lxml tag (Clark notation), remembered: the same few tags recur in every message."""
     known = _SECRET_TAGS.get(tag)
     if known is None:
         if len(_SECRET_TAGS) > 4096:  # hostile input may invent names without end
@@ -170,33 +199,77 @@ def _is_secret_tag(tag: str) -> bool:
     return known
 
 
+@functools.lru_cache(maxsize=512)  # every client sends the same few types; hostile ones are evicted
 def operation_from_request_type(body_type: str) -> tuple[str | None, str | None, bool]:
     """(package, operation, well_formed) from a request's xsi:type."""
     strict = REQUEST_TYPE.match(body_type.strip())
     if strict:
         return strict.group("package"), strict.group("operation"), body_type == body_type.strip()
-    lenient = LENIENT_REQUEST_TYPE.search(body_type)
+    lenient = _lenient_request_type(body_type)
     if lenient:
-        package = re.sub(r"[\s.]+", ".", lenient.group("package").lower())
-        return package, re.sub(r"\s+", "", lenient.group("operation")), False
+        package = re.sub(r"[\s.]+", ".", lenient[0].lower())
+        return package, re.sub(r"\s+", "", lenient[1]), False
     return None, None, False
 
 
+def _lenient_request_type(text: str) -> tuple[str, str] | None:
+    """(package, operation) as written, from the first "java...binding." whose rest is a package,
+    dots and an operation; linear in the text.
+
+    The operation holds no dot, so it follows the text's last run of dots and the package is all
+    between the prefix and that run: one place to split, found once. A package that does not read
+    from one prefix fails at the same place from any later prefix before that place, so those are
+    skipped, and no character is read twice.
+    """
+    last_dot = text.rfind(".")
+    if last_dot < 0:
+        return None
+    operation = _LENIENT_OPERATION.fullmatch(text, last_dot + 1)
+    if operation is None:
+        return None
+    package_end = last_dot
+    while package_end > 0 and text[package_end - 1] == ".":
+        package_end -= 1
+    while package_end > 0 and text[package_end - 1].isspace():
+        package_end -= 1
+    failed_at = -1
+    for prefix in _LENIENT_PREFIX.finditer(text):
+        start = prefix.end()
+        if start <= failed_at:
+            continue
+        if start >= package_end:
+            break
+        package = _LENIENT_PACKAGE.match(text, start, package_end)
+        if package is None:
+            continue
+        if package.end() == package_end:
+            return text[start:package_end], operation.group("operation")
+        failed_at = package.end()
+    return None
+
+
+def _first_children(element: etree._Element, first: str, second: str) -> tuple[etree._Element | None, etree._Element | None]:
+    """The first child named `first` and the first named `second`, in one pass over the children."""
+    found_first = found_second = None
+    for item in element:
+        name = _LOCAL_NAMES.get(item.tag) or local_name_of(item.tag)
+        if name == first:
+            if found_first is None:
+                found_first = item
+        elif name == second and found_second is None:
+            found_second = item
+    return found_first, found_second
+
+
 def build_message(root: etree._Element, direction_hint: str | None = None) -> Message:
-    indexes = [top_index := ChildIndex(root)]
-    header = top_index.first("header")
-    header_index = security_el = response_el = None
+    # Only what every message needs is looked up here, each parent's children in one pass; the rest
+    # (other child indexes, element indexes, secrets) is built when a rule or a finding asks.
+    header, body = _first_children(root, "header", "body")
+    security_el = response_el = None
     if header is not None:
-        indexes.append(header_index := ChildIndex(header))
-        security_el = header_index.first("securityContext")
-        response_el = header_index.first("response")
+        security_el, response_el = _first_children(header, "securityContext", "response")
     # Some clients (and one release-note example) put bodyContent straight under the root.
-    body = top_index.first("body")
-    if body is not None:
-        indexes.append(body_index := ChildIndex(body))
-        body_content = body_index.first("bodyContent")
-    else:
-        body_content = top_index.first("bodyContent")
+    body_content = _first_children(body if body is not None else root, "bodyContent", "")[0]
     body_type = body_content.get(f"{{{XSI_NS}}}type") if body_content is not None else None
 
     if response_el is not None:
@@ -217,14 +290,21 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
             package, operation, _ = operation_from_request_type(body_type)
 
     security: dict[str, str] = {}
+    indexes = {}
     if security_el is not None:
-        indexes.append(security_index := ChildIndex(security_el))
-        security = {name: (el.text or "").strip() for name, el in security_index.ordered}
+        # The securityContext's children are read here anyway: their index is kept for the rules.
+        ordered = []
+        for item in security_el:
+            name = _LOCAL_NAMES.get(item.tag) or local_name_of(item.tag)
+            if name:
+                ordered.append((name, item))
+                security[name] = (item.text or "").strip()
+        indexes[id(security_el)] = ChildIndex(security_el, ordered)
     tag = root.tag
     namespace = (tag[1:tag.index("}")] if tag[:1] == "{" else None) if isinstance(tag, str) else None
     result = reason = exception_id = None
     if response_el is not None:
-        indexes.append(outcome := ChildIndex(response_el))
+        outcome = indexes[id(response_el)] = ChildIndex(response_el)
         result, reason, exception_id = (text_of(outcome.first(name)) for name in ("result", "reason", "exceptionID"))
     message = Message(
         root=root,
@@ -242,8 +322,8 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
         security_context=security_el,
         response=response_el,
     )
-    # The selectors of the rules start from these elements: they reuse the indexes built here.
-    message.__dict__["_children"] = {id(index.element): index for index in indexes}
+    if indexes:
+        message.__dict__["_children"] = indexes
     return message
 
 

@@ -8,6 +8,7 @@ are parsed as if the well-known declarations were present, and reported once (WX
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from lxml import etree
 
 from proxy_addon.core.charsets import byte_order_mark, is_character_set
 from proxy_addon.core.findings import Finding, Severity
+from proxy_addon.core.message import is_secret_tag
 from proxy_addon.core.namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
 from proxy_addon.core.positions import SourceMap
 from proxy_addon.core.redaction import mask_quoted_credentials, quoted_credential_masker
@@ -43,7 +45,9 @@ _DECLARED_ENCODING = re.compile(r"""encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)
 _DTD_OR_ENTITY = re.compile(r"<!(DOCTYPE|ENTITY)\b")
 # Prefixes on element names (cheap to find: each match starts at "<"). Prefixed attributes other than
 # the ubiquitous xsi: are rare; the parser's own "prefix not defined" error catches them.
-_USED_PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*):[A-Za-z_]")
+_USED_PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*+):[A-Za-z_]")
+# The same on start tags only, half the work: in a well-formed document each end tag repeats its start tag.
+_PREFIX_ON_START_TAG = re.compile(r"<([A-Za-z_][\w.-]*+):[A-Za-z_]")
 _PREFIX_USE = re.compile(r"[<\s/]([A-Za-z_][\w.-]*):")  # a prefixed start or end tag (or attribute)
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # never in an XML document
 _PREFIXES_NAMED = 10  # in a WX002 message
@@ -71,11 +75,17 @@ class Voice(Protocol):
     def describe(self, rule_id: str, case: str | None, values: dict[str, Any]) -> tuple[str, Severity, str]: ...
 
 
-def _builtin_voice() -> Voice:
-    # Imported when first needed: the parser emits by id, the rule packs (lint/) hold the words.
-    from proxy_addon.lint.ruleset import builtin_rules  # noqa: PLC0415
+class PlainVoice:
+    """The words when no rule pack speaks for the parser (a caller that only wants the tree): the
+    rule id, the case and its values. The rule packs live above core/, which cannot reach them;
+    whoever wants their words passes them in (the Linter passes its rule set)."""
 
-    return builtin_rules()
+    def describe(self, rule_id: str, case: str | None, values: dict[str, Any]) -> tuple[str, Severity, str]:
+        details = ", ".join(f"{key}: {value}" for key, value in values.items())
+        return rule_id, Severity.ERROR, f"{case or rule_id}" + (f" ({details})" if details else "")
+
+
+PLAIN_VOICE = PlainVoice()
 
 
 class _RefuseExternalResources(etree.Resolver):
@@ -107,8 +117,11 @@ def _parser(recover: bool = False) -> etree.XMLParser:
 
 
 def canonical_encoding(name: str | None) -> str | None:
-    if not name:
-        return None
+    return _canonical(name) if name else None
+
+
+@functools.lru_cache(maxsize=256)  # a few names recur in every message; hostile ones are evicted
+def _canonical(name: str) -> str | None:
     try:
         return codecs.lookup(name).name
     except LookupError:
@@ -121,6 +134,7 @@ def _family(encoding: str | None) -> str | None:
     return _FAMILIES.get(canonical, canonical) if canonical else None
 
 
+@functools.lru_cache(maxsize=256)
 def _ascii_compatible(encoding: str) -> bool:
     """Whether a declaration written in this encoding reads as ASCII (false for UTF-16/32, EBCDIC)."""
     try:
@@ -131,6 +145,8 @@ def _ascii_compatible(encoding: str) -> bool:
 
 def _sniff(raw: bytes) -> tuple[str | None, str | None]:
     """(encoding, how it shows) from the first bytes: "bom", "unmarked" (16/32-bit), or (None, None)."""
+    if raw[:1] == b"<" and raw[1:2] != b"\x00":  # most documents: no mark starts with "<", nor "<" and a NUL
+        return None, None
     marked = byte_order_mark(raw)
     if marked is not None:
         return _FAMILIES.get(marked[1], marked[1]), "bom"
@@ -180,7 +196,7 @@ class ParsedDocument:
         """Emit rule `rule`'s `case` (its words and severity come from the rule pack) with `values`."""
         if offset is not None and self.text is not None:
             line, column = self.source_map.line_column(offset)
-        name, severity, message = (self.voice or _builtin_voice()).describe(rule, case, values)
+        name, severity, message = (self.voice or PLAIN_VOICE).describe(rule, case, values)
         self.findings.append(Finding(rule, name, severity, message, line or 1, column or 1, self.path))
 
 
@@ -234,14 +250,31 @@ def lint_memory_estimate(size: int, text: str, validating: bool = False) -> tupl
     return size * _COST_PER_BYTE + nodes * (_VALIDATION_FACTOR if validating else 1), elements, attributes
 
 
+def _read_declaration(raw: bytes, sniffed: str | None) -> tuple[bool, str | None]:
+    """(whether there is an XML declaration, the encoding it names)."""
+    end = raw.find(b"?>", 0, 512) if sniffed is None and raw.startswith(b"<?xml") else -1
+    if end >= 0:  # the usual prolog: the pattern ends at the first "?>", so these bytes decide
+        return _declaration_in(raw[:end + 2])
+    return _declaration_facts(_declaration_text(raw, sniffed))
+
+
+@functools.lru_cache(maxsize=256)  # clients repeat their prolog in every message
+def _declaration_in(head: bytes) -> tuple[bool, str | None]:
+    return _declaration_facts(head.decode("latin-1"))
+
+
+def _declaration_facts(head: str) -> tuple[bool, str | None]:
+    declaration = _DECLARATION.match(head)
+    if declaration is None:
+        return False, None
+    found = _DECLARED_ENCODING.search(declaration.group(0))
+    return True, found.group(1) if found else None
+
+
 def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
     raw = doc.raw
     sniffed, shown_by = _sniff(raw)
-    declaration = _DECLARATION.match(_declaration_text(raw, sniffed))
-    doc.has_declaration = declaration is not None
-    if declaration:
-        found = _DECLARED_ENCODING.search(declaration.group(0))
-        doc.declared_encoding = found.group(1) if found else None
+    doc.has_declaration, doc.declared_encoding = _read_declaration(raw, sniffed)
     declared = canonical_encoding(doc.declared_encoding)
     if doc.declared_encoding and declared is None:
         doc.add("WX005", "unknown-encoding", declared=doc.declared_encoding)
@@ -295,24 +328,40 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
     return True
 
 
+_RAW_READABLE = {"utf-8", "ascii", "latin-1", "iso8859-1"}  # encodings lxml reads from the bytes as they are
+
+
 def _parse_input(doc: ParsedDocument, text: str) -> bytes:
     """Bytes for lxml: the original when lxml can read them as they are, else UTF-8."""
-    if not doc.unbound_prefixes and doc.encoding in {"utf-8", "ascii", "latin-1", "iso8859-1"} \
-            and not doc.raw.startswith(codecs.BOM_UTF8):
+    if not doc.unbound_prefixes and _reads_raw(doc):
         return doc.raw
     if text.lstrip().startswith("<?xml"):
         text = re.sub(r"^\s*<\?xml\s[^>]*?\?>", '<?xml version="1.0" encoding="UTF-8"?>', text, count=1)
     return text.encode("utf-8")
 
 
+def _reads_raw(doc: ParsedDocument) -> bool:
+    return doc.encoding in _RAW_READABLE and not doc.raw.startswith(codecs.BOM_UTF8)
+
+
+def _declarations(prefixes: list[str]) -> str:
+    return "".join(f' xmlns:{p}="{WELL_KNOWN_PREFIXES.get(p, UNBOUND_NS_PREFIX + p)}"' for p in prefixes)
+
+
 def _inject_declarations(text: str, prefixes: list[str]) -> str:
     root_tag = _ROOT_START_TAG.search(text)
     if not root_tag:
         return text
-    declarations = "".join(
-        f' xmlns:{p}="{WELL_KNOWN_PREFIXES.get(p, UNBOUND_NS_PREFIX + p)}"' for p in prefixes
-    )
-    return text[: root_tag.end()] + declarations + text[root_tag.end():]
+    return text[: root_tag.end()] + _declarations(prefixes) + text[root_tag.end():]
+
+
+def _used_and_unbound(text: str) -> tuple[set[str], list[str]]:
+    """(prefixes on start tags, those and xsi: when used but declared nowhere), from the text alone.
+    _find_unbound's answer whenever the document is well-formed."""
+    on_elements = set(_PREFIX_ON_START_TAG.findall(text))
+    used = on_elements | {"xsi"} if "xsi:" in text else on_elements
+    declared = set(_DECLARED_PREFIX.findall(text)) if "xmlns:" in text else set()
+    return on_elements, sorted(used - declared - {"xml", "xmlns"})
 
 
 def _find_unbound(text: str) -> list[str]:
@@ -324,9 +373,86 @@ def _find_unbound(text: str) -> list[str]:
 
 
 def _parse(doc: ParsedDocument) -> None:
+    """One parse for what real traffic sends: undeclared prefixes are found on the text first and
+    bound on the root, so lxml never fails on them; anything less plain goes step by step."""
     text = doc.text or ""
-    # Fast path first: most traffic declares its prefixes. Only a "prefix not defined" error pays
-    # for the scan of every prefix used (then all are bound at once, not one retry per prefix).
+    on_elements, unbound = _used_and_unbound(text)
+    if unbound:
+        plain = _plain_markup(text)
+        if (root := _parse_bound(doc, text, on_elements, unbound, plain)) is not None:
+            doc.root = root
+            doc.unbound_prefixes = unbound
+            _report_unbound(doc, text, plain)
+            return
+    _parse_step_by_step(doc)
+
+
+def _parse_bound(doc: ParsedDocument, text: str, on_elements: set[str], unbound: list[str],
+                 plain: bool) -> etree._Element | None:
+    """The tree of the document with `unbound` declared on its root, when it is the one step by step
+    ends with: the document is well-formed and one of them is really used (its first parse would
+    have failed on it). Otherwise None, and step by step decides, as it always did.
+
+    The input is what the first parse reads (the original bytes when lxml reads them, declaration
+    kept) plus the declarations: the same well-formedness errors at the same places.
+    """
+    root_tag = _ROOT_START_TAG.search(text)
+    if not root_tag:
+        return None
+    declarations = _declarations(unbound)
+    if _reads_raw(doc):
+        if not declarations.isascii():  # a prefix in letters beyond ASCII, in bytes of another encoding
+            return None
+        at = root_tag.end() if doc.raw.isascii() else len(text[:root_tag.end()].encode(doc.encoding))
+        data = doc.raw[:at] + declarations.encode("ascii") + doc.raw[at:]
+    else:
+        data = _parse_input(doc, text[:root_tag.end()] + declarations + text[root_tag.end():])
+    try:
+        root = etree.fromstring(data, _parser())
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    return root if _uses_any(root, on_elements, unbound, plain) else None
+
+
+_USES_PREFIX = etree.XPath("boolean(//*[substring-before(name(), ':') = $p] | //@*[substring-before(name(), ':') = $p])")
+
+
+def _uses_any(root: etree._Element, on_elements: set[str], prefixes: list[str], plain: bool) -> bool:
+    """Whether an element or attribute of this well-formed document uses one of `prefixes`.
+
+    Without comments, CDATA sections, DTDs and processing instructions, every "<" of a well-formed
+    document starts a tag (`plain`), so an element prefix found on the text is used; otherwise (and
+    for xsi:, which counts when found anywhere in the text) the tree says.
+    """
+    if plain and not on_elements.isdisjoint(prefixes):
+        return True
+    return any(_USES_PREFIX(root, p=prefix) for prefix in prefixes)
+
+
+def _plain_markup(text: str) -> bool:
+    """No comment, CDATA section, DTD or processing instruction past the XML declaration: in a
+    well-formed document every "<" then starts a tag."""
+    if "<!" in text:
+        return False
+    declaration = _DECLARATION.match(text)
+    return text.find("<?", declaration.end() if declaration else 0) < 0
+
+
+def _secret_qnames(root: etree._Element) -> set[str]:
+    """The names, as written, of the credential elements of a document."""
+    names = set()
+    for element in root.iter(etree.Element):
+        if is_secret_tag(tag := element.tag):
+            local = tag.rsplit("}", 1)[-1]
+            names.add(f"{element.prefix}:{local}" if element.prefix else local)
+    return names
+
+
+def _parse_step_by_step(doc: ParsedDocument) -> None:
+    """Parse, and on each "prefix not defined" error bind what is missing and parse again: for
+    documents the single parse cannot take (not well-formed, prefixes declared out of scope)."""
+    text = doc.text or ""
+    # All the prefixes found missing are bound at once, not one retry per prefix.
     for _attempt in range(6):
         source = _inject_declarations(text, doc.unbound_prefixes) if doc.unbound_prefixes else text
         parser = _parser()
@@ -362,16 +488,21 @@ def _parse(doc: ParsedDocument) -> None:
             doc.add("WX001", "unparseable", error=str(error))
             return
     if doc.unbound_prefixes:
-        # One scan for the first use of any of them (a search per prefix was quadratic: 4,000
-        # undeclared prefixes took 2 s), and a list that stays readable however many there are.
-        unbound = set(doc.unbound_prefixes)
-        first = next((m.start() for m in _PREFIX_USE.finditer(text) if m.group(1) in unbound), 0)
-        names = ", ".join(f"{p}:" for p in doc.unbound_prefixes[:_PREFIXES_NAMED])
-        if len(doc.unbound_prefixes) > _PREFIXES_NAMED:
-            names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
-        # A prefix used inside a credential element (<password><Zq9:a/>) is a piece of it: masked.
-        mask = quoted_credential_masker(text)
-        doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask(names), first=mask(doc.unbound_prefixes[0]))
+        _report_unbound(doc, text, doc.root is not None and _plain_markup(text))
+
+
+def _report_unbound(doc: ParsedDocument, text: str, plain: bool) -> None:
+    # One scan for the first use of any of them (a search per prefix was quadratic: 4,000
+    # undeclared prefixes took 2 s), and a list that stays readable however many there are.
+    unbound = set(doc.unbound_prefixes)
+    first = next((m.start() for m in _PREFIX_USE.finditer(text) if m.group(1) in unbound), 0)
+    names = ", ".join(f"{p}:" for p in doc.unbound_prefixes[:_PREFIXES_NAMED])
+    if len(doc.unbound_prefixes) > _PREFIXES_NAMED:
+        names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
+    # A prefix used inside a credential element (<password><Zq9:a/>) is a piece of it: masked.
+    # Where every "<" starts a tag, the tree names the credential elements (no scan of every tag).
+    mask = quoted_credential_masker(text, _secret_qnames(doc.root) if plain else None)
+    doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask(names), first=mask(doc.unbound_prefixes[0]))
 
 
 def _parse_despite_invalid_uris(doc: ParsedDocument, source: str, errors: list) -> bool:

@@ -23,6 +23,10 @@ _TOKEN = re.compile(
 )
 
 
+# Up to this offset a position is counted directly; past it (or once line_text asks) every line is indexed.
+_COUNT_UP_TO = 4096
+
+
 @dataclass(slots=True)
 class Span:
     start: int  # offset of "<" of the start tag
@@ -36,10 +40,15 @@ class SourceMap:
         self.text = text
         self._newlines: list[int] | None = None
         self._spans: list[Span] | None = None
+        self._starts: list[int] = []  # start tag offsets, scanned only as far as a position asked for
+        self._tokens = None
         self._tag_columns: dict[tuple[int, str], tuple[list[int], int]] = {}  # (columns found, where to resume)
 
     def line_column(self, offset: int) -> tuple[int, int]:
         if self._newlines is None:
+            if offset <= _COUNT_UP_TO:  # one early position (most findings of a parser): no index of every line
+                line_start = self.text.rfind("\n", 0, offset) + 1
+                return self.text.count("\n", 0, line_start) + 1, offset - line_start + 1
             self._newlines = _newline_offsets(self.text)
         line_index = bisect.bisect_left(self._newlines, offset)
         line_start = self._newlines[line_index - 1] + 1 if line_index else 0
@@ -87,10 +96,21 @@ class SourceMap:
         return columns[occurrence] if occurrence < len(columns) else None
 
     def element_position(self, index: int) -> tuple[int, int] | None:
-        spans = self.spans
-        if 0 <= index < len(spans):
-            return self.line_column(spans[index].start)
-        return None
+        if index < 0:
+            return None
+        if self._spans is not None:
+            return self.line_column(self._spans[index].start) if index < len(self._spans) else None
+        # Only the start tags up to this one: a finding needs where its element starts, not every span.
+        starts = self._starts
+        if len(starts) <= index:
+            if self._tokens is None:
+                self._tokens = _TOKEN.finditer(self.text)
+            for match in self._tokens:
+                if match.group("start") is not None:
+                    starts.append(match.start())
+                    if len(starts) > index:
+                        break
+        return self.line_column(starts[index]) if index < len(starts) else None
 
 
 def _newline_offsets(text: str) -> list[int]:

@@ -9,7 +9,7 @@ import bisect
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -54,6 +54,57 @@ _SECRET_START_TAG = re.compile(
     r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>" + _SECRET_LOCAL_NAME + r"))"
     r"(?P<attrs>(?:\s(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*?)?)>"
 )
+# How every secret element's local name ends: a suffix, or a whole exact name. A start tag can match
+# _SECRET_START_TAG only where one of these ends its name, right before a space or ">".
+_SECRET_NAME_ENDINGS = tuple(sorted({*_SECRET_SUFFIXES, *_EXACT_SECRET_NAMES}))
+_SECRET_NAME_ENDING = re.compile("(?i:" + "|".join(map(re.escape, _SECRET_NAME_ENDINGS)) + r")(?=[\s>])")
+
+
+def _secret_start_tags(text: str, qnames: Collection[str] | None = None) -> Iterator[re.Match[str]]:
+    """What _SECRET_START_TAG.finditer(text) finds, trying the pattern only at tags whose name ends
+    like a secret's: tried at every "<" it cost ~1 µs a tag (its optional prefix and name
+    backtrack), most of linting a message with an undeclared prefix. A match holds no "<" but its
+    first, so the matches at the candidates, in order, are finditer's.
+
+    `qnames`, when the caller knows them, are the names as written of every element of `text`
+    is_secret_name accepts, and every "<" of `text` starts a tag (a parsed document without
+    comments, CDATA sections, DTD or processing instructions): then only those tags are tried.
+    """
+    if qnames is not None:
+        ends = sorted(found + 1 for qname in qnames for found in _finds(text, "<" + qname))
+    elif text.isascii():  # lower() keeps every offset; IGNORECASE and lower() agree on ASCII
+        folded = text.lower()
+        ends = sorted(found for ending in _SECRET_NAME_ENDINGS for found in _ends_of(folded, ending))
+    else:
+        ends = [found.end() for found in _SECRET_NAME_ENDING.finditer(text)]
+    tried = -1
+    for end in ends:
+        start = text.rfind("<", 0, end)
+        if start <= tried:
+            continue
+        tried = start
+        found = _SECRET_START_TAG.match(text, start)
+        if found is not None:
+            yield found
+
+
+def _finds(text: str, needle: str) -> Iterator[int]:
+    found = text.find(needle)
+    while found >= 0:
+        yield found
+        found = text.find(needle, found + 1)
+
+
+def _ends_of(text: str, ending: str) -> Iterator[int]:
+    """Offsets just past each `ending` in `text` that a space or ">" follows."""
+    found = text.find(ending)
+    while found >= 0:
+        end = found + len(ending)
+        if end < len(text) and (text[end] == ">" or text[end].isspace()):
+            yield end
+        found = text.find(ending, found + 1)
+
+
 # key=value (query strings, log lines) and "key": "value" (JSON). A bare "word: text" in prose is
 # not a key, or every sentence about tickets would be masked; header lines are matched apart.
 # A bare key is at most 128 characters, the end of its word (the suffix test of is_secret_name sees
@@ -83,7 +134,7 @@ def _mask_xml_elements(text: str) -> str:
     parts: list[str] = []
     done = 0
     next_end: dict[str, tuple[int, int] | None] = {}
-    for start in _SECRET_START_TAG.finditer(text):
+    for start in _secret_start_tags(text):
         if start.start() < done:  # inside a value already masked
             continue
         if not is_secret_name(start.group("local")):
@@ -167,17 +218,18 @@ def _end_tag_pattern(qname: str) -> re.Pattern[str]:
     return re.compile(rf"</{re.escape(qname)}\s*>|<!\[CDATA\[")
 
 
-def credential_spans(text: str) -> list[tuple[int, int, str]]:
+def credential_spans(text: str, qnames: Collection[str] | None = None) -> list[tuple[int, int, str]]:
     """(start, end, qname) of what each credential element holds in `text`: its attributes and its
     content, up to and with its end tag; when it has none, up to the next tag; an unterminated CDATA
     section inside it runs to the end. For text quoted from a document that may not parse.
 
     Linear like _mask_xml_elements: each name's end tag is searched for again only past the last one.
+    `qnames`: see _secret_start_tags.
     """
     spans: list[tuple[int, int, str]] = []
     done = 0
     next_end: dict[str, tuple[int, int] | None] = {}
-    for start in _SECRET_START_TAG.finditer(text):
+    for start in _secret_start_tags(text, qnames):
         if start.start() < done or not is_secret_name(start.group("local")):
             continue
         qname = start.group("qname")
@@ -205,16 +257,20 @@ def mask_quoted_credentials(message: str, text: str) -> str:
     return quoted_credential_masker(text)(message)
 
 
-def quoted_credential_masker(text: str) -> Callable[[str], str]:
+def quoted_credential_masker(text: str, qnames: Collection[str] | None = None) -> Callable[[str], str]:
     """mask_quoted_credentials for several messages about one `text`: its credential elements are
-    found once."""
-    spans = credential_spans(text) if "<" in text else []
+    found once (`qnames`: see _secret_start_tags)."""
+    spans = credential_spans(text, qnames) if "<" in text else []
     if not spans:
         return lambda message: message
     names = {qname for _, _, qname in spans}
     values = [text[start:stop] for start, stop, _ in spans]
 
     def masked(message: str) -> str:
+        if MASK not in message and not any(word not in names and any(word in value for value in values)
+                                           for word in _QUOTED_TOKEN.findall(message)):
+            return message  # nothing to mask: the substitutions below would give it back as it is
+
         def mask(token: re.Match[str]) -> str:
             word = token.group()
             if word in names or not any(word in value for value in values):

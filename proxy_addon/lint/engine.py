@@ -21,6 +21,7 @@ from proxy_addon.core.versions import Version
 from proxy_addon.lint.checks import CheckEnv
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.ruleset import Rule, RuleSet, builtin_rules, render
+from proxy_addon.lint.selector import Searches
 
 
 @dataclass
@@ -41,12 +42,23 @@ class LintResult:
         return self.findings[0].operation if self.findings else (self.message.operation if self.message else None)
 
 
+class Plan:
+    """The rules one kind of message runs (direction, operation, API version, site type, selection),
+    with their searches merged: each subtree they search is walked once per message."""
+
+    __slots__ = ("rules", "searches")
+
+    def __init__(self, rules: list[Rule]):
+        self.rules = rules
+        self.searches = Searches(selector for rule in rules for selector in (*rule.selectors, *rule.when, *rule.unless))
+
+
 class Linter:
     def __init__(self, ruleset: RuleSet | None = None, max_bytes: int = DEFAULT_MAX_BYTES):
         self.ruleset = ruleset or RuleSet.load()
         self.max_bytes = max_bytes
         self._validator = None
-        self._plans: dict[tuple, list[Rule]] = {}
+        self._plans: dict[tuple, Plan] = {}
 
     def lint(self, data: bytes, *, path: str = "-", http_charset: str | None = None,
              direction: str | None = None, context: LintContext | None = None,
@@ -106,7 +118,9 @@ class Linter:
         site_kind = context.site_kind(site)
         version = context.version_for(site)
         env = None
-        for rule in self._runnable(message.direction, message.operation, version, site_kind, context):
+        plan = self._runnable(message.direction, message.operation, version, site_kind, context)
+        plan.searches.install(message)
+        for rule in plan.rules:
             if rule.unless and any(select(message) for select in rule.unless):
                 continue
             if rule.when and not all(select(message) for select in rule.when):
@@ -128,19 +142,19 @@ class Linter:
                 finding.fix = self._fix_for(rule, hit.element, hit.values, result)
 
     def _runnable(self, direction: str, operation: str | None, version: Version, site_kind: str | None,
-                  context: LintContext) -> list[Rule]:
+                  context: LintContext) -> Plan:
         """The rules that can fire on such a message in this context, worked out once per kind of message."""
         key = (direction, operation and operation.lower(), version, site_kind, context.select, context.ignore)
-        rules = self._plans.get(key)
-        if rules is None:
+        plan = self._plans.get(key)
+        if plan is None:
             if len(self._plans) > 4096:  # operation names come from traffic: keep the memo bounded
                 self._plans.clear()
-            rules = self._plans[key] = [
+            plan = self._plans[key] = Plan([
                 rule for rule in self.ruleset.candidates(direction, operation)
                 if context.is_selected(rule.id) and rule.applies_to_version(version)
                 and rule.applies_to_site(site_kind)
-            ]
-        return rules
+            ])
+        return plan
 
     def _fix_for(self, rule: Rule, element: etree._Element, values: dict, result: LintResult) -> Fix | None:
         if rule.fix is None or result.document.text is None:
@@ -228,6 +242,8 @@ class Linter:
         hundred say all there is to say. Findings the engine would make past the cap are never made
         (only counted, in _over_the_cap); those of the parser and the schema validator are cut here.
         """
+        if not result._uncounted and len(findings) <= MAX_FINDINGS_PER_RULE:
+            return findings  # no rule can be over the cap
         counts: dict[str, int] = {}
         kept, more = [], {rule: [count, None, element] for rule, (count, element) in result._uncounted.items()}
         for finding in findings:

@@ -17,6 +17,7 @@ from proxy_addon.core.parsing import parse_document
 from proxy_addon.core.redaction import redact
 from proxy_addon.exchange.sniff import is_xml_api
 from proxy_addon.lint.engine import Linter
+from proxy_addon.lint.ruleset import builtin_rules
 from proxy_addon.mitm.flows import METADATA_KEY
 
 PRIORITY = 2.0
@@ -42,7 +43,7 @@ class WebexXmlContentview(contentviews.Contentview):
         header = _header_from_flow(metadata, direction)
         if header is None:
             header = self._header_from_lint(data, direction)
-        document = parse_document(data, path="contentview")
+        document = parse_document(data, path="contentview", voice=builtin_rules())
         if document.root is None:
             raise ValueError(document.findings[0].message if document.findings else "not XML")
         pretty = copy.deepcopy(document.root)

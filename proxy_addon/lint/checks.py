@@ -16,6 +16,7 @@ from lxml import etree
 
 from proxy_addon.core.message import Message, child, exception_key, local_name, text_of
 from proxy_addon.core.versions import Version, format_version
+from proxy_addon.lint.lifecycle import default_lifecycle
 from proxy_addon.lint.options import (
     Boolean,
     Integer,
@@ -325,8 +326,6 @@ def deprecated_operation(matches: list[Element], options: dict[str, Any], env: C
     """The message's operation is deprecated in rules/lifecycle.yaml; says what replaces it."""
     lifecycle = env.lifecycle
     if lifecycle is None:
-        from proxy_addon.lint.lifecycle import default_lifecycle  # noqa: PLC0415 (it imports the rule loader)
-
         lifecycle = default_lifecycle()
     operation = lifecycle.lookup(env.message.operation)
     if operation.status != "deprecated" or not matches:

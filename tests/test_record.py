@@ -71,3 +71,11 @@ def test_the_pipeline_builds_its_linter_once_for_team_packs(tmp_path, monkeypatc
     assert built == []
     pipeline.configure(Settings(rule_packs=()))
     assert len(built) == 1  # a change of packs does build anew
+
+
+def test_a_delay_is_rounded_to_the_nearest_second():
+    """A request 1 s after the expiry WX106 shows (itself cut to the second) was called "0 s" late."""
+    from proxy_addon.lint.memory import duration  # noqa: PLC0415
+
+    assert [duration(s) for s in (0.88, 1.2, 59.6, 1799.88, 3725)] == ["1 s", "1 s", "1 min 0 s", "30 min 0 s",
+                                                                      "1 h 2 min"]

@@ -214,7 +214,6 @@ EMITTERS = {
     "proxy_addon/core/parsing.py": re.compile(r'doc\.add\("(WX\d+)", "([\w-]+)"'),
     "proxy_addon/lint/engine.py": re.compile(r'_emit_case\(result, "(WX\d+)", "([\w-]+)"'),
     "proxy_addon/schema/validation.py": re.compile(r'"(WX\d+)": "([\w-]+)"'),
-    "proxy_addon/exchange/linter.py": re.compile(r'add_case\(\s*result, "(WX\d+)", "([\w-]+)"'),
 }
 
 

@@ -8,6 +8,7 @@ encodes as UTF-8, so printing or storing it raised, and one such name cost a who
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -43,3 +44,8 @@ def xml_escape(text: str) -> str:
     email and ssl, about 25 ms of every `check` run's start-up for three replacements.
     """
     return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
+def format_time(time: float) -> str:
+    """A time as findings and notes show it: "2024-05-01 09:30:00 UTC"."""
+    return datetime.fromtimestamp(time, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -22,14 +22,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from proxy_addon.core.message import Message, local_name, text_of
+from proxy_addon.core.text import format_time
 from proxy_addon.core.versions import Version, format_version, parse_version
-from proxy_addon.exchange.observed import Observed, format_time
+from proxy_addon.exchange.observed import Observed
 from proxy_addon.lint.context import LintContext
+from proxy_addon.lint.memory import SESSION_TICKET, SHARED_RECORDING, shared_recording_key, ticket_digest
 from proxy_addon.lint.ruleset import Rule
 
 USER_MANAGEMENT_ON_CI = "030098"
 SITE_TYPE, API_VERSION = "site-type", "api-version"  # what a site is: reported when learned
-SESSION_TICKET, SHARED_RECORDING = "session-ticket", "shared-recording"  # remembered quietly
 CI, SSO, NON_SSO = "ci", "sso", "non-sso"
 # GetSiteType's numbers (xml-api-9.0-release-notes.txt A174-178): 1 CI, 2 SSO, 3 Train non-SSO,
 # 4 W11 SSO, 5 non-SSO. Another number is no documented type: nothing is learned from it.
@@ -171,6 +172,9 @@ class KnowledgeContext(LintContext):
     def version_for(self, site: str | None) -> Version:
         return self.knowledge.api_version(site, self.upstream) or super().version_for(site)
 
+    def remembered(self, kind: str, site: str | None, key: str) -> Fact | None:
+        return self.knowledge.remembered(kind, site, key, self.upstream)
+
     def facts_for(self, rule: Rule, site: str | None) -> list[Fact]:
         """The learned facts a finding of `rule` for `site` depends on: its notes say where they came from."""
         facts = []
@@ -235,18 +239,6 @@ def facts_from_answer(site: str | None, operation: str | None, answer: Message, 
 def version_text(version: Version) -> str:
     """As the service names it: 11.0 SP22 before 39.1, all three numbers after (39.3.0, as apiVer)."""
     return format_version(version) if version < (39, 0, 0) else ".".join(map(str, version))
-
-
-def ticket_digest(ticket: str) -> str:
-    """How a session ticket is remembered and named: never by its value."""
-    import hashlib  # noqa: PLC0415 (its OpenSSL digests cost every check ~2 ms of start-up; few messages have a ticket)
-
-    return hashlib.sha256(ticket.strip().encode()).hexdigest()
-
-
-def shared_recording_key(webex_id: str | None, recording_id: str) -> str:
-    """shareToMe is relative to the user who listed: the same recording may be another user's own."""
-    return f"{(webex_id or '').lower()}|{recording_id}"
 
 
 def _body_content(message: Message):

@@ -1,8 +1,9 @@
 """The one exchange linter the proxy, `check` and `audit` all call, message by message in capture order.
 
-For a request: lint it with what is known about its site, check it against what earlier answers
-taught (an expired session ticket, WX106; a recording shared with the user, WX305), note the learned
-facts on the findings whose rules depend on them, and hand out its record (PENDING until the answer).
+For a request: lint it with what is known about its site and what earlier answers in the capture
+issued (its context's memory: the rules that compare, such as an expired session ticket, are data
+like the others), note the learned facts on the findings whose rules depend on them, and hand out
+its record (PENDING until the answer).
 For a response: lint it with its request's operation, tie a FAILURE to the request findings whose
 rules the exception catalog names as its predictors, learn from the answer, and hand out the
 completed record. Where records go (log, store, report, annotations, output) is the consumer's business.
@@ -20,20 +21,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
 from proxy_addon.core.findings import Finding
-from proxy_addon.core.message import Message, build_message, child, exception_key, local_name, text_of
+from proxy_addon.core.message import Message, build_message, exception_key
 from proxy_addon.core.parsing import parse_document
-from proxy_addon.exchange.knowledge import (
-    SESSION_TICKET,
-    SHARED_RECORDING,
-    Fact,
-    KnowledgeContext,
-    SiteKnowledge,
-    facts_from_answer,
-    may_teach,
-    shared_recording_key,
-    ticket_digest,
-)
-from proxy_addon.exchange.observed import Exchange, Observed, format_time
+from proxy_addon.exchange.knowledge import Fact, KnowledgeContext, SiteKnowledge, facts_from_answer, may_teach
+from proxy_addon.exchange.observed import Exchange, Observed
 from proxy_addon.exchange.record import ExchangeRecord, LintedMessage, Outcome
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.engine import Linter, LintResult
@@ -167,7 +158,6 @@ class ExchangeLinter:
         if message is not None:
             site = context.site_key(message.site_name, message.site_id)
             webex_id, operation = message.webex_id, message.operation
-            self._check_against_answers(seen, result, context, site)
             self._note_learned_facts(result.findings, context, site)
         record = ExchangeRecord(LintedMessage(seen, result), None, Outcome.PENDING, site, webex_id, operation)
         if seen.direction == "request":
@@ -201,7 +191,7 @@ class ExchangeLinter:
 
     def _lint(self, seen: Observed, context: LintContext, operation: str | None) -> LintResult:
         result = self.linter.lint(seen.data, path=seen.source, http_charset=seen.http_charset,
-                                  direction=seen.direction, context=context, operation_hint=operation)
+                                  direction=seen.direction, context=context, operation_hint=operation, time=seen.time)
         ignored = self.ignored_rules(seen.source) if self.ignored_rules is not None else ()
         if ignored:
             result.findings[:] = [finding for finding in result.findings if not finding.rule.startswith(ignored)]
@@ -220,38 +210,6 @@ class ExchangeLinter:
             finding.rule for finding in request_findings
             if finding.rule in named or (finding.predicts and exception_key(finding.predicts) == wanted)))
 
-    def _check_against_answers(self, seen: Observed, result: LintResult, context: KnowledgeContext,
-                               site: str | None) -> None:
-        """WX106 and WX305: what this request does with what earlier answers in the capture issued."""
-        message = result.message
-        knowledge = context.knowledge
-        ticket = child(message.security_context, "sessionTicket")
-        if ticket is not None and text_of(ticket) and seen.time is not None:
-            issued = knowledge.remembered(SESSION_TICKET, site, ticket_digest(text_of(ticket)), context.upstream)
-            if issued is not None and seen.time > issued.value:
-                lifetime = round(issued.value - issued.time) if issued.time is not None else None
-                finding = self.linter.add_case(
-                    result, "WX106", "expired", ticket, digest=issued.key[:12],
-                    expired=format_time(issued.value), lifetime=lifetime if lifetime is not None else "?",
-                    issued=format_time(issued.time) if issued.time is not None else "(unknown)",
-                    late=_duration(seen.time - issued.value))
-                if finding is not None:
-                    finding.notes.append(issued.note)
-        changes = self.linter.ruleset.by_id.get("WX305")  # its operations change a recording (rules/meetings.yaml)
-        if changes is not None and message.operation in (changes.operations or ()) and message.body_content is not None:
-            for element in _recording_ids(message):
-                recording_id = text_of(element)
-                shared = knowledge.remembered(SHARED_RECORDING, site, shared_recording_key(message.webex_id, recording_id),
-                                              context.upstream)
-                if shared is None:
-                    continue
-                finding = self.linter.add_case(
-                    result, "WX305", "shared", element, operation=message.operation, recording_id=recording_id,
-                    webex_id=message.webex_id or "the user",
-                    listed=format_time(shared.time) if shared.time is not None else "(no time)")
-                if finding is not None:
-                    finding.notes.append(shared.note)
-
     def _note_learned_facts(self, findings: list[Finding], context: KnowledgeContext, site: str | None) -> None:
         rules = self.linter.ruleset.by_id
         for finding in findings:
@@ -266,17 +224,6 @@ class ExchangeLinter:
 
 def _unanswered(record: ExchangeRecord) -> ExchangeRecord:
     return ExchangeRecord(record.request, None, Outcome.UNANSWERED, record.site, record.webex_id, record.operation)
-
-
-def _recording_ids(message: Message) -> list:
-    return [el for el in message.body_content.iter() if isinstance(el.tag, str)
-            and local_name(el).lower() == "recordingid" and text_of(el)]
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else (f"{minutes} min {secs} s" if minutes else f"{secs} s")
 
 
 def _note_failure(answer_findings: list[Finding], failure: str, predicted_by: tuple[str, ...]) -> None:

@@ -7,7 +7,8 @@ a file, HAR entry or flow dump; all of them are linted by the same `ExchangeLint
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+
+from proxy_addon.core.text import format_time
 
 PROXY_SOURCE = "proxy"
 
@@ -51,5 +52,3 @@ class Exchange:
     weight: int = 0
 
 
-def format_time(time: float) -> str:
-    return datetime.fromtimestamp(time, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -15,7 +15,10 @@ from typing import Any
 from lxml import etree
 
 from proxy_addon.core.message import Message, child, exception_key, local_name, text_of
+from proxy_addon.core.text import format_time
 from proxy_addon.core.versions import Version, format_version
+from proxy_addon.lint.lifecycle import default_lifecycle
+from proxy_addon.lint.memory import SESSION_TICKET, SHARED_RECORDING, duration, shared_recording_key, ticket_digest
 from proxy_addon.lint.options import (
     Boolean,
     Integer,
@@ -44,6 +47,7 @@ WEBEX_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{1,2
 class Hit:
     element: Element
     values: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # where what the check relied on came from (an earlier answer)
 
 
 @dataclass(slots=True)
@@ -54,6 +58,9 @@ class CheckEnv:
     exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)  # rules/exceptions.yaml
     lifecycle: Any = None  # rules/lifecycle.yaml (proxy_addon.lint.lifecycle.Lifecycle)
     site_kind: str | None = None  # "ci" | "sso" | "non-sso" (GetSiteType, A174-178); None: unknown
+    site: str | None = None  # the site the message is for (siteName, or the siteID's mapped name)
+    time: float | None = None  # when the message was seen (a capture's or the proxy's clock)
+    remembered: Callable[[str, str | None, str], Any] = lambda kind, site, key: None  # LintContext.remembered
 
 
 Check = Callable[[list[Element], dict[str, Any], CheckEnv], Iterator[Hit]]
@@ -302,6 +309,40 @@ def _first(order: list[str], present_names: list[str]) -> str | None:
     return next((name for name in order if name in present_names), None)
 
 
+@check("expired_ticket")
+def expired_ticket(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """A session ticket an earlier AuthenticateUser answer in the capture issued, used after its
+    timeToLive (the capture's times; lint/memory.py)."""
+    if env.time is None:
+        return
+    for element in matches:
+        ticket = text_of(element)
+        issued = env.remembered(SESSION_TICKET, env.site, ticket_digest(ticket)) if ticket else None
+        if issued is None or env.time <= issued.value:
+            continue
+        yield Hit(element, {
+            "digest": issued.key[:12], "expired": format_time(issued.value),
+            "lifetime": round(issued.value - issued.time) if issued.time is not None else "?",
+            "issued": format_time(issued.time) if issued.time is not None else "(unknown)",
+            "late": duration(env.time - issued.value)}, (issued.note,))
+
+
+@check("shared_recording")
+def shared_recording(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """A recording an earlier LstRecording answer in the capture listed with shareToMe=true for this
+    user, named by the request."""
+    webex_id = env.message.webex_id
+    for element in matches:
+        recording_id = text_of(element)
+        listed = env.remembered(SHARED_RECORDING, env.site, shared_recording_key(webex_id, recording_id)) \
+            if recording_id else None
+        if listed is None:
+            continue
+        yield Hit(element, {"recording_id": recording_id, "webex_id": webex_id or "the user",
+                            "listed": format_time(listed.time) if listed.time is not None else "(no time)"},
+                  (listed.note,))
+
+
 @check("failure_response")
 def failure_response(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """A FAILURE result, explained from the catalog of documented exceptionIDs."""
@@ -325,8 +366,6 @@ def deprecated_operation(matches: list[Element], options: dict[str, Any], env: C
     """The message's operation is deprecated in rules/lifecycle.yaml; says what replaces it."""
     lifecycle = env.lifecycle
     if lifecycle is None:
-        from proxy_addon.lint.lifecycle import default_lifecycle  # noqa: PLC0415 (it imports the rule loader)
-
         lifecycle = default_lifecycle()
     operation = lifecycle.lookup(env.message.operation)
     if operation.status != "deprecated" or not matches:

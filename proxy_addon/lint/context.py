@@ -33,6 +33,11 @@ class LintContext:
     def version_for(self, site: str | None) -> Version:
         return self.api_version
 
+    def remembered(self, kind: str, site: str | None, key: str):
+        """What an earlier answer in the capture issued (lint/memory.py: a session ticket, a shared
+        recording), with its `value`, `time` and `note`; outside a capture nothing is remembered."""
+        return None
+
     def configured_site_kind(self, site: str | None) -> str | None:
         """"ci" for a configured CI site; other types are known only from traffic (KnowledgeContext)."""
         if site is None:

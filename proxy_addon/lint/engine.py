@@ -62,7 +62,9 @@ class Linter:
 
     def lint(self, data: bytes, *, path: str = "-", http_charset: str | None = None,
              direction: str | None = None, context: LintContext | None = None,
-             operation_hint: str | None = None) -> LintResult:
+             operation_hint: str | None = None, time: float | None = None) -> LintResult:
+        """`time`: when the message was seen (a capture's clock), for rules that compare it with what
+        earlier answers issued (`LintContext.remembered`)."""
         context = context or LintContext()
         document = parse_document(data, path=path, http_charset=http_charset, max_bytes=self.max_bytes,
                                   voice=self.ruleset, validating=bool(context.validate))
@@ -74,7 +76,7 @@ class Linter:
             message.operation = operation_hint
         result.message = message
         self._check_envelope(result)
-        self._run_rules(result)
+        self._run_rules(result, time)
         if context.validate:
             result.findings.extend(self._schema_validator(context).validate(message, document))
         return self._finish(result)
@@ -109,7 +111,7 @@ class Linter:
 
     # -- data-driven rules ------------------------------------------------------------------------
 
-    def _run_rules(self, result: LintResult) -> None:
+    def _run_rules(self, result: LintResult, time: float | None) -> None:
         message = result.message
         assert message is not None
         context = result.context
@@ -131,7 +133,7 @@ class Linter:
             if not matches:
                 continue
             env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions, self.ruleset.lifecycle,
-                                  site_kind=site_kind)
+                                  site_kind=site_kind, site=site, time=time, remembered=context.remembered)
             for hit in rule.check(matches, rule.options, env):
                 if _over_the_cap(result, rule.id, hit.element):
                     continue
@@ -140,6 +142,7 @@ class Linter:
                 if finding is None:
                     continue
                 finding.fix = self._fix_for(rule, hit.element, hit.values, result)
+                finding.notes.extend(hit.notes)
 
     def _runnable(self, direction: str, operation: str | None, version: Version, site_kind: str | None,
                   context: LintContext) -> Plan:
@@ -179,14 +182,6 @@ class Linter:
                 return Fix(f"replace <siteID> with <siteName>{name}</siteName>", rule.fix.safe,
                            "replace-element", index, f"<{prefix}siteName>{xml_escape(name)}</{prefix}siteName>")
         return None
-
-    def add_case(self, result: LintResult, rule_id: str, case: str, element: etree._Element,
-                 **values: object) -> Finding | None:
-        """A finding only the exchange can see (capture order), added to a message already linted."""
-        finding = self._emit_case(result, rule_id, case, element, **values)
-        if finding is not None:
-            self._finish(result)
-        return finding
 
     def _emit_case(self, result: LintResult, rule_id: str, case: str, element: etree._Element,
                    **values: object) -> Finding | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from proxy_addon.core.frozen import Frozen
 from proxy_addon.core.shipped import data_dir
-from proxy_addon.lint.ruleset import RuleError, load_yaml
+from proxy_addon.lint.packs import RuleError, load_yaml
 
 FILE_NAME = "lifecycle.yaml"
 STATUSES = ("deprecated", "not-affected", "unknown")

@@ -15,7 +15,7 @@ from typing import Any
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.lint.lifecycle import Lifecycle, load_lifecycle
 from proxy_addon.lint.options import line_of, plain, plain_items
-from proxy_addon.lint.ruleset import RuleError, load_yaml
+from proxy_addon.lint.packs import RuleError, load_yaml
 from proxy_addon.migration.convert import NAMES as CONVERSIONS
 from proxy_addon.migration.rest import RestSpec, default_rest_spec
 

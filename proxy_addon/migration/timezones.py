@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.lint.options import line_of, plain_items
-from proxy_addon.lint.ruleset import RuleError, load_yaml
+from proxy_addon.lint.packs import RuleError, load_yaml
 
 FILE_NAME = "timezones.yaml"
 _SPACES = re.compile(r"\s+")

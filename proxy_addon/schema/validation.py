@@ -21,9 +21,8 @@ from xmlschema import XMLSchemaChildrenValidationError, XMLSchemaValidationError
 from proxy_addon.core.findings import Finding, Fix
 from proxy_addon.core.message import Message, local_name
 from proxy_addon.core.namespaces import SERVICE_NS, WELL_KNOWN_PREFIXES
-from proxy_addon.core.parsing import ParsedDocument, Voice
+from proxy_addon.core.parsing import PLAIN_VOICE, ParsedDocument, Voice
 from proxy_addon.core.redaction import redact
-from proxy_addon.lint.ruleset import builtin_rules
 from proxy_addon.schema.bundle import (
     ENVELOPE_TAG,
     SchemaBundle,
@@ -64,7 +63,7 @@ class SchemaValidator:
 
     def validate(self, message: Message, document: ParsedDocument) -> list[Finding]:
         bundle = self.bundle
-        report = _Report(message, document, self.voice or document.voice or builtin_rules())
+        report = _Report(message, document, self.voice or document.voice or PLAIN_VOICE)
         gate = bundle.lxml if self.use_lxml else None
         spelling = message.direction == "request"
         if local_name(message.root) == "message":  # another root is WX003's business

@@ -15,7 +15,7 @@ from proxy_addon.settings import values
 from proxy_addon.settings.model import Layer, SettingsError
 
 KNOWN_KEYS = {"ci-sites", "api-version", "site-ids", "select", "ignore", "severity", "validate", "schema-dir",
-              "rule-packs", "exclude", "extend-exclude", "per-file-ignores"}
+              "rule-packs", "exclude", "extend-exclude", "per-file-ignores", "fail-on"}
 
 
 def find_config(start: Path) -> Path | None:
@@ -107,6 +107,8 @@ def read_config(path: Path | None) -> Layer:
             raise SettingsError(f"{path}: severity must be a table of RULE = \"error|warning|info\"")
         layer["severity"] = {rule.upper(): values.severity(rule, level, f"{path}: severity.{rule}")
                              for rule, level in table["severity"].items()}
+    if "fail-on" in table:
+        layer["fail_on"] = values.fail_on(table["fail-on"], f"{path}: fail-on")
     if "validate" in table:
         if not isinstance(table["validate"], bool):
             raise SettingsError(f"{path}: validate must be true or false")

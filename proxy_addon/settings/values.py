@@ -75,6 +75,14 @@ def severity(rule: str, level: object, name: str) -> Severity:
         raise SettingsError(f"{name} = {level!r} is not error, warning or info") from None
 
 
+def fail_on(level: object, name: str) -> Severity:
+    """The least severe finding that fails a run."""
+    try:
+        return Severity(str(level).strip().lower()) if isinstance(level, str) else Severity(level)
+    except ValueError:
+        raise SettingsError(f"{name} = {level!r} is not error, warning or info") from None
+
+
 def severities(items: list[str], name: str) -> dict[str, Severity]:
     """RULE=LEVEL items, e.g. WX201=error."""
     table = {}

@@ -43,3 +43,18 @@ def test_bad_fail_on_names_the_key(tmp_path):
     result = cli("check", str(MEETINGS), cwd=tmp_path)
     assert result.returncode == 2
     assert "fail-on = 'never' is not error, warning or info" in result.stderr
+
+
+def test_force_exclude_applies_the_excludes_and_the_message_sniff_to_named_files(tmp_path):
+    (tmp_path / "pom.xml").write_text("<project><modelVersion>4.0.0</modelVersion></project>\n")
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "meeting.xml").write_bytes(MEETINGS.read_bytes())
+    (tmp_path / "webex-xml-lint.toml").write_text('extend-exclude = ["legacy/"]\nfail-on = "info"\n')
+    named = ["pom.xml", "legacy/meeting.xml"]
+    plain = cli("check", *named, cwd=tmp_path)
+    assert plain.returncode == 1 and "WX003" in plain.stdout and "WX601" in plain.stdout
+    forced = cli("check", "--force-exclude", *named, cwd=tmp_path)
+    assert (forced.returncode, forced.stdout, forced.stderr) == (0, "", "")
+    (tmp_path / "webex-xml-lint.toml").write_text('force-exclude = true\nfail-on = "info"\n')
+    configured = cli("check", *named, cwd=tmp_path)
+    assert configured.returncode == 1 and "WX601" in configured.stdout and "WX003" not in configured.stdout

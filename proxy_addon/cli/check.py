@@ -227,7 +227,9 @@ def _report(found: _Run, walk: Walk, linter: Linter, args: argparse.Namespace) -
         if count:
             _warn(f"warning: {source}: HAR exports and flow dumps are read-only: {count} fix(es) not "
                   f"{'shown' if args.diff else 'applied'} (lint the message as an .xml file to fix it)")
-    if found.messages == 0 and not found.errors:
+    # With --force-exclude, a hook that named only a pom.xml has nothing to say (ruff says nothing either).
+    skipped_named = walk.force_exclude and (walk.not_messages or walk.excluded)
+    if found.messages == 0 and not found.errors and not skipped_named:
         _warn("warning: No messages found under the given path(s)"
               + (f" ({len(walk.not_messages)} XML file(s) that are not messages skipped; --verbose names them)"
                  if walk.not_messages and not args.verbose else ""))

@@ -52,6 +52,7 @@ class Settings:
     # configuration file's folder. exclude=None: the defaults (inputs/walk.py DEFAULT_EXCLUDE).
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] = ()
+    force_exclude: bool = False  # the excludes (and the message sniff) apply to named files too
     per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # pattern -> rule selectors
     selector_origins: Mapping[str, str] = field(default_factory=dict)  # selector -> the key, flag or option
     # What the proxy does with it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,62 @@ def test_force_exclude_applies_the_excludes_and_the_message_sniff_to_named_files
     (tmp_path / "webex-xml-lint.toml").write_text('force-exclude = true\nfail-on = "info"\n')
     configured = cli("check", *named, cwd=tmp_path)
     assert configured.returncode == 1 and "WX601" in configured.stdout and "WX003" not in configured.stdout
+
+
+def _browser_har(bodies: list[bytes]) -> str:
+    """A HAR as a browser saves it (indented), one POST per body, each entry's start marked by its time."""
+    entries = [{
+        "startedDateTime": f"2024-05-01T10:00:0{i}Z", "time": 1,
+        "request": {"method": "POST", "url": "https://acme.webex.com/WBXService/XMLService", "httpVersion": "HTTP/1.1",
+                    "headers": [{"name": "Content-Type", "value": "text/xml"}], "queryString": [], "cookies": [],
+                    "headersSize": -1, "bodySize": len(body),
+                    # a body's own braces and an "entries" key must not move the count
+                    "postData": {"mimeType": "text/xml", "text": body.decode(), "comment": '{"entries": [{}]'}},
+        "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                     "content": {"size": 0, "mimeType": "text/xml"}, "redirectURL": "", "headersSize": -1,
+                     "bodySize": 0},
+        "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0},
+    } for i, body in enumerate(bodies)]
+    return json.dumps({"log": {"version": "1.2", "creator": {"name": "test", "version": "1"}, "pages": [],
+                               "entries": entries}}, indent=2)
+
+
+def _entry_line(har: str, index: int) -> int:
+    """The line of entry `index`'s opening brace: the line before its startedDateTime."""
+    marker = f'"startedDateTime": "2024-05-01T10:00:0{index}Z"'
+    return har[:har.index(marker)].count("\n")  # 1-based line of the marker, minus one
+
+
+def test_findings_inside_a_har_point_at_the_entry_in_sarif_and_github_annotations(tmp_path):
+    clean = request_xml("GetUser", "<webExId>a@acme.com</webExId>")
+    hq = request_xml("CreateMeeting", "<enableOptions>\n  <HQvideo>true</HQvideo>\n</enableOptions>", package="meeting")
+    har = _browser_har([clean, hq])
+    (tmp_path / "browser.har").write_text(har)
+    wanted = _entry_line(har, 1)
+    assert wanted > 20  # far below the embedded message's own line numbers
+    sarif = json.loads(cli("check", "--format", "sarif", "browser.har", cwd=tmp_path).stdout)
+    results = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "WX301"]
+    (result,) = results
+    (location,) = result["locations"]
+    assert location["physicalLocation"]["region"]["startLine"] == wanted
+    assert location["logicalLocations"] == [{"name": "entry 1 request", "kind": "element"}]
+    own = (result["properties"]["messageLine"], result["properties"]["messageColumn"])
+    assert own[0] < 20 and result["message"]["text"].startswith(f"entry 1 request, message line {own[0]}, column {own[1]}: ")
+    github = cli("check", "--format", "github", "browser.har", cwd=tmp_path).stdout
+    (line,) = [text for text in github.splitlines() if "WX301" in text]
+    assert f"file=browser.har,line={wanted},col=1," in line and "::entry 1 request, message line" in line
+
+
+def test_findings_inside_a_flow_dump_point_at_the_file_with_the_flow_named(tmp_path):
+    from mitmproxy import io
+    from mitmproxy.test import tflow
+
+    flow = tflow.tflow(resp=True)
+    flow.request.path = "/WBXService/XMLService"
+    flow.request.content = request_xml("CreateMeeting", "<enableOptions>\n  <HQvideo>true</HQvideo>\n</enableOptions>",
+                                       package="meeting")
+    with open(tmp_path / "capture.flows", "wb") as stream:
+        io.FlowWriter(stream).add(flow)
+    github = cli("check", "--format", "github", "capture.flows", cwd=tmp_path).stdout
+    (line,) = [text for text in github.splitlines() if "WX301" in text]
+    assert "file=capture.flows,line=1,col=1," in line and "::flow 0 request, message line" in line

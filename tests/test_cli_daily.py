@@ -118,3 +118,22 @@ def test_findings_inside_a_flow_dump_point_at_the_file_with_the_flow_named(tmp_p
     github = cli("check", "--format", "github", "capture.flows", cwd=tmp_path).stdout
     (line,) = [text for text in github.splitlines() if "WX301" in text]
     assert "file=capture.flows,line=1,col=1," in line and "::flow 0 request, message line" in line
+
+
+@pytest.mark.parametrize("where", ["flag", "file"])
+def test_an_unknown_api_version_is_an_error_naming_the_known_releases(tmp_path, where):
+    args = ["--api-version", "39.99"] if where == "flag" else []
+    if where == "file":
+        (tmp_path / "webex-xml-lint.toml").write_text('api-version = "39.99"\n')
+    result = cli("check", *args, str(MEETINGS), cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "39.99: not a known XML API release" in result.stderr
+    from proxy_addon.core.versions import format_version, known_releases
+
+    for release, _source in known_releases():
+        assert format_version(release) in result.stderr
+
+
+@pytest.mark.parametrize("version", ["39.11", "11.0 SP13", "11.0 SP19", "42.11.1"])
+def test_known_releases_and_service_packs_between_them_are_accepted(tmp_path, version):
+    assert cli("check", "--api-version", version, str(MEETINGS), cwd=tmp_path).returncode == 0

@@ -260,7 +260,7 @@ def test_statistics_prints_only_the_table_and_marks_only_fixable_rules(capsys, t
     status, out, _err = run(capsys, "check", "--statistics", str(tmp_path))
     assert status == 1
     assert out.splitlines() == ["     1  WX101      deprecated-site-id", "     1  WX301  [*] removed-hq-hd-video",
-                                "     1  WX601      deprecated-meetings-xml-api"]
+                                "     1  WX601      deprecated-meetings-xml-api", "Found 3 findings."]
     _status, out, _err = run(capsys, "check", "--statistics", "--site-id", "42=acme", str(tmp_path))
     assert "     1  WX101  [*] deprecated-site-id" in out.splitlines()
 

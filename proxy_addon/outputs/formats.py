@@ -100,7 +100,7 @@ def format_summary(findings: Sequence[Finding], *, fixed: int = 0, unsafe: bool 
 
 def format_statistics(findings: Sequence[Finding], ruleset: RuleSet, *, color: bool = False,
                       unsafe: bool = False) -> str:
-    """Count, rule, [*] when every one of its findings can be fixed with --fix, rule name."""
+    """Count, rule, [*] when every one of its findings can be fixed with --fix, rule name; then the total."""
     counts = Counter(f.rule for f in findings)
     fixable = Counter(f.rule for f in findings if in_place_fixable(f, unsafe))
     rows = []
@@ -108,6 +108,8 @@ def format_statistics(findings: Sequence[Finding], ruleset: RuleSet, *, color: b
         rule = ruleset.by_id.get(rule_id)
         mark = paint("[*]", "fix", color) if fixable[rule_id] == count else "   "
         rows.append(f"{count:>6}  {paint(rule_id, 'rule', color)}  {mark} {rule.name if rule else ''}".rstrip())
+    if rows:  # the total, in the words of the full output's summary
+        rows.append(f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''}.")
     return "\n".join(rows)
 
 

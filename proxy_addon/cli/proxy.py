@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -132,11 +133,14 @@ def _checked_settings(args: argparse.Namespace) -> Settings:
     settings = settings_from_args(args)
     from mitmproxy.proxy.mode_specs import ProxyMode  # noqa: PLC0415 (mitmproxy only for this command)
 
+    own_port = not args.mode
     for mode in args.mode:
         try:
-            ProxyMode.parse(mode)
+            own_port |= ProxyMode.parse(mode).custom_listen_port is None
         except ValueError as error:
             raise UsageError(f"--mode {mode}: {error}") from None
+    if own_port:
+        check_port_free(args.listen_host, args.listen_port)
     if args.findings_log not in ("-", ""):
         folder = Path(args.findings_log).resolve().parent
         if not folder.is_dir():
@@ -160,6 +164,25 @@ def _checked_settings(args: argparse.Namespace) -> Settings:
         except ValueError as error:  # SchemaLoadError: names the file and the problem
             raise UsageError(f"--schema-dir: {error}" if settings.schema_dir else f"bundled schemas: {error}") from None
     return settings
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise UsageError naming --listen-port when nothing can listen there: before mitmdump starts,
+    so the banner never announces a proxy that is not running and mitmproxy's own advice (`--mode
+    ...@8082`) never shows up instead of ours."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise UsageError(f"--listen-host {host}: {error.strerror or error}") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as mitmproxy binds: TIME_WAIT is no conflict
+        try:
+            probe.bind(address)
+        except OSError as error:
+            hint = f"; choose another with --listen-port, e.g. --listen-port {port + 1}" if port < 65535 else ""
+            raise UsageError(f"--listen-port {port}: cannot listen on {host}:{port}: "
+                             f"{error.strerror or error} (is another proxy running there?){hint}") from None
 
 
 def _banner(args: argparse.Namespace) -> str:

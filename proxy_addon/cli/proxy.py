@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                            "(implies --validate)")
     parser.add_argument("--db", default=None, metavar="URL",
                         help="also record messages and findings in the audit store (SQLite path or postgresql:// URL)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also show mitmdump's own lines (connections, one line per flow); by default only "
+                             "webex-xml-lint's lines and mitmdump's warnings and errors")
     parser.add_argument("mitmdump_args", nargs=argparse.REMAINDER, metavar="-- MITMDUMP_ARGS",
                         help="further mitmdump arguments, after --")
 
@@ -106,9 +109,10 @@ def build_command(args: argparse.Namespace) -> list[str]:
     for name, items in repeated.items():
         for item in items:
             command += ["--set", f"{name}={item}"]
-    if args.findings_log in ("-", ""):
-        # Standard output is the findings' (readable or JSON lines): mitmdump's flow lines and its
-        # per-connection info messages would bury them (`-- --set flow_detail=1` brings flows back).
+    if not args.verbose:
+        # Standard output is the findings' (readable or JSON lines), whether or not a findings log
+        # also gets them: mitmdump's flow lines and per-connection messages (~5 per request) would
+        # bury them. --verbose (or `-- --set flow_detail=1`) brings them back.
         for name, value in (("flow_detail", "0"), ("termlog_verbosity", "warn")):
             if name not in overridden:
                 command += ["--set", f"{name}={value}"]

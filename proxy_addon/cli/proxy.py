@@ -1,4 +1,4 @@
-"""`webex-xml-lint proxy`: run the real mitmdump with the webex-xml-lint addon.
+"""`webex-xml-lint proxy`: run the real mitmdump (with --web, mitmweb) with the webex-xml-lint addon.
 
 Every flag becomes the matching `--set webexlint_...` option; arguments after `--` go to mitmdump
 as they are (e.g. `-- --set confdir=/path`), so a `--set` there wins over a flag. The settings
@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                            "(implies --validate)")
     parser.add_argument("--db", default=None, metavar="URL",
                         help="also record messages and findings in the audit store (SQLite path or postgresql:// URL)")
+    parser.add_argument("--web", action="store_true",
+                        help="run mitmweb instead of mitmdump: the flows in a browser, the comment column on "
+                             "(each Webex flow's operation, then its findings)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also show mitmdump's own lines (connections, one line per flow); by default only "
                              "webex-xml-lint's lines and mitmdump's warnings and errors")
@@ -60,19 +63,27 @@ class UsageError(ValueError):
     pass
 
 
-def mitmdump_path() -> str:
-    """The mitmdump next to this Python (the project's venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "mitmdump"
+def mitmdump_path(tool: str = "mitmdump") -> str:
+    """The mitmdump (or mitmweb) next to this Python (the project's venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / tool
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
-    found = shutil.which("mitmdump")
+    found = shutil.which(tool)
     if found is None:
-        raise UsageError("mitmdump not found: install the project (make .venv) or mitmproxy 12")
+        raise UsageError(f"{tool} not found: install the project (make .venv) or mitmproxy 12")
     return found
 
 
 def addon_path() -> str:
-    return str(Path(__file__).resolve().parent.parent / "addon.py")
+    """The installed addon script, for `mitmdump -s` / `mitmweb -s` (`webex-xml-lint addon-path`)."""
+    from proxy_addon.cli.addon_path import addon_path as installed  # noqa: PLC0415
+
+    return installed()
+
+
+# mitmweb's flow list: its default columns, and the comment (the operation and the findings) after
+# the path, which is the same for every Webex call.
+WEB_COLUMNS = ("tls", "icon", "path", "comment", "method", "status", "size", "time")
 
 
 def build_command(args: argparse.Namespace) -> list[str]:
@@ -82,7 +93,9 @@ def build_command(args: argparse.Namespace) -> list[str]:
     if extra[:1] == ["--"]:
         extra = extra[1:]
     overridden = _options_set_in(extra)
-    command = [mitmdump_path(), "--listen-host", args.listen_host, "--listen-port", str(args.listen_port)]
+    web = getattr(args, "web", False)
+    command = [mitmdump_path("mitmweb" if web else "mitmdump"), "--listen-host", args.listen_host,
+               "--listen-port", str(args.listen_port)]
     for mode in args.mode:
         command += ["--mode", mode]
     command += ["-s", addon_path()]
@@ -109,7 +122,9 @@ def build_command(args: argparse.Namespace) -> list[str]:
     for name, items in repeated.items():
         for item in items:
             command += ["--set", f"{name}={item}"]
-    if not args.verbose:
+    if web and "web_columns" not in overridden:
+        command += [part for column in WEB_COLUMNS for part in ("--set", f"web_columns={column}")]
+    if not args.verbose and not web:  # mitmweb keeps its lines: the first one is the browser's address
         # Standard output is the findings' (readable or JSON lines), whether or not a findings log
         # also gets them: mitmdump's flow lines and per-connection messages (~5 per request) would
         # bury them. --verbose (or `-- --set flow_detail=1`) brings them back.
@@ -191,6 +206,9 @@ def check_port_free(host: str, port: int) -> None:
 
 def _banner(args: argparse.Namespace) -> str:
     modes = ", ".join(args.mode) or "regular (forward) proxy"
+    if getattr(args, "web", False):
+        return (f"webex-xml-lint proxy (mitmweb) on {args.listen_host}:{args.listen_port}, {modes}: the flows in "
+                "the browser, each Webex flow's operation and findings in the comment column (Ctrl-C stops)")
     output = {"": "one line per finding below", "-": "one JSON line per finding on standard output"}.get(
         args.findings_log, f"one line per finding below, JSON lines in {args.findings_log}")
     return f"webex-xml-lint proxy on {args.listen_host}:{args.listen_port}, {modes}: {output} (Ctrl-C stops)"

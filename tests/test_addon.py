@@ -97,7 +97,7 @@ def test_request_findings_are_logged_one_json_line_each(proxy):
         ("acme", "admin@acme.com", "SetUser", "request")
     assert first["client"] == "127.0.0.1:22"
     assert flow.marked == WARNING_MARK
-    assert flow.comment.startswith("webexlint SetUser: request WX201(warning)")
+    assert flow.comment.startswith("SetUser: request WX201(warning)")
     assert [f["rule"] for f in flow.metadata[METADATA_KEY]["request"]] == ["WX201", "WX201"]
 
 
@@ -106,6 +106,24 @@ def test_flows_that_are_not_webex_xml_are_left_alone(proxy):
     proxy.respond(flow, b"<html><body>ok</body></html>")
     assert proxy.events() == []
     assert METADATA_KEY not in flow.metadata and not flow.marked and not flow.comment
+
+
+def test_a_clean_webex_flow_is_commented_with_its_operation_only(proxy):
+    """mitmweb's flow list shows one path for every Webex call: the comment names the operation, for
+    clean calls too (issue 23); a clean flow gets no mark and no findings summary."""
+    flow = proxy.exchange(request_xml("GetUser", "<webExId>jane@acme.com</webExId>"),
+                          response_xml("GetUser", prefix="use", area="user"))
+    assert proxy.findings(flow) == []
+    assert flow.comment == "GetUser" and not flow.marked and METADATA_KEY not in flow.metadata
+
+
+def test_a_comment_the_user_wrote_is_never_replaced(proxy):
+    flow = proxy.request(request_xml("GetUser", "<webExId>jane@acme.com</webExId>"))
+    assert flow.comment == "GetUser"
+    flow.comment = "ask Jane"  # in mitmweb, while the call is on its way
+    proxy.respond(flow, response_xml(None, result="FAILURE", reason="Something else", exception_id="000001"))
+    assert flow.marked == WARNING_MARK and METADATA_KEY in flow.metadata  # the answer's WX501 was annotated
+    assert flow.comment == "ask Jane"
 
 
 def test_serv_messages_are_recognised_by_content_on_any_path(proxy):

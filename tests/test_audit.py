@@ -132,3 +132,18 @@ def test_no_secret_in_the_postgresql_store(capture, tmp_path, postgres_url):  # 
     dump = pg_text_dump(postgres_url)
     assert "SetUser" in dump and scan(dump.encode()) == []
     assert scan((tmp_path / "r.html").read_bytes()) == []
+
+
+def test_inventory_piped_at_80_columns_cuts_no_name(capture, tmp_path):
+    """`webex-xml-lint inventory | less` in an 80-column terminal: the output is not a terminal, so
+    every operation, rule and client name is whole (issue 23: "CreateEve…")."""
+    db = tmp_path / "audit.sqlite"
+    audit(str(capture), "--db", str(db), "--ci-site", "acme")
+    shown = subprocess.run([*CLI, "inventory", "--db", str(db)], capture_output=True, text=True, cwd=REPO,
+                           env={**os.environ, "COLUMNS": "80"}, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "…" not in shown.stdout
+    operations = {row[0] for row in rows(db, "SELECT DISTINCT m.operation FROM findings f JOIN messages m "
+                                             "ON m.key = f.message_key WHERE m.operation IS NOT NULL")}
+    assert operations and all(operation in shown.stdout for operation in operations)
+    assert max(len(line) for line in shown.stdout.splitlines()) > 80  # it needed more than 80 columns

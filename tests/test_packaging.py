@@ -132,7 +132,7 @@ def test_sqlite_needs_no_extra(without_psycopg, tmp_path):
 def test_the_hook_manifest_is_valid_for_pre_commit():
     clientlib = pytest.importorskip("pre_commit.clientlib", reason="the `test` extra installs pre-commit")
     (hook,) = clientlib.load_manifest(str(REPO / ".pre-commit-hooks.yaml"))  # pre-commit's own schema
-    assert hook["id"] == "webex-xml-lint" and hook["entry"] == "webex-xml-lint check"
+    assert hook["id"] == "webex-xml-lint" and hook["entry"] == "webex-xml-lint check --force-exclude"
     assert hook["language"] == "python", "pre-commit installs this package for the hook"
     entry = shutil.which(hook["entry"].split()[0], path=str(Path(sys.executable).parent))
     assert entry, "the entry is the console script the package installs"
@@ -145,7 +145,9 @@ def _git(folder: Path, *args: str) -> None:
 
 def test_pre_commit_runs_the_hook_on_message_fixtures_only(tmp_path):
     """`pre-commit try-repo` with this repository's hook in a team's repository: the changed message
-    fixtures are linted (a WX101 fails the commit), a Maven pom.xml and the README are not.
+    fixtures are linted (a WX101 fails the commit), a Maven pom.xml and the README are not, nor is
+    other XML the hook's pattern does not know (a Spring context) or a fixture the configuration
+    excludes (--force-exclude).
 
     The hook's `language: python` would install this package (and mitmproxy) into a new
     environment from an index; offline, the copy of the hook tried here uses `language: system`
@@ -169,6 +171,11 @@ def test_pre_commit_runs_the_hook_on_message_fixtures_only(tmp_path):
     (fixtures / "legacy-site-id.xml").write_bytes(set_user(site_id="5941234567", webex_id="legacy"))
     (team / "pom.xml").write_text("<project><modelVersion>4.0.0</modelVersion></project>\n")
     (team / "README.md").write_text("# team\n")
+    (team / "src" / "main" / "resources").mkdir(parents=True)
+    (team / "src" / "main" / "resources" / "spring-context.xml").write_text("<beans><bean id='x'/></beans>\n")
+    (fixtures / "archived").mkdir()
+    (fixtures / "archived" / "old-site-id.xml").write_bytes(set_user(site_id="5941234567", webex_id="old"))
+    (team / "webex-xml-lint.toml").write_text('extend-exclude = ["src/test/resources/webex/archived/"]\n')
     _git(team, "init", "-q")
     _git(team, "add", ".")
     env = _env(PRE_COMMIT_HOME=str(tmp_path / "cache"), PATH=os.pathsep.join([str(Path(sys.executable).parent),
@@ -180,6 +187,7 @@ def test_pre_commit_runs_the_hook_on_message_fixtures_only(tmp_path):
     assert done.returncode == 1, output
     assert "legacy-site-id.xml" in output and "WX101" in output, output
     assert "pom.xml" not in output.split("webex-xml-lint", 1)[-1] and "WX003" not in output, output
+    assert "old-site-id.xml" not in output and "spring-context" not in output, output
     # Fixed, the commit goes through.
     (fixtures / "legacy-site-id.xml").write_bytes(set_user("acme", webex_id="legacy"))
     _git(team, "add", ".")

@@ -36,14 +36,14 @@ def test_a_saved_dump_carries_both_directions_findings_marks_and_counted_comment
     assert len(flows) == 3
 
     meeting, first_user, second_user = flows
-    assert meeting.comment == ("webexlint CreateMeeting: request WX101(warning) WX601(info) WX301(warning)×2")
+    assert meeting.comment == ("CreateMeeting: request WX101(warning) WX601(info) WX301(warning)×2")
     assert meeting.marked == WARNING_MARK
     # The answers' findings are in the dump: WX501 with its note, the failure in the comment.
     assert [f["rule"] for f in first_user.metadata[METADATA_KEY]["response"]] == ["WX501"]
     assert first_user.metadata[METADATA_KEY]["response"][0]["notes"] == ["030098 — no finding on this request predicted it"]
-    assert first_user.comment == "webexlint CreateUser: response WX501(warning) | FAILURE 030098"
+    assert first_user.comment == "CreateUser: response WX501(warning) | FAILURE 030098"
     assert second_user.marked == ERROR_MARK
-    assert second_user.comment.startswith("webexlint CreateUser: request WX202(error) | response WX501(warning)")
+    assert second_user.comment.startswith("CreateUser: request WX202(error) | response WX501(warning)")
     assert "030098 — predicted by WX202 on this request" in second_user.metadata[METADATA_KEY]["response"][0]["notes"]
 
 

@@ -260,3 +260,25 @@ def test_simulate_command_rejects_bad_values():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "not an XML API version" in result.stderr
+
+
+def test_simulate_verbose_says_what_each_exchange_was():
+    """`simulate --verbose`, as a user runs it: one line per request naming the operation, the site
+    and the answer (never a credential, never the query string), not http.server's bare access line."""
+    process = subprocess.Popen([sys.executable, "-m", "proxy_addon.cli", "simulate", "--port", "0", "--ci-site", "acme",
+                                "--verbose"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().rsplit(" at ", 1)[1].strip()
+        port = int(url.split(":")[2].split("/")[0])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for operation in ("GetUser", "CreateUser"):
+            conn.request("POST", SERVICE_PATH + "?ticket=SessionTicket-Secret", body=request_xml(operation))
+            conn.getresponse().read()
+        lines = [process.stdout.readline().strip() for _ in range(2)]
+        conn.close()
+    finally:
+        stop_process(process)
+    assert lines[0].startswith("simulator: 127.0.0.1:") and lines[0].endswith(
+        f"POST {SERVICE_PATH} 200 GetUser site=acme -> SUCCESS"), lines
+    assert lines[1].endswith(f"POST {SERVICE_PATH} 200 CreateUser site=acme -> FAILURE 030098"), lines
+    assert not any("Secret" in line or "password" in line.lower() or " - - [" in line for line in lines), lines

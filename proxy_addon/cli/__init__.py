@@ -19,7 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inventory": ("proxy_addon.cli.inventory", "print an audit inventory's summary"),
     "report": ("proxy_addon.cli.report", "write the HTML report of an audit store (filled by audit or proxy --db)"),
     "simulate": ("proxy_addon.cli.simulate", "run the bundled Webex XML API simulator on loopback"),
-    "proxy": ("proxy_addon.cli.proxy", "run mitmdump with the live linting addon"),
+    "proxy": ("proxy_addon.cli.proxy", "run mitmdump (--web: mitmweb) with the live linting addon"),
+    "addon-path": ("proxy_addon.cli.addon_path", "print the installed addon's path, for mitmdump -s / mitmweb -s"),
     "migrate": ("proxy_addon.cli.migrate", "translate each Meetings XML request into the REST request that replaces it"),
 }
 

@@ -3,7 +3,7 @@
 Output follows ruff: findings and a summary on stdout ("Found N findings (M fixed, K remaining).");
 `--diff` prints only the unified diff there; `--fix -` prints the fixed message there (the findings
 then go to stderr); errors and warnings always go to stderr. Exit status: 0 nothing to report, 1
-findings (or, with --diff, something to fix), 2 an input could not be read or the command is wrong.
+findings at or above fail-on (default warning; or, with --diff, something to fix), 2 an input could not be read or the command is wrong.
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unsafe-fixes", action="store_true", help="with --fix/--diff, also apply unsafe fixes")
     parser.add_argument("--diff", action="store_true",
                         help="print the fixes as a unified diff on stdout, write nothing; exit 1 if there is any")
+    parser.add_argument("--fail-on", choices=["error", "warning", "info"], default=None,
+                        help="the least severe finding that makes the exit status 1 (default: the configuration's "
+                        "fail-on, else warning: info findings are shown and do not fail)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also say which files a folder walk skipped and why")
@@ -204,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CLEAN
     if args.diff:
         return EXIT_FINDINGS if found.diffs else EXIT_CLEAN
-    return EXIT_FINDINGS if found.findings else EXIT_CLEAN
+    return EXIT_FINDINGS if settings.fails(found.findings) else EXIT_CLEAN
 
 
 def _warn(text: str) -> None:
@@ -224,7 +227,9 @@ def _report(found: _Run, walk: Walk, linter: Linter, args: argparse.Namespace) -
         if count:
             _warn(f"warning: {source}: HAR exports and flow dumps are read-only: {count} fix(es) not "
                   f"{'shown' if args.diff else 'applied'} (lint the message as an .xml file to fix it)")
-    if found.messages == 0 and not found.errors:
+    # With --force-exclude, a hook that named only a pom.xml has nothing to say (ruff says nothing either).
+    skipped_named = walk.force_exclude and (walk.not_messages or walk.excluded)
+    if found.messages == 0 and not found.errors and not skipped_named:
         _warn("warning: No messages found under the given path(s)"
               + (f" ({len(walk.not_messages)} XML file(s) that are not messages skipped; --verbose names them)"
                  if walk.not_messages and not args.verbose else ""))

@@ -39,8 +39,21 @@ def run(args: argparse.Namespace) -> int:
         json.dump(inventory_json(data), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
-        print_inventory(data, Console(highlight=False))
+        print_inventory(data, inventory_console())
     return 0
+
+
+# Wide enough for any row: piped or redirected, every name is printed whole (a reader greps it).
+UNBOUNDED_WIDTH = 100_000
+
+
+def inventory_console() -> Console:
+    """A terminal's width on a terminal (rich shortens cells that do not fit, with …); when the
+    output is piped, no width at all, so no name is cut whatever COLUMNS says."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=UNBOUNDED_WIDTH)
+    return console
 
 
 def inventory_json(data) -> dict:

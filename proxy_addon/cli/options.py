@@ -47,3 +47,6 @@ def add_walk_arguments(parser: argparse.ArgumentParser) -> None:
                         "the defaults (.git, .venv, node_modules, __pycache__, ...); repeatable, comma-separated")
     parser.add_argument("--extend-exclude", action="append", default=None, metavar="PATTERN",
                         help="leave out these paths too, besides the defaults (repeatable, comma-separated)")
+    parser.add_argument("--force-exclude", action="store_true", default=None,
+                        help="apply the excludes to files named on the command line too, and skip named XML that "
+                        "is not a message (for pre-commit hooks, which name every changed file)")

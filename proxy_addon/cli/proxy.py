@@ -1,4 +1,4 @@
-"""`webex-xml-lint proxy`: run the real mitmdump with the webex-xml-lint addon.
+"""`webex-xml-lint proxy`: run the real mitmdump (with --web, mitmweb) with the webex-xml-lint addon.
 
 Every flag becomes the matching `--set webexlint_...` option; arguments after `--` go to mitmdump
 as they are (e.g. `-- --set confdir=/path`), so a `--set` there wins over a flag. The settings
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -48,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                            "(implies --validate)")
     parser.add_argument("--db", default=None, metavar="URL",
                         help="also record messages and findings in the audit store (SQLite path or postgresql:// URL)")
+    parser.add_argument("--web", action="store_true",
+                        help="run mitmweb instead of mitmdump: the flows in a browser, the comment column on "
+                             "(each Webex flow's operation, then its findings)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also show mitmdump's own lines (connections, one line per flow); by default only "
+                             "webex-xml-lint's lines and mitmdump's warnings and errors")
     parser.add_argument("mitmdump_args", nargs=argparse.REMAINDER, metavar="-- MITMDUMP_ARGS",
                         help="further mitmdump arguments, after --")
 
@@ -56,19 +63,27 @@ class UsageError(ValueError):
     pass
 
 
-def mitmdump_path() -> str:
-    """The mitmdump next to this Python (the project's venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "mitmdump"
+def mitmdump_path(tool: str = "mitmdump") -> str:
+    """The mitmdump (or mitmweb) next to this Python (the project's venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / tool
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
-    found = shutil.which("mitmdump")
+    found = shutil.which(tool)
     if found is None:
-        raise UsageError("mitmdump not found: install the project (make .venv) or mitmproxy 12")
+        raise UsageError(f"{tool} not found: install the project (make .venv) or mitmproxy 12")
     return found
 
 
 def addon_path() -> str:
-    return str(Path(__file__).resolve().parent.parent / "addon.py")
+    """The installed addon script, for `mitmdump -s` / `mitmweb -s` (`webex-xml-lint addon-path`)."""
+    from proxy_addon.cli.addon_path import addon_path as installed  # noqa: PLC0415
+
+    return installed()
+
+
+# mitmweb's flow list: its default columns, and the comment (the operation and the findings) after
+# the path, which is the same for every Webex call.
+WEB_COLUMNS = ("tls", "icon", "path", "comment", "method", "status", "size", "time")
 
 
 def build_command(args: argparse.Namespace) -> list[str]:
@@ -78,7 +93,9 @@ def build_command(args: argparse.Namespace) -> list[str]:
     if extra[:1] == ["--"]:
         extra = extra[1:]
     overridden = _options_set_in(extra)
-    command = [mitmdump_path(), "--listen-host", args.listen_host, "--listen-port", str(args.listen_port)]
+    web = getattr(args, "web", False)
+    command = [mitmdump_path("mitmweb" if web else "mitmdump"), "--listen-host", args.listen_host,
+               "--listen-port", str(args.listen_port)]
     for mode in args.mode:
         command += ["--mode", mode]
     command += ["-s", addon_path()]
@@ -105,9 +122,12 @@ def build_command(args: argparse.Namespace) -> list[str]:
     for name, items in repeated.items():
         for item in items:
             command += ["--set", f"{name}={item}"]
-    if args.findings_log in ("-", ""):
-        # Standard output is the findings' (readable or JSON lines): mitmdump's flow lines and its
-        # per-connection info messages would bury them (`-- --set flow_detail=1` brings flows back).
+    if web and "web_columns" not in overridden:
+        command += [part for column in WEB_COLUMNS for part in ("--set", f"web_columns={column}")]
+    if not args.verbose and not web:  # mitmweb keeps its lines: the first one is the browser's address
+        # Standard output is the findings' (readable or JSON lines), whether or not a findings log
+        # also gets them: mitmdump's flow lines and per-connection messages (~5 per request) would
+        # bury them. --verbose (or `-- --set flow_detail=1`) brings them back.
         for name, value in (("flow_detail", "0"), ("termlog_verbosity", "warn")):
             if name not in overridden:
                 command += ["--set", f"{name}={value}"]
@@ -132,11 +152,14 @@ def _checked_settings(args: argparse.Namespace) -> Settings:
     settings = settings_from_args(args)
     from mitmproxy.proxy.mode_specs import ProxyMode  # noqa: PLC0415 (mitmproxy only for this command)
 
+    own_port = not args.mode
     for mode in args.mode:
         try:
-            ProxyMode.parse(mode)
+            own_port |= ProxyMode.parse(mode).custom_listen_port is None
         except ValueError as error:
             raise UsageError(f"--mode {mode}: {error}") from None
+    if own_port:
+        check_port_free(args.listen_host, args.listen_port)
     if args.findings_log not in ("-", ""):
         folder = Path(args.findings_log).resolve().parent
         if not folder.is_dir():
@@ -162,8 +185,30 @@ def _checked_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Raise UsageError naming --listen-port when nothing can listen there: before mitmdump starts,
+    so the banner never announces a proxy that is not running and mitmproxy's own advice (`--mode
+    ...@8082`) never shows up instead of ours."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise UsageError(f"--listen-host {host}: {error.strerror or error}") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as mitmproxy binds: TIME_WAIT is no conflict
+        try:
+            probe.bind(address)
+        except OSError as error:
+            hint = f"; choose another with --listen-port, e.g. --listen-port {port + 1}" if port < 65535 else ""
+            raise UsageError(f"--listen-port {port}: cannot listen on {host}:{port}: "
+                             f"{error.strerror or error} (is another proxy running there?){hint}") from None
+
+
 def _banner(args: argparse.Namespace) -> str:
     modes = ", ".join(args.mode) or "regular (forward) proxy"
+    if getattr(args, "web", False):
+        return (f"webex-xml-lint proxy (mitmweb) on {args.listen_host}:{args.listen_port}, {modes}: the flows in "
+                "the browser, each Webex flow's operation and findings in the comment column (Ctrl-C stops)")
     output = {"": "one line per finding below", "-": "one JSON line per finding on standard output"}.get(
         args.findings_log, f"one line per finding below, JSON lines in {args.findings_log}")
     return f"webex-xml-lint proxy on {args.listen_host}:{args.listen_port}, {modes}: {output} (Ctrl-C stops)"

@@ -8,7 +8,10 @@ A folder is searched recursively for .xml files, HAR exports and flow dumps, lea
   the repository's root);
 - .xml files that are not `message` envelopes: a Java project's pom.xml or log4j2.xml is not a Webex
   XML API message. They are counted in `not_messages` (`--verbose` names them).
-A file named on the command line is always read, whatever its name, place or content.
+A file named on the command line is always read, whatever its name, place or content, unless
+`force_exclude` is set (ruff's --force-exclude, for pre-commit hooks, which name every changed
+file): then the exclude patterns apply to it too, and a named .xml file that is not a message is
+skipped as a folder walk would skip it.
 """
 
 from __future__ import annotations
@@ -42,23 +45,24 @@ class Walk:
     dataclass costs every start-up ~0.7 ms to create.)"""
 
     def __init__(self, exclude: tuple[str, ...] = DEFAULT_EXCLUDE, extend_exclude: tuple[str, ...] = (),
-                 root: Path | None = None, messages_only: bool = True):
+                 root: Path | None = None, messages_only: bool = True, force_exclude: bool = False):
         self.exclude = exclude
         self.extend_exclude = extend_exclude
         self.root = root  # the folder exclude patterns are relative to (None: the current folder)
         self.messages_only = messages_only  # skip .xml files that are not message envelopes
+        self.force_exclude = force_exclude  # named files too are excluded and sniffed
         self.not_messages: list[Path] = []
         self.excluded = 0
 
     def __repr__(self) -> str:
         return (f"Walk(exclude={self.exclude!r}, extend_exclude={self.extend_exclude!r}, root={self.root!r}, "
-                f"messages_only={self.messages_only!r})")
+                f"messages_only={self.messages_only!r}, force_exclude={self.force_exclude!r})")
 
     @classmethod
     def from_settings(cls, settings) -> Walk:
         exclude = DEFAULT_EXCLUDE if settings.exclude is None else settings.exclude
         return cls(exclude=exclude, extend_exclude=settings.extend_exclude,
-                   root=Path(settings.root) if settings.root else None)
+                   root=Path(settings.root) if settings.root else None, force_exclude=settings.force_exclude)
 
     def files(self, paths: Iterable[str]) -> Iterator[Path | CaptureError]:
         """Every file to read: named files as given, folders searched."""
@@ -70,9 +74,28 @@ class Walk:
                     excluded = _spec([*self.exclude, *self.extend_exclude])
                 yield from self._search(path, excluded)
             elif path.is_file():
+                if self.force_exclude:
+                    if excluded is None:
+                        excluded = _spec([*self.exclude, *self.extend_exclude])
+                    if self._named_left_out(path, excluded):
+                        continue
                 yield path
             else:
                 yield CaptureError(raw, "no such file or folder")
+
+    def _named_left_out(self, path: Path, excluded: pathspec.PathSpec) -> bool:
+        """With force_exclude: whether a file named on the command line is left out, as a folder
+        walk from the project's root would leave it out (a pattern, or XML that is not a message)."""
+        root = str((self.root or Path.cwd()).resolve())
+        absolute = os.path.abspath(path)
+        relative = _relative(absolute, root) or absolute.replace(os.sep, "/").lstrip("/")
+        if excluded.match_file(relative):
+            self.excluded += 1
+            return True
+        if self.messages_only and path.suffix.lower() in XML_SUFFIXES and not _is_message_file(path):
+            self.not_messages.append(path)
+            return True
+        return False
 
     def _search(self, top: Path, excluded: pathspec.PathSpec) -> Iterator[Path]:
         root = (self.root or Path.cwd()).resolve()

@@ -38,7 +38,7 @@ from proxy_addon.exchange.sniff import is_xml_api
 from proxy_addon.mitm.backends import InProcessBackend, PendingRewrite, WorkerBackend
 from proxy_addon.mitm.bodies import LINT_BYTES, UndecodableBody, decoded_body
 from proxy_addon.mitm.contentview import register as register_contentview
-from proxy_addon.mitm.flows import METADATA_KEY, OUR_MARKS
+from proxy_addon.mitm.flows import COMMENT_KEY, METADATA_KEY, OUR_MARKS
 from proxy_addon.mitm.pipeline import FAULT_ENV, Annotation
 from proxy_addon.outputs.event_log import EventLogFile
 from proxy_addon.settings import (
@@ -533,11 +533,15 @@ class FlowAnnotations:
         flow = self.live.get(annotation.flow_id)
         if flow is None:
             return
-        flow.metadata[METADATA_KEY] = annotation.summary
+        if annotation.summary is not None:
+            flow.metadata[METADATA_KEY] = annotation.summary
         if flow.marked in OUR_MARKS:  # never overwrite a mark the user set
             flow.marked = annotation.mark
-        if annotation.comment and (not flow.comment or flow.comment.startswith("webexlint ")):
+        # Ours to replace: a comment we wrote (remembered with the flow), or one of earlier versions.
+        ours = not flow.comment or flow.comment == flow.metadata.get(COMMENT_KEY) or flow.comment.startswith("webexlint ")
+        if annotation.comment and ours:
             flow.comment = annotation.comment
+            flow.metadata[COMMENT_KEY] = annotation.comment
         if later and ctx.master.addons.get("view") is not None:
             # The hook has returned: tell mitmweb's (or mitmproxy's console) view the flow changed.
             # Only a view listens to `update`; in mitmdump the event would cost a pass over every

@@ -13,6 +13,7 @@ from proxy_addon.core.findings import Finding, Severity
 from proxy_addon.exchange.record import ExchangeRecord
 
 METADATA_KEY = "webexlint"  # flow.metadata summary: JSON-able, shown by mitmweb and kept by `mitmdump -w`
+COMMENT_KEY = "webexlint_comment"  # the comment we wrote, so a later one replaces ours and never the user's
 # mitmweb shows a mark as the character mitmproxy's emoji table gives its shortcode, in the page's
 # text font: ⛔ (:no_entry:, our mark before) has no glyph in DejaVu Sans and draws as an empty box
 # on a machine without an emoji font; ✖ (U+2716) and ⚠ (U+26A0) are in the common text fonts.
@@ -34,7 +35,8 @@ def mark(record: ExchangeRecord) -> str:
 
 
 def comment(record: ExchangeRecord, rewritten: Sequence[str] = ()) -> str:
-    """One line for mitmweb's flow list: what was found in each direction."""
+    """One line for mitmweb's flow list, where every Webex call has the same path: the operation
+    first (a clean flow's comment is just that, `GetUser`), then what was found in each direction."""
     parts = []
     for direction in ("request", "response"):
         findings = record.findings_in(direction)
@@ -44,7 +46,8 @@ def comment(record: ExchangeRecord, rewritten: Sequence[str] = ()) -> str:
         parts.append(f"FAILURE {record.failure}")
     if rewritten:
         parts.append("rewritten: " + ", ".join(_counted(rewritten)))
-    return f"webexlint {record.operation or '?'}: " + " | ".join(parts) if parts else ""
+    operation = record.operation or "?"
+    return f"{operation}: " + " | ".join(parts) if parts else operation
 
 
 def summary(record: ExchangeRecord, rewritten: Sequence[str] = ()) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class Annotation:
     """What a flow should show: the flow.metadata summary, its mark and its one-line comment."""
 
     flow_id: str
-    summary: dict[str, Any]
+    summary: dict[str, Any] | None  # None: a clean flow, only its comment to show
     mark: str
     comment: str
 
@@ -209,6 +209,10 @@ class LintPipeline:
         if record.response is not None:
             self._rewrites.pop(flow_id, None)
         if not flows.shows_something(record, rewritten):
+            # A clean call still gets its operation as the comment (mitmweb's flow list shows the
+            # same path for every call): once, when its request is linted; nothing else to show.
+            if record.operation and record.response is None:
+                return Annotation(flow_id, None, "", flows.comment(record))
             return None
         return Annotation(flow_id, flows.summary(record, rewritten), flows.mark(record), flows.comment(record, rewritten))
 

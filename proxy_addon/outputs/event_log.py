@@ -97,6 +97,11 @@ def render_console_line(logger: Any, method_name: str, event_dict: EventDict) ->
                                        str(event_dict.get("severity")), str(event_dict.get("message", "")), notes))
     details = {key: value for key, value in event_dict.items() if key not in CONSOLE_CONTEXT}
     text = CONSOLE_EVENTS.get(str(event), str(event))
+    if event == "learned":
+        # learned_from is the note plus where the answer is: the note once, in those words.
+        said = details.pop("learned_from", None) or details.get("note")
+        details.pop("note", None)
+        text = f"{text}: {_console_value(said)}" if said else text
     return visible(f"{where + ': ' if where else ''}{text}"
                    + (": " + ", ".join(f"{key}={_console_value(value)}" for key, value in details.items()) if details else ""))
 

@@ -100,7 +100,7 @@ def format_summary(findings: Sequence[Finding], *, fixed: int = 0, unsafe: bool 
 
 def format_statistics(findings: Sequence[Finding], ruleset: RuleSet, *, color: bool = False,
                       unsafe: bool = False) -> str:
-    """Count, rule, [*] when every one of its findings can be fixed with --fix, rule name."""
+    """Count, rule, [*] when every one of its findings can be fixed with --fix, rule name; then the total."""
     counts = Counter(f.rule for f in findings)
     fixable = Counter(f.rule for f in findings if in_place_fixable(f, unsafe))
     rows = []
@@ -108,6 +108,8 @@ def format_statistics(findings: Sequence[Finding], ruleset: RuleSet, *, color: b
         rule = ruleset.by_id.get(rule_id)
         mark = paint("[*]", "fix", color) if fixable[rule_id] == count else "   "
         rows.append(f"{count:>6}  {paint(rule_id, 'rule', color)}  {mark} {rule.name if rule else ''}".rstrip())
+    if rows:  # the total, in the words of the full output's summary
+        rows.append(f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''}.")
     return "\n".join(rows)
 
 
@@ -118,13 +120,76 @@ def format_json(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool 
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+# A HAR entry's number in `entry 3 request`; a flow dump's `flow 7 ...` has no line to point at.
+_HAR_ENTRY = re.compile(r"entry (\d+)\b")
+# The JSON tokens that shape a document: strings (whole, escapes and all) and brackets.
+_JSON_SHAPE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def capture_line(finding: Finding, lines: Callable[[str], list[int]] | None = None) -> int:
+    """Where a finding inside a capture file points in that file: a HAR entry's first line (a flow
+    dump is binary: line 1). A lone message's finding keeps its own line."""
+    if not finding.locator:
+        return finding.line
+    entry = _HAR_ENTRY.match(finding.locator)
+    if entry is None:
+        return 1
+    starts = (lines or har_entry_lines)(finding.path)
+    index = int(entry.group(1))
+    return starts[index] if index < len(starts) else 1
+
+
+def har_entry_lines(path: str) -> list[int]:
+    """The line each entry of a HAR export's `log.entries` starts on (1-based); [] when the file
+    cannot be read. Strings are skipped whole, so a brace or a key inside a body never counts."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            text = stream.read()
+    except OSError:
+        return []
+    starts: list[int] = []
+    depth, entries_depth, line, counted, after_entries_key = 0, -1, 1, 0, False
+    for token in _JSON_SHAPE.finditer(text):
+        first = token.group()[0]
+        if first == '"':
+            after_entries_key = token.group() == '"entries"' and entries_depth < 0 and text[token.end():].lstrip()[:1] == ":"
+            continue
+        if first in "[{":
+            if first == "[" and after_entries_key:
+                entries_depth = depth + 1
+            elif first == "{" and depth == entries_depth:
+                line += text.count("\n", counted, token.start())
+                counted = token.start()
+                starts.append(line)
+            depth += 1
+        else:
+            depth -= 1
+            if depth < entries_depth:
+                break  # the end of log.entries
+        after_entries_key = False
+    return starts
+
+
+def _place(finding: Finding) -> str:
+    """The message inside the capture and the finding's position in it, for the annotation text."""
+    return f"{finding.locator}, message line {finding.line}, column {finding.column}: "
+
+
 def format_github(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
     level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+    lines = _entry_lines_cache()
     return "".join(
-        f"::{level[f.severity]} file={_escape_property(f.path)},line={f.line},col={f.column},"
-        f"title={f.rule} {f.name}::{_escape_data((f.locator + ': ' if f.locator else '') + f.message)}\n"
+        f"::{level[f.severity]} file={_escape_property(f.path)},line={capture_line(f, lines)},"
+        f"col={1 if f.locator else f.column},"
+        f"title={f.rule} {f.name}::{_escape_data((_place(f) if f.locator else '') + f.message)}\n"
         for f in findings
     )
+
+
+def _entry_lines_cache() -> Callable[[str], list[int]]:
+    """har_entry_lines, each file read once per report."""
+    seen: dict[str, list[int]] = {}
+    return lambda path: seen[path] if path in seen else seen.setdefault(path, har_entry_lines(path))
 
 
 def _escape_data(text: str) -> str:
@@ -139,6 +204,7 @@ def _escape_property(text: str) -> str:
 def format_sarif(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
     rules = ruleset.rules
     index = {rule.id: i for i, rule in enumerate(rules)}
+    lines = _entry_lines_cache()
     sarif = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -149,7 +215,7 @@ def format_sarif(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool
                 "informationUri": "https://github.com/webex-xml-lint/webex-xml-lint",
                 "rules": [_sarif_rule(rule) for rule in rules],
             }},
-            "results": [_sarif_result(f, index) for f in findings],
+            "results": [_sarif_result(f, index, lines) for f in findings],
             "columnKind": "unicodeCodePoints",
         }],
     }
@@ -173,19 +239,25 @@ def _sarif_rule(rule: Rule) -> dict:
     }
 
 
-def _sarif_result(finding: Finding, index: dict[str, int]) -> dict:
+def _sarif_result(finding: Finding, index: dict[str, int], lines: Callable[[str], list[int]]) -> dict:
+    # A message inside a HAR export or flow dump: the region is the HAR entry's line (a flow dump's
+    # line 1), the message and the position in it are a logical location and part of the text.
+    inside = bool(finding.locator)
+    region = ({"startLine": max(capture_line(finding, lines), 1)} if inside
+              else {"startLine": max(finding.line, 1), "startColumn": max(finding.column, 1)})
     result = {
         "ruleId": finding.rule,
         "level": SARIF_LEVEL[finding.severity],
-        "message": {"text": finding.message},
+        "message": {"text": (_place(finding) if inside else "") + finding.message},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": quote(path_bytes(PurePath(finding.path).as_posix())) if finding.path != "-" else "stdin"},
-            "region": {"startLine": max(finding.line, 1), "startColumn": max(finding.column, 1)},
+            "region": region,
         }}],
         "properties": {"operation": finding.operation, "direction": finding.direction},
     }
-    if finding.locator:  # a message inside a HAR export or flow dump: its lines are the message's own
+    if inside:
         result["locations"][0]["logicalLocations"] = [{"name": finding.locator, "kind": "element"}]
+        result["properties"].update(messageLine=finding.line, messageColumn=finding.column)
     if finding.rule in index:
         result["ruleIndex"] = index[finding.rule]
     return result

@@ -15,7 +15,8 @@ from proxy_addon.settings import values
 from proxy_addon.settings.model import Layer, SettingsError
 
 KNOWN_KEYS = {"ci-sites", "api-version", "site-ids", "select", "ignore", "severity", "validate", "schema-dir",
-              "rule-packs", "exclude", "extend-exclude", "per-file-ignores"}
+              "rule-packs", "exclude", "extend-exclude", "per-file-ignores", "fail-on",
+              "force-exclude"}
 
 
 def find_config(start: Path) -> Path | None:
@@ -107,10 +108,13 @@ def read_config(path: Path | None) -> Layer:
             raise SettingsError(f"{path}: severity must be a table of RULE = \"error|warning|info\"")
         layer["severity"] = {rule.upper(): values.severity(rule, level, f"{path}: severity.{rule}")
                              for rule, level in table["severity"].items()}
-    if "validate" in table:
-        if not isinstance(table["validate"], bool):
-            raise SettingsError(f"{path}: validate must be true or false")
-        layer["validate"] = table["validate"]
+    if "fail-on" in table:
+        layer["fail_on"] = values.fail_on(table["fail-on"], f"{path}: fail-on")
+    for key, field_name in (("validate", "validate"), ("force-exclude", "force_exclude")):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise SettingsError(f"{path}: {key} must be true or false")
+            layer[field_name] = table[key]
     if table.get("schema-dir"):
         layer["schema_dir"] = values.folder(str(table["schema-dir"]), relative_to=path.parent)
     return layer

@@ -45,10 +45,14 @@ class Settings:
     validate: bool = False
     schema_dir: str | None = None  # another XSD bundle (absolute); implies validate
     rule_packs: tuple[str, ...] = ()  # team rule packs (YAML files), added to the shipped ones
+    # The least severe finding that fails a run (exit 1): info findings are shown but, by default,
+    # fail nothing (as Spectral's --fail-severity).
+    fail_on: Severity = Severity.WARNING
     # Which files a folder walk reads (check, audit); patterns are gitignore-style, relative to the
     # configuration file's folder. exclude=None: the defaults (inputs/walk.py DEFAULT_EXCLUDE).
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] = ()
+    force_exclude: bool = False  # the excludes (and the message sniff) apply to named files too
     per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # pattern -> rule selectors
     selector_origins: Mapping[str, str] = field(default_factory=dict)  # selector -> the key, flag or option
     # What the proxy does with it.
@@ -68,6 +72,10 @@ class Settings:
     @property
     def validating(self) -> bool:
         return self.validate or bool(self.schema_dir)
+
+    def fails(self, findings: Iterable[Any]) -> bool:
+        """Whether any of these findings is severe enough to fail the run (fail-on)."""
+        return any(Severity(f.severity).rank >= self.fail_on.rank for f in findings)
 
     def merged(self, *layers: Layer) -> Settings:
         """These settings with the layers applied in order (file, flags, options)."""

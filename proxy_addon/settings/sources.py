@@ -45,6 +45,10 @@ def flags_layer(args: argparse.Namespace) -> Layer:
         layer["validate"] = True
     if flag("schema_dir"):
         layer["schema_dir"] = values.folder(flag("schema_dir"))
+    if flag("force_exclude"):
+        layer["force_exclude"] = True
+    if flag("fail_on"):
+        layer["fail_on"] = values.fail_on(flag("fail_on"), "--fail-on")
     for name, field_name in (("exclude", "exclude"), ("extend_exclude", "extend_exclude")):
         if flag(name):
             items = [part.strip() for item in flag(name) for part in item.split(",") if part.strip()]

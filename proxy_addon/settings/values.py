@@ -5,15 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from proxy_addon.core.findings import Severity
-from proxy_addon.core.versions import Version, parse_version
+from proxy_addon.core.versions import Version, format_version, known_releases, parse_version
 from proxy_addon.settings.model import SettingsError
 
 
 def api_version(text: str, name: str) -> Version:
+    """A release the catalog (rules/releases.yaml) knows, or a service pack or patch of one of its
+    releases that is not newer than the newest: `39.99` is a typo, not a release to lint against."""
     try:
-        return parse_version(text)
+        version = parse_version(text)
     except ValueError as error:
         raise SettingsError(f"{name}: {error}") from None
+    known = [release for release, _source in known_releases()]
+    if version in known or (version[:2] in {release[:2] for release in known} and version <= known[-1]):
+        return version
+    raise SettingsError(f"{name} {text}: not a known XML API release (rules/releases.yaml knows "
+                        f"{', '.join(format_version(release) for release in known)})")
 
 
 def site_id(text: str, name: str) -> tuple[str, str]:
@@ -71,6 +78,14 @@ def per_file_ignores(table: object, name: str) -> dict[str, tuple[str, ...]]:
 def severity(rule: str, level: object, name: str) -> Severity:
     try:
         return Severity(level)
+    except ValueError:
+        raise SettingsError(f"{name} = {level!r} is not error, warning or info") from None
+
+
+def fail_on(level: object, name: str) -> Severity:
+    """The least severe finding that fails a run."""
+    try:
+        return Severity(str(level).strip().lower()) if isinstance(level, str) else Severity(level)
     except ValueError:
         raise SettingsError(f"{name} = {level!r} is not error, warning or info") from None
 

@@ -8,6 +8,7 @@ request it received. Deterministic, and nothing beyond loopback.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -20,6 +21,26 @@ from proxy_addon.simulator.answers import DEFAULT_API_VERSION, SimulatedService
 
 SERVICE_PATH = "/WBXService/XMLService"
 MAX_BODY_BYTES = 64 * 1024 * 1024  # above the proxy's 16 MiB parse bound: oversized tests still get answers
+
+# What a --verbose access line says about an exchange: never more than these (no credential is
+# among them). Bounded patterns over the raw bytes: the line costs no second parse.
+_OPERATION = re.compile(rb'<bodyContent\b[^>]{0,300}?type="[^"]{0,200}?\.(\w{1,80})"')
+_SITE = re.compile(rb"<siteName>\s*([\w.-]{1,80})\s*</siteName>")
+_RESULT = re.compile(rb"<serv:result>(\w{1,20})</serv:result>")
+_EXCEPTION = re.compile(rb"<serv:exceptionID>(\w{1,20})</serv:exceptionID>")
+
+
+def exchange_summary(request: bytes, answer: bytes) -> str:
+    """`GetUser site=acme -> SUCCESS`, `CreateUser site=acme -> FAILURE 030098`: one exchange, read
+    at a glance; what cannot be found is left out."""
+    def first(pattern: re.Pattern[bytes], data: bytes) -> str:
+        match = pattern.search(data)
+        return match.group(1).decode("ascii", "replace") if match else ""
+
+    operation, site = first(_OPERATION, request), first(_SITE, request)
+    result = " ".join(part for part in (first(_RESULT, answer), first(_EXCEPTION, answer)) if part)
+    return " ".join(part for part in (operation or "(no operation)", f"site={site}" if site else "",
+                                      f"-> {result}" if result else "") if part)
 
 
 class BadRequestBody(ValueError):
@@ -81,6 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection_number = self.server.simulator.next_connection_number()
+        self.summary = ""  # what the access line says about the exchange (set by do_POST)
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         simulator = self.server.simulator
@@ -95,7 +117,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path != SERVICE_PATH:
             self._send(404, f"no service at {path}; POST to {SERVICE_PATH}\n".encode(), "text/plain; charset=utf-8")
             return
-        self._send(200, simulator.service.answer(body), "text/xml;charset=UTF-8")
+        answer = simulator.service.answer(body)
+        if simulator.verbose:
+            self.summary = exchange_summary(body, answer)
+        self._send(200, answer, "text/xml;charset=UTF-8")
 
     def do_GET(self) -> None:  # noqa: N802
         self._send(405, f"the XML API takes POST {SERVICE_PATH}\n".encode(), "text/plain; charset=utf-8",
@@ -153,6 +178,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # One line per request: client, method and path, status, then what the exchange was.
+        client = f"{self.client_address[0]}:{self.client_address[1]}"
+        line = f"{client} {self.command} {urlsplit(self.path).path} {code}"
+        self.server.simulator.log_request_line(f"{line} {self.summary}".rstrip())
+        self.summary = ""
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         self.server.simulator.log_request_line(format % args)

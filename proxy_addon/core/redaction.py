@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 MASK = "***"
 
@@ -337,17 +337,32 @@ def lines_with_credentials(text: str, known_secrets: frozenset[str] | set[str] =
     return hidden
 
 
+def dsn_password(url: str) -> str | None:
+    """The password in a URL-shaped DSN's userinfo (percent-decoded), found by the same shape as
+    mask_dsn masks: None without one. Never raises (urlsplit(url).password does on `[::1`)."""
+    scheme, separator, rest = url.partition("://")
+    before_query = min((index for index in map(rest.find, "?#") if index != -1), default=len(rest))
+    userinfo = rest[:before_query].rpartition("@")[0] if separator else ""
+    if ":" not in userinfo:
+        return None
+    return unquote(userinfo.partition(":")[2])
+
+
 def mask_dsn(url: str) -> str:
     """A store's address (a SQLite path, a postgresql:// URL, a libpq "key=value" string) with its
-    password masked: every message, log line and report naming a store shows it through this."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:  # not a URL we can read: the text scan below still masks password=...
-        password = None
-    if password is not None:
-        userinfo, _, host = parts.netloc.rpartition("@")
-        url = urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:{MASK}@{host}"))
+    password masked: every message, log line and report naming a store shows it through this.
+
+    The userinfo is found by its shape, not by urlsplit: urlsplit refuses `[::1` or `host]` with a
+    ValueError, and the DSN was then shown as written, password and all.
+    """
+    scheme, separator, rest = url.partition("://")
+    before_query = min((index for index in map(rest.find, "?#") if index != -1), default=len(rest))
+    if separator and "@" in rest[:before_query]:
+        # Up to the last "@" before the query: a password may hold an unescaped "/", "@" or "[".
+        userinfo, _, after = rest[:before_query].rpartition("@")
+        if ":" in userinfo:
+            userinfo = f"{userinfo.partition(':')[0]}:{MASK}"
+        url = f"{scheme}://{userinfo}@{after}{rest[before_query:]}"
     return redact_text(url)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from proxy_addon.core.redaction import mask_dsn, redact
+from proxy_addon.core.redaction import dsn_password, mask_dsn, redact
 
 
 class StoreError(RuntimeError):
@@ -117,7 +117,7 @@ class PostgresBackend(Backend):
                              f"pip install 'webex-xml-lint[postgres]' ({error})") from None
 
         self._psycopg = psycopg
-        password = urlsplit(url).password
+        password = dsn_password(url)  # urlsplit raised on `[::1`: a traceback in the worker
         try:
             self.connection = psycopg.connect(url, autocommit=True)
         except psycopg.Error as error:

@@ -126,6 +126,11 @@ class _Run:
         latest = record.latest
         seen = latest.observed
         findings = record.redacted_findings("response" if record.response is not None else "request")
+        from proxy_addon.core.fixes import fixes_blocked  # noqa: PLC0415
+
+        if fixes_blocked(findings):  # --fix would refuse them: neither marked [*] nor counted
+            for finding in findings:
+                finding.fix = None
         if seen.locator:
             for finding in findings:
                 finding.locator = f"{seen.locator} {seen.direction or ''}".strip()

@@ -52,7 +52,7 @@ _SECRET_LOCAL_NAME = (r"(?i:(?:[A-Za-z_][\w.-]*)?(?:" + "|".join(_SECRET_SUFFIXE
 # CDATA) runs to the first matching end tag, found by _mask_xml_elements.
 _SECRET_START_TAG = re.compile(
     r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>" + _SECRET_LOCAL_NAME + r"))"
-    r"(?P<attrs>(?:\s(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*?)?)>"
+    r"(?P<attrs>(?:\s(?:[^<>\"']++|\"[^\"<]*+\"|'[^'<]*+')*+)?)>"
 )
 # key=value (query strings, log lines) and "key": "value" (JSON). A bare "word: text" in prose is
 # not a key, or every sentence about tickets would be masked; header lines are matched apart.
@@ -69,7 +69,11 @@ _QUOTED_KEY = re.compile(r"[A-Za-z_][\w.-]*")
 _SPACES = re.compile(r"\s*")
 # Quoted values: JSON-style with backslash escapes first, else plain (XML attributes, where a
 # backslash is only a character).
-_VALUE = re.compile(r"""(?P<value>"(?:[^"\\]|\\.)*"|"[^"]*"|'(?:[^'\\]|\\.)*'|'[^']*'|[^\s&,;"'<>}]+)""")
+# Each quoted form is runs of ordinary characters between escapes ([^"\\]*+ ...): the alternation
+# (?:[^"\\]|\\.)* of before kept ~136 bytes of backtracking state per character (an 8 MiB
+# attribute: 1.1 GB).
+_VALUE = re.compile(r"""(?P<value>"[^"\\]*+(?:\\.[^"\\]*+)*+"|"[^"]*+"|'[^'\\]*+(?:\\.[^'\\]*+)*+'|'[^']*+'"""
+                    r"""|[^\s&,;"'<>}]++)""")
 _HEADER_LINE = re.compile(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>[^\r\n]+)", re.MULTILINE)
 
 
@@ -117,15 +121,21 @@ def _mask_xml_elements(text: str) -> str:
 
 # name="value" in a start tag; a credential element's attributes hold the credential too, except its
 # namespace declarations and xsi: attributes, which only say how to read it.
-_ATTRIBUTE = re.compile(r"""(?P<name>[^\s=/<>"']+)(?P<equals>\s*=\s*)(?P<quote>["'])(?P<value>.*?)(?P=quote)""", re.DOTALL)
+# Linear in time and memory: the name starts only after a delimiter and is possessive (an unclosed
+# quote made every character a new start: quadratic), and each quote's value is one [^"]*+ run (the
+# lazy `.*?(?P=quote)` of before kept backtracking state as it went).
+_ATTRIBUTE = re.compile(r"""(?<![^\s=/<>"'])(?P<name>[^\s=/<>"']++)(?P<equals>\s*+=\s*+)"""
+                        r"""(?:(?P<quote>")(?P<value>[^"]*+)"|(?P<squote>')(?P<svalue>[^']*+)')""")
 
 
 def _mask_attributes(tag: str) -> str:
     def mask(attribute: re.Match[str]) -> str:
         name = attribute.group("name")
-        if name == "xmlns" or name.startswith(("xmlns:", "xsi:")) or not attribute.group("value"):
+        quote = attribute.group("quote") or attribute.group("squote")
+        if name == "xmlns" or name.startswith(("xmlns:", "xsi:")) or not (attribute.group("value")
+                                                                          or attribute.group("svalue")):
             return attribute.group()
-        return f"{name}{attribute.group('equals')}{attribute.group('quote')}{MASK}{attribute.group('quote')}"
+        return f"{name}{attribute.group('equals')}{quote}{MASK}{quote}"
 
     return _ATTRIBUTE.sub(mask, tag) if "=" in tag else tag
 

@@ -77,8 +77,11 @@ def iter_messages(paths: list[str], errors: list[str], direction: str | None,
 
     for raw_path in paths:
         if raw_path == "-":
+            from proxy_addon.inputs import read_at_most  # noqa: PLC0415
+            from proxy_addon.core.parsing import DEFAULT_MAX_BYTES  # noqa: PLC0415
+
             try:  # a closed stdin (<&-) is None, or a descriptor that fails to read
-                data = sys.stdin.buffer.read()
+                data = read_at_most(sys.stdin.buffer, DEFAULT_MAX_BYTES + 1)  # WX009 needs no more
             except (AttributeError, OSError):
                 errors.append("-: cannot read stdin (is it closed?)")
                 continue
@@ -126,6 +129,11 @@ class _Run:
         latest = record.latest
         seen = latest.observed
         findings = record.redacted_findings("response" if record.response is not None else "request")
+        from proxy_addon.core.fixes import fixes_blocked  # noqa: PLC0415
+
+        if fixes_blocked(findings):  # --fix would refuse them: neither marked [*] nor counted
+            for finding in findings:
+                finding.fix = None
         if seen.locator:
             for finding in findings:
                 finding.locator = f"{seen.locator} {seen.direction or ''}".strip()

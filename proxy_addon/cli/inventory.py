@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        with open_store(args.db) as store:
+        with open_store(args.db, read_only=True) as store:
             data = collect(store)
     except (StoreError, RuleError) as error:
         print(f"webex-xml-lint: error: {error}", file=sys.stderr)

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
               f"--db {encodable(args.db)}` or `webex-xml-lint proxy --db {encodable(args.db)}`)", file=sys.stderr)
         return 2
     try:
-        with open_store(args.db) as store:
+        with open_store(args.db, read_only=True) as store:
             write_report(store, Path(args.output))
             url = store.url
     except (StoreError, RuleError, OSError) as error:

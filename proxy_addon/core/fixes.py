@@ -34,6 +34,16 @@ class FixOutcome:
         return bool(self.applied)
 
 
+# An error of these rules means the text may not be what a server reads: no edit is safe.
+_UNSAFE_TO_EDIT = frozenset({"WX001", "WX005", "WX006", "WX009"})
+
+
+def fixes_blocked(findings) -> bool:
+    """True when no fix of this message may be applied. Whoever shows fixes asks this too, so that
+    "[*] N fixable" never promises what --fix then refuses (a BOM with encoding="utf-8-sig")."""
+    return any(f.rule in _UNSAFE_TO_EDIT and f.severity == "error" for f in findings)
+
+
 def apply_fixes(result: LintedDocument, *, unsafe: bool = False, rules: set[str] | None = None,
                 learned: bool = True) -> FixOutcome:
     """Apply the safe fixes of `result` (and the unsafe ones too with `unsafe`). Without `learned`,
@@ -48,7 +58,7 @@ def apply_fixes(result: LintedDocument, *, unsafe: bool = False, rules: set[str]
         wanted = [f for f in wanted if not f.learned]
     if not wanted or document.text is None:
         return outcome
-    if any(f.rule in {"WX001", "WX005", "WX006", "WX009"} and f.severity == "error" for f in result.findings):
+    if fixes_blocked(result.findings):
         outcome.skipped += [(f, "the message is not safely parseable") for f in wanted]
         return outcome
     text = document.text

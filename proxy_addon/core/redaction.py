@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 MASK = "***"
 
@@ -52,7 +52,7 @@ _SECRET_LOCAL_NAME = (r"(?i:(?:[A-Za-z_][\w.-]*)?(?:" + "|".join(_SECRET_SUFFIXE
 # CDATA) runs to the first matching end tag, found by _mask_xml_elements.
 _SECRET_START_TAG = re.compile(
     r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>" + _SECRET_LOCAL_NAME + r"))"
-    r"(?P<attrs>(?:\s(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*?)?)>"
+    r"(?P<attrs>(?:\s(?:[^<>\"']++|\"[^\"<]*+\"|'[^'<]*+')*+)?)>"
 )
 # How every secret element's local name ends: a suffix, or a whole exact name. A start tag can match
 # _SECRET_START_TAG only where one of these ends its name, right before a space or ">".
@@ -120,7 +120,11 @@ _QUOTED_KEY = re.compile(r"[A-Za-z_][\w.-]*")
 _SPACES = re.compile(r"\s*")
 # Quoted values: JSON-style with backslash escapes first, else plain (XML attributes, where a
 # backslash is only a character).
-_VALUE = re.compile(r"""(?P<value>"(?:[^"\\]|\\.)*"|"[^"]*"|'(?:[^'\\]|\\.)*'|'[^']*'|[^\s&,;"'<>}]+)""")
+# Each quoted form is runs of ordinary characters between escapes ([^"\\]*+ ...): the alternation
+# (?:[^"\\]|\\.)* of before kept ~136 bytes of backtracking state per character (an 8 MiB
+# attribute: 1.1 GB).
+_VALUE = re.compile(r"""(?P<value>"[^"\\]*+(?:\\.[^"\\]*+)*+"|"[^"]*+"|'[^'\\]*+(?:\\.[^'\\]*+)*+'|'[^']*+'"""
+                    r"""|[^\s&,;"'<>}]++)""")
 _HEADER_LINE = re.compile(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>[^\r\n]+)", re.MULTILINE)
 
 
@@ -168,15 +172,21 @@ def _mask_xml_elements(text: str) -> str:
 
 # name="value" in a start tag; a credential element's attributes hold the credential too, except its
 # namespace declarations and xsi: attributes, which only say how to read it.
-_ATTRIBUTE = re.compile(r"""(?P<name>[^\s=/<>"']+)(?P<equals>\s*=\s*)(?P<quote>["'])(?P<value>.*?)(?P=quote)""", re.DOTALL)
+# Linear in time and memory: the name starts only after a delimiter and is possessive (an unclosed
+# quote made every character a new start: quadratic), and each quote's value is one [^"]*+ run (the
+# lazy `.*?(?P=quote)` of before kept backtracking state as it went).
+_ATTRIBUTE = re.compile(r"""(?<![^\s=/<>"'])(?P<name>[^\s=/<>"']++)(?P<equals>\s*+=\s*+)"""
+                        r"""(?:(?P<quote>")(?P<value>[^"]*+)"|(?P<squote>')(?P<svalue>[^']*+)')""")
 
 
 def _mask_attributes(tag: str) -> str:
     def mask(attribute: re.Match[str]) -> str:
         name = attribute.group("name")
-        if name == "xmlns" or name.startswith(("xmlns:", "xsi:")) or not attribute.group("value"):
+        quote = attribute.group("quote") or attribute.group("squote")
+        if name == "xmlns" or name.startswith(("xmlns:", "xsi:")) or not (attribute.group("value")
+                                                                          or attribute.group("svalue")):
             return attribute.group()
-        return f"{name}{attribute.group('equals')}{attribute.group('quote')}{MASK}{attribute.group('quote')}"
+        return f"{name}{attribute.group('equals')}{quote}{MASK}{quote}"
 
     return _ATTRIBUTE.sub(mask, tag) if "=" in tag else tag
 
@@ -393,17 +403,32 @@ def lines_with_credentials(text: str, known_secrets: frozenset[str] | set[str] =
     return hidden
 
 
+def dsn_password(url: str) -> str | None:
+    """The password in a URL-shaped DSN's userinfo (percent-decoded), found by the same shape as
+    mask_dsn masks: None without one. Never raises (urlsplit(url).password does on `[::1`)."""
+    scheme, separator, rest = url.partition("://")
+    before_query = min((index for index in map(rest.find, "?#") if index != -1), default=len(rest))
+    userinfo = rest[:before_query].rpartition("@")[0] if separator else ""
+    if ":" not in userinfo:
+        return None
+    return unquote(userinfo.partition(":")[2])
+
+
 def mask_dsn(url: str) -> str:
     """A store's address (a SQLite path, a postgresql:// URL, a libpq "key=value" string) with its
-    password masked: every message, log line and report naming a store shows it through this."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:  # not a URL we can read: the text scan below still masks password=...
-        password = None
-    if password is not None:
-        userinfo, _, host = parts.netloc.rpartition("@")
-        url = urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:{MASK}@{host}"))
+    password masked: every message, log line and report naming a store shows it through this.
+
+    The userinfo is found by its shape, not by urlsplit: urlsplit refuses `[::1` or `host]` with a
+    ValueError, and the DSN was then shown as written, password and all.
+    """
+    scheme, separator, rest = url.partition("://")
+    before_query = min((index for index in map(rest.find, "?#") if index != -1), default=len(rest))
+    if separator and "@" in rest[:before_query]:
+        # Up to the last "@" before the query: a password may hold an unescaped "/", "@" or "[".
+        userinfo, _, after = rest[:before_query].rpartition("@")
+        if ":" in userinfo:
+            userinfo = f"{userinfo.partition(':')[0]}:{MASK}"
+        url = f"{scheme}://{userinfo}@{after}{rest[before_query:]}"
     return redact_text(url)
 
 

@@ -7,11 +7,15 @@ never stops the rest: the caller reports it and goes on.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from proxy_addon.core.charsets import byte_order_mark
+from proxy_addon.core.parsing import DEFAULT_MAX_BYTES
 from proxy_addon.exchange.observed import Exchange, Observed
 from proxy_addon.inputs.flows import read_flow_dump
 from proxy_addon.inputs.har import read_har
@@ -66,17 +70,37 @@ def read_file(path: Path) -> Iterator[Exchange | CaptureError]:
             if kind == "flows":
                 yield from read_flow_dump(source, stream)
                 return
-            # Not stream.read(): after peek() it joins the buffered head and the rest, two copies of
-            # the file at once. Reading from the start in one go sizes one buffer from fstat.
+            if kind == "har":
+                yield from read_har(source, stream)
+                return
+            # A message is read up to the lint bound plus one byte (WX009 needs no more): a 3 GB
+            # file costs 16 MiB, not 3 GB. Not stream.read() after peek(): that joins two copies.
             stream.raw.seek(0)
-            data = stream.raw.readall()
+            data = read_at_most(stream.raw, DEFAULT_MAX_BYTES + 1)
     except OSError as error:
         yield CaptureError(source, f"cannot read: {error.strerror or error}")
         return
-    if kind == "har":
-        yield from read_har(source, data)
-    else:
-        yield Exchange((Observed(data, None, source),), weight=len(data))
+    yield Exchange((Observed(data, None, source),), weight=len(data))
+
+
+def read_at_most(raw: BinaryIO, limit: int) -> bytes:
+    """At most `limit` bytes of `raw`. A regular file is read in one call sized from fstat; a pipe in
+    chunks (it may answer short reads)."""
+    try:
+        status = os.fstat(raw.fileno())
+        regular = stat.S_ISREG(status.st_mode)
+    except (OSError, AttributeError, ValueError):
+        regular = False
+    want = min(limit, status.st_size - raw.tell() + 1) if regular else limit
+    chunks: list[bytes] = []
+    total = 0
+    while total < want:
+        chunk = raw.read(want - total if regular else min(want - total, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_inputs(paths: list[str], walk: Walk | None = None) -> Iterator[Exchange | CaptureError]:
@@ -87,5 +111,5 @@ def read_inputs(paths: list[str], walk: Walk | None = None) -> Iterator[Exchange
             yield from read_file(item)
 
 
-__all__ = ["KNOWN_SUFFIXES", "CaptureError", "Exchange", "Observed", "Walk", "input_files", "read_file",
+__all__ = ["KNOWN_SUFFIXES", "CaptureError", "Exchange", "Observed", "Walk", "input_files", "read_at_most", "read_file",
            "read_inputs"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from proxy_addon.core.charsets import is_character_set
 
@@ -38,3 +40,20 @@ def text_to_bytes(text: str, charset: str | None) -> bytes:
         except (LookupError, UnicodeError):
             continue
     return text.encode("utf-8", "surrogatepass")
+
+
+def representable_time(seconds: object) -> float | None:
+    """`seconds` if every writer can show it as a UTC date (a finite time in years 1 to 9999), else None.
+
+    A flow dump may hold any float (1e300, inf, -1e18): the message is kept, with no time, instead of
+    aborting the whole audit where the date is written.
+    """
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return None
+    try:
+        if math.isfinite(seconds):
+            datetime.fromtimestamp(seconds, UTC)
+            return float(seconds)
+    except (OverflowError, OSError, ValueError):
+        pass
+    return None

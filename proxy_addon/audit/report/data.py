@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from proxy_addon.audit.report.migration import MigrationReadiness, readiness
@@ -59,12 +59,16 @@ class ReportData:
 def collect(store: Store, ruleset: RuleSet | None = None) -> ReportData:
     ruleset = ruleset or RuleSet.load()
     clients = store.clients()
+    unusable = store.unusable_rows()
     return ReportData(
         store_url=store.url, generated_at=time.time(), summary=store.summary(),
         by_rule=store.breakdown("rule"), by_site=store.breakdown("site"),
-        by_operation=store.breakdown("operation"), by_day=store.breakdown("day"),
+        by_operation=store.breakdown("operation"), by_day=_dated(store.breakdown("day")),
         site_id_clients=store.deprecated_site_id_clients(), ci_fields=store.ci_ignored_fields(),
-        checklist=store.checklist(), input_errors=store.input_errors(), ci_sites=store.ci_sites(),
+        checklist=store.checklist(), ci_sites=store.ci_sites(),
+        input_errors=[*store.input_errors(), *({"source": store.url, "locator": f"message {row['key']}",
+                                                "problem": f"{row['problem']}: left out of the timeline and first/last seen",
+                                                "seen": None} for row in unusable)],
         learned_sites=store.learned_sites(),
         rules=dict(ruleset.by_id),
         migration=readiness(by_client(store.operation_usage(), clients, "operation"),
@@ -72,6 +76,20 @@ def collect(store: Store, ruleset: RuleSet | None = None) -> ReportData:
                             ruleset.lifecycle or default_lifecycle()),
         unnamed_site_ids=store.unnamed_site_ids(),
     )
+
+
+def _dated(days: list[Breakdown]) -> list[Breakdown]:
+    """The timeline's days without those that are not dates (a store written by something else:
+    named by Store.unusable_rows); findings without a time stay under None."""
+    kept = []
+    for day in days:
+        if day.key is not None:
+            try:
+                date.fromisoformat(day.key)
+            except (TypeError, ValueError):
+                continue
+        kept.append(day)
+    return kept
 
 
 _IDENTITY = ("client_address", "user_agent", "webex_id")
@@ -106,7 +124,10 @@ def top(rows: list[Breakdown], limit: int = TOP, unknown: str = "(unknown)") -> 
 def when(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):  # the store filters these; a time from elsewhere may not be one
+        return "-"
 
 
 def percent(share: float | None) -> str:

@@ -6,14 +6,15 @@ and translated for psycopg.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
-from proxy_addon.core.redaction import mask_dsn, redact
+from proxy_addon.core.redaction import dsn_password, mask_dsn, redact
 
 
 class StoreError(RuntimeError):
@@ -59,10 +60,13 @@ class SQLiteBackend(Backend):
     name = "sqlite"
     types = {"blob": "BLOB", "real": "REAL", "compact": " WITHOUT ROWID"}
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, read_only: bool = False):
         super().__init__(path)
         self.path = path
         try:
+            if read_only:
+                self.connection = _read_only_connection(path)
+                return
             # The proxy may record from a worker thread; every use is serialised by the caller.
             self.connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             # WAL: an audit and a live proxy can share the file (readers never block the writer).
@@ -117,7 +121,7 @@ class PostgresBackend(Backend):
                              f"pip install 'webex-xml-lint[postgres]' ({error})") from None
 
         self._psycopg = psycopg
-        password = urlsplit(url).password
+        password = dsn_password(url)  # urlsplit raised on `[::1`: a traceback in the worker
         try:
             self.connection = psycopg.connect(url, autocommit=True)
         except psycopg.Error as error:
@@ -156,10 +160,28 @@ class PostgresBackend(Backend):
         self.connection.close()
 
 
-def open_backend(url: str) -> Backend:
+def open_backend(url: str, read_only: bool = False) -> Backend:
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresBackend(url)
-    return SQLiteBackend(sqlite_path(url))
+    return SQLiteBackend(sqlite_path(url), read_only)
+
+
+def _read_only_connection(path: str) -> sqlite3.Connection:
+    """A connection that never writes, for `report` and `inventory`: mode=ro, and on a read-only
+    file system (where even a reader of a WAL store must create its -shm file) immutable=1."""
+    uri = "file:" + quote(os.path.abspath(path))
+    for mode in ("mode=ro", "immutable=1"):
+        connection = sqlite3.connect(f"{uri}?{mode}", uri=True, timeout=30, isolation_level=None,
+                                     check_same_thread=False)
+        try:
+            connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            connection.close()
+            if mode == "immutable=1":
+                raise
+            continue
+        return connection
+    raise AssertionError("unreachable")
 
 
 def sqlite_path(url: str) -> str:

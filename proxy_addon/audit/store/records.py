@@ -162,6 +162,19 @@ def content_digest(data: bytes, secrets: frozenset[str]) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+# Above this many attributes on one element, they are read by XPath: lxml's attrib.items() and
+# values() look each value up by its name (libxml2 walks the list again), quadratic: 200,000
+# attributes took minutes. `@*` walks the list once; per call it costs more, hence the threshold.
+_MANY_ATTRIBUTES = 32
+
+
+def _attributes(element) -> list[tuple[str, str]]:
+    """(name, value) of every attribute of `element`, in linear time whatever their number."""
+    if len(element.attrib) <= _MANY_ATTRIBUTES:
+        return element.attrib.items()
+    return [(found.attrname, str(found)) for found in element.xpath("@*")]
+
+
 def tree_digest(message, secrets: frozenset[str]) -> bytes:
     """A digest of a parsed message, from its tree: element names, attributes and text, with the
     credential elements' values and every known secret masked.
@@ -176,7 +189,7 @@ def tree_digest(message, secrets: frozenset[str]) -> bytes:
         tag = element.tag
         if isinstance(tag, str):
             names.append(tag)
-            for name, value in element.attrib.items():
+            for name, value in _attributes(element):
                 values.append(MASK if is_secret_name(name.rsplit("}", 1)[-1]) else value)
             text = element.text
             if text:

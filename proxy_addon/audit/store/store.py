@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -37,6 +38,10 @@ SEVERITY_RANK = {"error": 3, "warning": 2, "info": 1}
 # A client is who sent the message: the address, the program and the user it acts for (parts an
 # input did not record match any value: see clients.py).
 _CLIENT = "m.client_address, m.user_agent, m.webex_id"
+# A stored time every writer can show as a UTC date (years 1 to 9999); any other (1e308, inf, a
+# store written by something else) is left out of first and last seen, and named by unusable_rows().
+_FIRST_SECOND, _LAST_SECOND = -62135596800, 253402300799
+_TIME = f"CASE WHEN m.time BETWEEN {_FIRST_SECOND} AND {_LAST_SECOND} THEN m.time END"
 _RANK = "CASE f.severity WHEN 'error' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END"
 _SEVERITY_OF_RANK = {rank: name for name, rank in SEVERITY_RANK.items()}
 _MESSAGE_COLUMNS = ("key", "content_hash", "source", "locator", "direction", "operation", "site", "site_id",
@@ -83,10 +88,10 @@ class ChecklistItem:
 class Store:
     """Open with `open_store(url)`; `record(...)` one message, query for the report and inventory."""
 
-    def __init__(self, backend: Backend):
+    def __init__(self, backend: Backend, read_only: bool = False):
         self.backend = backend
         self.url = backend.display
-        self.schema_version = self._guard(migrate, backend)
+        self.schema_version = self._guard(_readable_version if read_only else migrate, backend)
         # One line per open: the live proxy opens its store in one process only, and a test counts it.
         logger.info("opened the audit store %s (schema version %d, process %d)", self.url, self.schema_version,
                     os.getpid())
@@ -171,7 +176,7 @@ class Store:
     def summary(self) -> dict[str, Any]:
         (messages, requests, responses, first, last, sites, size), = self._query(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN direction = 'request' THEN 1 ELSE 0 END), 0), "
-            "COALESCE(SUM(CASE WHEN direction = 'response' THEN 1 ELSE 0 END), 0), MIN(time), MAX(time), "
+            f"COALESCE(SUM(CASE WHEN direction = 'response' THEN 1 ELSE 0 END), 0), MIN({_TIME}), MAX({_TIME}), "
             "COUNT(DISTINCT site), COALESCE(SUM(size), 0) FROM messages m")
         clients = self._count_clients(
             self._query(f"SELECT DISTINCT {_CLIENT} FROM messages m WHERE direction = 'request'"), self.clients())
@@ -203,7 +208,7 @@ class Store:
         """Clients still identifying their site by siteID (WX101), busiest first."""
         rows = self._query(
             "SELECT m.client_address, m.user_agent, m.webex_id, m.site, m.site_id, COUNT(DISTINCT m.key), "
-            "MIN(m.time), MAX(m.time) FROM findings f JOIN messages m ON m.key = f.message_key "
+            f"MIN({_TIME}), MAX({_TIME}) FROM findings f JOIN messages m ON m.key = f.message_key "
             "WHERE f.rule = 'WX101' GROUP BY m.client_address, m.user_agent, m.webex_id, m.site, m.site_id")
         clients = self.clients()
         names = ("client_address", "user_agent", "webex_id", "site", "site_id", "messages", "first_seen", "last_seen")
@@ -258,7 +263,7 @@ class Store:
     def operation_usage(self) -> list[dict[str, Any]]:
         """Requests per client (address, user agent, webExID) and operation, with first and last seen."""
         rows = self._query(
-            "SELECT m.client_address, m.user_agent, m.webex_id, m.operation, COUNT(*), MIN(m.time), MAX(m.time) "
+            f"SELECT m.client_address, m.user_agent, m.webex_id, m.operation, COUNT(*), MIN({_TIME}), MAX({_TIME}) "
             "FROM messages m WHERE m.direction = 'request' "
             "GROUP BY m.client_address, m.user_agent, m.webex_id, m.operation")
         names = ("client_address", "user_agent", "webex_id", "operation", "requests", "first_seen", "last_seen")
@@ -286,6 +291,20 @@ class Store:
                                self._count_clients(identities[rule], clients), predicts)
                  for rule, rank, findings, messages, sites, predicts in rows]
         return sorted(items, key=lambda item: (tuple(-x for x in item.impact), item.rule))
+
+    def unusable_rows(self) -> list[dict[str, Any]]:
+        """Stored messages whose day is not a date or whose time is not one (years 1 to 9999): the
+        report leaves them out of its timeline and first/last seen, and names them."""
+        problems = []
+        for (day,) in self._query("SELECT DISTINCT day FROM messages WHERE day IS NOT NULL"):
+            if not _is_date(day):
+                for (key,) in self._query("SELECT key FROM messages WHERE day = ? ORDER BY key LIMIT 10", (day,)):
+                    problems.append({"key": _key_text(key), "problem": f"stored day {_cut(day)} is not a date"})
+        for key, moment in self._query(
+                f"SELECT key, time FROM messages m WHERE m.time IS NOT NULL AND NOT (m.time BETWEEN {_FIRST_SECOND} "
+                f"AND {_LAST_SECOND}) ORDER BY key LIMIT 100"):
+            problems.append({"key": _key_text(key), "problem": f"stored time {_cut(moment)} is not a time"})
+        return problems
 
     def input_errors(self) -> list[dict[str, Any]]:
         rows = self._query("SELECT source, locator, problem, seen FROM input_errors ORDER BY source, locator")
@@ -369,12 +388,13 @@ def _text(value: str, secrets: frozenset[str] = frozenset()) -> str:
     return encodable(redact(value, secrets))
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, read_only: bool = False) -> Store:
     """Open (creating and migrating as needed) the store at `url`: a SQLite file name, `sqlite:///path`,
-    or `postgresql://user:password@host:port/database`."""
-    backend = open_backend(url)
+    or `postgresql://user:password@host:port/database`. `read_only` (report, inventory): a SQLite
+    file is opened without writing anything, so a store on a read-only file system can be read."""
+    backend = open_backend(url, read_only)
     try:
-        return Store(backend)
+        return Store(backend, read_only)
     except BaseException:
         backend.close()
         raise
@@ -413,6 +433,20 @@ def check_store(url: str) -> None:
     _newer_than_known(path, current)
 
 
+def _readable_version(backend: Backend) -> int:
+    """The schema version of a store opened read-only: it cannot be migrated, so it must be current."""
+    if backend.name == "sqlite":
+        exists = bool(backend.query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'schema_version'")[0][0])
+        current = backend.query("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0] if exists else 0
+        _newer_than_known(backend.display, current)
+        if current < LATEST:
+            raise StoreError(f"{backend.display}: schema version {current} is older than this webex-xml-lint's "
+                             f"({LATEST}) and the store is opened read-only; open it once with `audit --db` where "
+                             "it can be written, to upgrade it")
+        return current
+    return migrate(backend)
+
+
 def _check_version(backend: Backend, exists: bool) -> None:
     current = backend.query("SELECT COALESCE(MAX(version), 0) FROM schema_version")[0][0] if exists else 0
     _newer_than_known(backend.display, current)
@@ -422,3 +456,20 @@ def _newer_than_known(display: str, current: int) -> None:
     if current > LATEST:
         raise StoreError(f"{display}: schema version {current} is newer than this webex-xml-lint knows ({LATEST}); "
                          "upgrade webex-xml-lint")
+
+
+def _is_date(day: Any) -> bool:
+    try:
+        date.fromisoformat(day)
+    except (TypeError, ValueError):
+        return False
+    return len(day) == 10
+
+
+def _key_text(key: Any) -> str:
+    return bytes(key).hex()[:16] if isinstance(key, bytes | bytearray | memoryview) else _cut(key)
+
+
+def _cut(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:40] + "…"

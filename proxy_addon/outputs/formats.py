@@ -114,10 +114,14 @@ def format_statistics(findings: Sequence[Finding], ruleset: RuleSet, *, color: b
 
 
 def format_json(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool = False) -> str:
-    document: dict = {"findings": [f.as_dict() for f in findings]}
+    """{"findings": [...]} with one finding per line: json's C encoder writes each (an indented
+    document goes through its pure Python encoder, ~15 us a finding)."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    lines = ",\n".join("    " + encode(f.as_dict()) for f in findings)
+    document = '{\n  "findings": [' + ("\n" + lines + "\n  " if lines else "") + "]"
     if statistics:
-        document["statistics"] = dict(Counter(f.rule for f in findings))
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        document += ',\n  "statistics": ' + encode(dict(Counter(f.rule for f in findings)))
+    return document + "\n}\n"
 
 
 # A HAR entry's number in `entry 3 request`; a flow dump's `flow 7 ...` has no line to point at.

@@ -60,7 +60,10 @@ def test_proxy_web_runs_mitmweb_with_the_comment_column_seen_in_headless_chromiu
     browser = chromium()  # skips without Chromium (tests/services.sh writes its path)
     hq = request_xml("CreateMeeting", "<enableOptions><HQvideo>true</HQvideo></enableOptions>", package="meeting")
     clean = request_xml("GetUser", "<webExId>jane@acme.com</webExId>")
-    port, web_port, token = free_port(), free_port(), "daily-web-token"
+    port, token = free_port(), "daily-web-token"
+    web_port = free_port()
+    while web_port == port:  # a port just released may be handed out again
+        web_port = free_port()
     with WebexSimulator() as simulator:
         process = subprocess.Popen(
             [sys.executable, "-m", "proxy_addon.cli", "proxy", "--web", "--listen-port", str(port), "--mode",

@@ -8,6 +8,7 @@ readiness" section read it; an operation not in the file has status unknown.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -180,12 +181,7 @@ def _rest(raw: Any, sources: dict[str, Source], where: str) -> Rest:
     return Rest(status, raw.get("name"), docs, _source(raw["source"], sources, where) if status == "stated" else None)
 
 
-_DEFAULT: Lifecycle | None = None
-
-
+@functools.cache
 def default_lifecycle() -> Lifecycle:
     """The shipped file, read once per process."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_lifecycle()
-    return _DEFAULT
+    return load_lifecycle()

@@ -8,6 +8,7 @@ OpenAPI description), so a mapping cannot promise a field REST does not have.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,11 +263,7 @@ def _fields(entry: dict[str, Any], fields: dict[str, bool], where: str) -> None:
         raise RuleError(f"{where}: unknown field(s) {', '.join(unknown)} (known: {', '.join(fields)})")
 
 
-_DEFAULT: Mapping | None = None
-
-
+@functools.cache
 def default_mapping() -> Mapping:
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_mapping()
-    return _DEFAULT
+    """The shipped data, read once per process."""
+    return load_mapping()

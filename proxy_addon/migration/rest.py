@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -127,12 +127,7 @@ def load_rest_spec(path: Path | None = None) -> RestSpec:
         raise RestDataError(f"{path}: cannot read the REST data: {error}") from None
 
 
-_DEFAULT: RestSpec | None = None
-
-
+@cache
 def default_rest_spec() -> RestSpec:
     """The shipped REST data, read once per process."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_rest_spec()
-    return _DEFAULT
+    return load_rest_spec()

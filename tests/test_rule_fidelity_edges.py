@@ -1,0 +1,61 @@
+"""Issue 22: rule fidelity, third round (the spec's edges).
+
+Each test cites the line it follows (A = xml-api-9.0-release-notes.txt, B =
+xml-api-11.0-to-39.11-updates.txt as `cat -n` numbers them, F = xml-api-40-and-later-facts.md,
+or the standard). Every test failed before its fix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy_addon.core.parsing import parse_document
+
+SERVICE = "http://www.webex.com/schemas/2002/06/service"
+DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
+
+# Each way a message is not well-formed (WX001 not-well-formed), as a template: {decl} is where
+# the root declares serv:, or nothing (an undeclared prefix, WX002).
+NOT_WELL_FORMED = {
+    # XML 1.0 §2.8 (the declaration is the document's first bytes); F: stray whitespace, 000000.
+    "newline-before-declaration": b"\n" + DECLARATION + b"<serv:message{decl}><serv:body/></serv:message>",
+    "spaces-before-declaration": b"   " + DECLARATION + b"<serv:message{decl}><serv:body/></serv:message>",
+    "mismatched-tag": DECLARATION + b"<serv:message{decl}><serv:body></serv:bdy></serv:message>",
+    "missing-space": DECLARATION + b'<serv:message{decl}><serv:body a="1"b="2"/></serv:message>',
+    "unclosed-attribute": DECLARATION + b'<serv:message{decl}><serv:body a="1/></serv:message>',
+    "undefined-entity": DECLARATION + b"<serv:message{decl}><serv:body>&nbsp;</serv:body></serv:message>",
+    "text-after-root": DECLARATION + b"<serv:message{decl}><serv:body/></serv:message>trailing",
+    "unclosed-root": DECLARATION + b"<serv:message{decl}><serv:body/>",
+    "two-declarations": DECLARATION + DECLARATION + b"<serv:message{decl}><serv:body/></serv:message>",
+}
+
+
+def _rules(doc) -> list[str]:
+    return [finding.rule for finding in doc.findings]
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared-prefix"])
+@pytest.mark.parametrize("case", NOT_WELL_FORMED, ids=NOT_WELL_FORMED.keys())
+def test_not_well_formed_survives_prefix_binding(case, declared):
+    """XML 1.0 §2.1/§2.8: not well-formed stays WX001 whether or not serv: is declared (issue 22 item 2)."""
+    decl = f' xmlns:serv="{SERVICE}"'.encode() if declared else b""
+    doc = parse_document(NOT_WELL_FORMED[case].replace(b"{decl}", decl))
+    assert "WX001" in _rules(doc), [f.message for f in doc.findings]
+    assert doc.root is None
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared-prefix"])
+def test_well_formed_twin_is_not_wx001(declared):
+    """The same message without the defect parses (the crossing above is not vacuous)."""
+    decl = f' xmlns:serv="{SERVICE}"'.encode() if declared else b""
+    doc = parse_document(DECLARATION + b"<serv:message" + decl + b"><serv:body/></serv:message>")
+    assert doc.root is not None and "WX001" not in _rules(doc)
+    assert ("WX002" in _rules(doc)) is not declared
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared-prefix"])
+def test_empty_and_binary_stay_wx001(declared):
+    """WX001's other cases: empty and binary inputs (no prefix can rescue them)."""
+    assert _rules(parse_document(b" \n\t")) == ["WX001"]
+    decl = f' xmlns:serv="{SERVICE}"'.encode() if declared else b""
+    assert _rules(parse_document(b"\x89PNG\r\n\x1a\n\x00\x00<serv:message" + decl + b"/>")) == ["WX001"]

@@ -59,3 +59,31 @@ def test_empty_and_binary_stay_wx001(declared):
     assert _rules(parse_document(b" \n\t")) == ["WX001"]
     decl = f' xmlns:serv="{SERVICE}"'.encode() if declared else b""
     assert _rules(parse_document(b"\x89PNG\r\n\x1a\n\x00\x00<serv:message" + decl + b"/>")) == ["WX001"]
+
+
+def _with_password(password: bytes, after: bytes = b"", declaration: bytes = DECLARATION) -> bytes:
+    return (declaration + f'<serv:message xmlns:serv="{SERVICE}"><header><securityContext>'.encode()
+            + b"<webExID>admin</webExID><password>" + password + b"</password>" + after
+            + b"</securityContext></header></serv:message>")
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    # libxml2's own words ("or", "a") occur in "</password>": they are not the password.
+    (_with_password(b"Sekr3t!", declaration=b'<?xml version="1.0 encoding="UTF-8"?>'),
+     "String not closed expecting \" or '"),
+    (_with_password(b"Sekr3t!", b"<x a=1/>"), "AttValue: \" or ' expected"),
+    (_with_password(b"Sekr3t!", b'<x a="1" a="2"/>'), "Attribute a redefined"),
+], ids=["string-not-closed", "attvalue", "attribute-redefined"])
+def test_wx001_quotes_the_parser_without_masking_its_words(data, says):
+    """Issue 22 item 3: credential values are masked, not the words of the end tag around them."""
+    doc = parse_document(data)
+    assert _rules(doc) == ["WX001"]
+    assert says in doc.findings[0].message, doc.findings[0].message
+    assert "***" not in doc.findings[0].message
+
+
+def test_wx001_still_masks_what_the_password_holds():
+    """The masking itself stays: an entity name inside <password> is a piece of the password."""
+    doc = parse_document(_with_password(b"&Sekr3tPart;"))
+    message = doc.findings[0].message
+    assert _rules(doc) == ["WX001"] and "Sekr3tPart" not in message and "***" in message

@@ -87,3 +87,36 @@ def test_wx001_still_masks_what_the_password_holds():
     doc = parse_document(_with_password(b"&Sekr3tPart;"))
     message = doc.findings[0].message
     assert _rules(doc) == ["WX001"] and "Sekr3tPart" not in message and "***" in message
+
+
+def _typed(body_type: str, operation: str = "LstTimeZone", package: str = "site") -> bytes:
+    from .builders import request_xml
+    return request_xml(operation, package=package).replace(
+        f'xsi:type="java:com.webex.service.binding.{package}.{operation}"'.encode(), f'xsi:type="{body_type}"'.encode())
+
+
+def test_wx004_accepts_the_reference_guides_short_form(linter):
+    """Issue 22 item 1: the XML API Reference Guide's LstTimeZone request sample writes
+    bodyContent xsi:type="site.LstTimeZone"; the message names its operation."""
+    result = linter.lint(_typed("site.LstTimeZone"))
+    assert "WX004" not in [f.rule for f in result.findings], [f.message for f in result.findings]
+    assert result.message.operation == "LstTimeZone"
+
+
+@pytest.mark.parametrize(("body_type", "operation", "package", "suggestion"), [
+    ("java:com.webex.xmlapi.service.binding.user.SetUser", "SetUser", "user",
+     "java:com.webex.service.binding.user.SetUser"),
+    ("java:com.webex.service.binding..site.LstTimeZone", "LstTimeZone", "site",
+     "java:com.webex.service.binding.site.LstTimeZone"),
+])
+def test_wx004_suggests_the_documented_form(linter, body_type, operation, package, suggestion):
+    """Forms no source shows stay WX004, and the message names the documented form."""
+    result = linter.lint(_typed(body_type, operation, package))
+    found = [f for f in result.findings if f.rule == "WX004"]
+    assert found and suggestion in found[0].message, [f.message for f in result.findings]
+
+
+def test_wx004_keeps_unknown_short_forms(linter):
+    """A short form whose package no sample uses is not an operation the guide shows."""
+    result = linter.lint(_typed("sitex.LstTimeZone"))
+    assert "WX004" in [f.rule for f in result.findings]

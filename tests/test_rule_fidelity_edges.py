@@ -120,3 +120,36 @@ def test_wx004_keeps_unknown_short_forms(linter):
     """A short form whose package no sample uses is not an operation the guide shows."""
     result = linter.lint(_typed("sitex.LstTimeZone"))
     assert "WX004" in [f.rule for f in result.findings]
+
+
+def _api_version_answer(api_ver: str) -> bytes:
+    from .builders import response_xml
+    return response_xml("GetAPIVersion", "<ep:apiVersion>WebEx XML API V11.0.0</ep:apiVersion>"
+                        f"<ep:apiVer>{api_ver}</ep:apiVer>")
+
+
+def test_wx503_is_off_on_a_correct_answer_by_default(linter):
+    """Issue 22 item 4 (B386-396): a correct 39.x answer holds nothing the client can change."""
+    from proxy_addon.lint.context import LintContext
+    for context in (LintContext(), LintContext(select=("WX",)), LintContext(select=("WX5",))):
+        result = linter.lint(_api_version_answer("39.11.0"), context=context)
+        assert "WX503" not in [f.rule for f in result.findings], context.select
+
+
+@pytest.mark.parametrize(("api_ver", "fires"), [
+    ("39.1.0", False), ("39.4.0", False),  # B388: 39.1.0 = January 2019; deprecated May 1, 2019 (B396)
+    ("39.5.0", True), ("39.11.0", True), ("40.2.4", True), ("42.11.1", True),
+])
+def test_wx503_selected_by_id_never_before_the_notes_date(linter, api_ver, fires):
+    from proxy_addon.lint.context import LintContext
+    result = linter.lint(_api_version_answer(api_ver), context=LintContext(select=("WX503",)))
+    found = [f for f in result.findings if f.rule == "WX503"]
+    assert bool(found) is fires, [f.message for f in result.findings]
+    assert all("2019-05-01" in f.message and api_ver in f.message for f in found)
+
+
+def test_wx503_opt_in_is_data_in_its_rule_and_documented():
+    from proxy_addon.cli.rule_docs import render_text
+    from proxy_addon.lint.ruleset import builtin_rules
+    rule = builtin_rules().by_id["WX503"]
+    assert rule.opt_in and "--select WX503" in render_text(rule)

@@ -49,5 +49,9 @@ class LintContext:
             return False
         return not (self.ignore and rule_id.startswith(self.ignore))
 
+    def selects_by_id(self, rule_id: str) -> bool:
+        """Whether --select names this rule itself, not a prefix of it: what turns an opt-in rule on."""
+        return rule_id in self.select and self.is_selected(rule_id)
+
     def with_changes(self, **changes: object) -> LintContext:
         return replace(self, **changes)

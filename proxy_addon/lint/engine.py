@@ -154,7 +154,8 @@ class Linter:
                 self._plans.clear()
             plan = self._plans[key] = Plan([
                 rule for rule in self.ruleset.candidates(direction, operation)
-                if context.is_selected(rule.id) and rule.applies_to_version(version)
+                if (context.selects_by_id(rule.id) if rule.opt_in else context.is_selected(rule.id))
+                and rule.applies_to_version(version)
                 and rule.applies_to_site(site_kind)
             ])
         return plan

@@ -153,3 +153,15 @@ def test_wx503_opt_in_is_data_in_its_rule_and_documented():
     from proxy_addon.lint.ruleset import builtin_rules
     rule = builtin_rules().by_id["WX503"]
     assert rule.opt_in and "--select WX503" in render_text(rule)
+
+
+@pytest.mark.parametrize(("site_name", "fires"), [
+    ("<siteName></siteName>", True), ("<siteName/>", True), ("<siteName>  </siteName>", True),
+    ("<siteName>acme</siteName>", False),
+])
+def test_wx112_empty_site_name_is_no_site_name(linter, site_name, fires):
+    """Issue 22 item 5, A170: 'A request for getSiteType requires that the siteName be included in
+    the header'; an empty one names no site."""
+    from .builders import request_xml
+    result = linter.lint(request_xml("GetSiteType", package="ep", security=site_name))
+    assert ("WX112" in [f.rule for f in result.findings]) is fires, [f.message for f in result.findings]

@@ -165,3 +165,16 @@ def test_wx112_empty_site_name_is_no_site_name(linter, site_name, fires):
     from .builders import request_xml
     result = linter.lint(request_xml("GetSiteType", package="ep", security=site_name))
     assert ("WX112" in [f.rule for f in result.findings]) is fires, [f.message for f in result.findings]
+
+
+def test_wx505_finds_conf_name_and_schedule_where_the_answer_nests_them(linter):
+    """Issue 22 item 6, A284-345: the notes' GetSessionInfo answer nests confName in ep:metaData and
+    startDate/duration/timeZone in ep:schedule; without sipURL (a non-CMR meeting, A258) it is
+    still a complete answer, not an uninvited caller's."""
+    from pathlib import Path
+    data = (Path(__file__).parent / "rules" / "WX505" / "good-non-cmr-nested-answer.xml").read_bytes()
+    assert b"sipURL" not in data and b"<ep:metaData>" in data
+    assert "WX505" not in [f.rule for f in linter.lint(data).findings]
+    trimmed = data.replace(b"<ep:confName>", b"<ep:title>").replace(b"</ep:confName>", b"</ep:title>")
+    trimmed = trimmed.replace(b"<ep:schedule>", b"<ep:plan>").replace(b"</ep:schedule>", b"</ep:plan>")
+    assert "WX505" in [f.rule for f in linter.lint(trimmed).findings]

@@ -230,15 +230,21 @@ def max_count(matches: list[Element], options: dict[str, Any], env: CheckEnv) ->
                                    "excess": len(matches) - limit})
 
 
-@check("lacks_all", names=ListOf(required=True, item=Text()))
+@check("lacks_all", names=ListOf(required=True, item=Text()), within=ListOf(item=Text()))
 def lacks_all(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
-    """A matched element that has content but none of the named children (an answer trimmed for the caller)."""
+    """A matched element that has content but none of the named children (an answer trimmed for the
+    caller), looked for also one level down in the children named `within` (GetSessionInfo nests
+    confName in metaData and startDate in schedule)."""
     names = options["names"]
+    within = options.get("within") or ()
     for element in matches:
         children = env.message.children(element)
         if not children.ordered:
             continue  # an empty body (a FAILURE answer) is not a trimmed one
-        if not any(name in children.by_name for name in names):
+        if any(name in children.by_name for name in names):
+            continue
+        nested = (env.message.children(child).by_name for group in within for child in children.by_name.get(group, ()))
+        if not any(name in found for found in nested for name in names):
             yield Hit(element, {"missing": ", ".join(names), "element": local_name(element)})
 
 

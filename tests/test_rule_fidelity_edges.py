@@ -178,3 +178,13 @@ def test_wx505_finds_conf_name_and_schedule_where_the_answer_nests_them(linter):
     trimmed = data.replace(b"<ep:confName>", b"<ep:title>").replace(b"</ep:confName>", b"</ep:title>")
     trimmed = trimmed.replace(b"<ep:schedule>", b"<ep:plan>").replace(b"</ep:schedule>", b"</ep:plan>")
     assert "WX505" in [f.rule for f in linter.lint(trimmed).findings]
+
+
+def test_wx305_docs_agree_with_the_notes():
+    """Issue 22 item 8, B593-621: shareToMe sits under "XML API 11.0.0 SP20 Updates" ("previously
+    announced in XML API 11.0 SP17, but is being applied to this update"), not 39.1."""
+    from proxy_addon.lint.ruleset import builtin_rules
+    rule = builtin_rules().by_id["WX305"]
+    assert rule.introduced == "11.0 SP20"
+    assert "Since 11.0 SP20 (announced in 11.0 SP17)" in " ".join(rule.docs["why"].split())
+    assert "XML API 11.0.0 SP20 Updates" in rule.docs["source"] and "39.1" not in rule.docs["source"]

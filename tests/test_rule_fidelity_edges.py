@@ -188,3 +188,24 @@ def test_wx305_docs_agree_with_the_notes():
     assert rule.introduced == "11.0 SP20"
     assert "Since 11.0 SP20 (announced in 11.0 SP17)" in " ".join(rule.docs["why"].split())
     assert "XML API 11.0.0 SP20 Updates" in rule.docs["source"] and "39.1" not in rule.docs["source"]
+
+
+@pytest.mark.parametrize(("version", "security", "captcha", "fires"), [
+    ("39.10", "<siteName>acme</siteName>", "", True),  # B36-44: GetUserCard answers with a CAPTCHA
+    ("39.11", "<siteName>acme</siteName><webExID>jane</webExID>", "", True),  # a webExID alone is anonymous
+    ("39.9", "<siteName>acme</siteName>", "", False),  # before 39.10 no CAPTCHA
+    ("39.10", "<siteName>acme</siteName><webExID>jane</webExID><password>S3cret!pw</password>", "", False),
+    ("39.10", "<siteName>acme</siteName>", "<CAPTCHAID>4KJ2</CAPTCHAID><CAPTCHAWord>pq7x</CAPTCHAWord>", False),
+])
+def test_anonymous_get_user_card_is_reported(linter, version, security, captcha, fires):
+    """Issue 22 item 11, B36-44: 'GetSessionInfo and GetUserCard returns a CAPTCHA code when using
+    anonymous access ... enhance your application to support CAPTCHA code input.'"""
+    from proxy_addon.core.versions import parse_version
+    from proxy_addon.lint.context import LintContext
+
+    from .builders import request_xml
+    data = request_xml("GetUserCard", f"<webExId>jane</webExId>{captcha}", security=security)
+    result = linter.lint(data, context=LintContext(api_version=parse_version(version)))
+    found = [f for f in result.findings if f.rule == "WX110"]
+    assert bool(found) is fires, [f.message for f in result.findings]
+    assert all("GetUserCard" in f.message and "CAPTCHA" in f.message for f in found)

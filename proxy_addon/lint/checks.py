@@ -18,7 +18,14 @@ from proxy_addon.core.message import Message, child, exception_key, local_name, 
 from proxy_addon.core.text import format_time
 from proxy_addon.core.versions import Version, format_version
 from proxy_addon.lint.lifecycle import default_lifecycle
-from proxy_addon.lint.memory import SESSION_TICKET, SHARED_RECORDING, duration, shared_recording_key, ticket_digest
+from proxy_addon.lint.memory import (
+    SESSION_TICKET,
+    SHARED_RECORDING,
+    SITE_REFUSAL,
+    duration,
+    shared_recording_key,
+    ticket_digest,
+)
 from proxy_addon.lint.options import (
     Boolean,
     Integer,
@@ -331,6 +338,19 @@ def expired_ticket(matches: list[Element], options: dict[str, Any], env: CheckEn
             "lifetime": round(issued.value - issued.time) if issued.time is not None else "?",
             "issued": format_time(issued.time) if issued.time is not None else "(unknown)",
             "late": duration(env.time - issued.value)}, (issued.note,))
+
+
+@check("refused_before", exception=Text(required=True))
+def refused_before(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """A request of a kind the site refused earlier in the capture with exceptionID `exception`
+    (a retirement answer: 010106, 010107); the finding's note says which answer taught it."""
+    code = options["exception"]
+    refused = env.remembered(SITE_REFUSAL, env.site, code) if matches else None
+    if refused is None:
+        return
+    meaning = str(env.exceptions.get(code, {}).get("meaning", ""))
+    yield Hit(matches[0], {"exception": code, "site": env.site, "meaning": meaning.split(":")[0],
+                           "operation": env.message.operation}, (refused.note,))
 
 
 @check("shared_recording")

@@ -209,3 +209,37 @@ def test_anonymous_get_user_card_is_reported(linter, version, security, captcha,
     found = [f for f in result.findings if f.rule == "WX110"]
     assert bool(found) is fires, [f.message for f in result.findings]
     assert all("GetUserCard" in f.message and "CAPTCHA" in f.message for f in found)
+
+
+@pytest.mark.parametrize(("version", "fires"), [
+    ("11.0 SP14", True), ("11.0 SP15", False),  # B853-855: querying LstRecording by recordingID is new in SP15
+])
+def test_wx111_lstrecording_by_recording_id(linter, version, fires):
+    """Issue 22 item 7 (B853-863, "New condition for querying by RecordingID on LstRecording API")."""
+    from proxy_addon.core.versions import parse_version
+    from proxy_addon.lint.context import LintContext
+
+    from .builders import request_xml
+    data = request_xml("LstRecording", "<recordingID>4711</recordingID>", package="ep")
+    result = linter.lint(data, context=LintContext(api_version=parse_version(version)))
+    found = [f for f in result.findings if f.rule == "WX111"]
+    assert bool(found) is fires, [f.message for f in result.findings]
+    assert all("11.0 SP15" in f.message for f in found)
+
+
+@pytest.mark.parametrize(("version", "fires"), [
+    ("40.2.3", True), ("40.2.4", False), ("40.3", False),  # one branch: from 40.2.4
+    ("40.4", True), ("40.4.2", True), ("40.4.3", False), ("40.6", False),  # the other: from 40.4.3
+])
+def test_wx111_is_html_email_on_two_branches(linter, version, fires):
+    """Issue 22 item 7, F46-50 ("40.2.4 and 40.4.3", one heading, a patch on two branches)."""
+    from proxy_addon.core.versions import parse_version
+    from proxy_addon.lint.context import LintContext
+
+    from .builders import request_xml
+    data = request_xml("CreateUser", "<webExId>jane</webExId><isHTMLEmail>true</isHTMLEmail>")
+    result = linter.lint(data, context=LintContext(api_version=parse_version(version)))
+    found = [f for f in result.findings if f.rule == "WX111"]
+    assert bool(found) is fires, [f.message for f in result.findings]
+    if fires and version.startswith("40.4"):
+        assert "40.4.3" in found[0].message

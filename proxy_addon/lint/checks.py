@@ -258,20 +258,30 @@ def lacks_all(matches: list[Element], options: dict[str, Any], env: CheckEnv) ->
 @check("newer_than_api_version",
        elements=ListOf(required=True, item=Record(fields={
            "select": SelectorText(required=True), "since": VersionText(required=True),
-           "operations": ListOf(item=Text()), "source": Text(required=True)})))
+           "operations": ListOf(item=Text()), "source": Text(required=True),
+           # A release branch that got the element later than `since` (40.4.0-40.4.2 lack what 40.2.4
+           # has: 40.4.3 brought it to that branch): versions from `from` up to `until` lack it too.
+           "branches": ListOf(item=Record(fields={"from": VersionText(required=True),
+                                                  "until": VersionText(required=True)}))})))
 def newer_than_api_version(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
-    """Elements a table says were introduced after the site's API version (`elements`: select, since, source)."""
+    """Elements a table says were introduced after the site's API version (`elements`: select, since,
+    source, and the branches that got them later)."""
     operation = (env.message.operation or "").lower()
     for entry in options["elements"]:
-        if env.api_version >= entry["since"]:
+        branches = entry.get("branches") or ()
+        late = next((b for b in branches if b["from"] <= env.api_version < b["until"]), None)
+        if env.api_version >= entry["since"] and late is None:
             continue
+        since = format_version(entry["since"])
+        if late is not None:
+            since = f"{since} and on the {format_version(late['from'])} branch in {format_version(late['until'])}"
         operations = entry.get("operations")
         if operations and operation not in {name.lower() for name in operations}:
             continue
         for element in entry["select"](env.message):
             name = local_name(element)
             what = f"the {env.message.operation} operation" if name == "bodyContent" else f"<{name}>"
-            yield Hit(element, {"element": name, "what": what, "since": format_version(entry["since"]),
+            yield Hit(element, {"element": name, "what": what, "since": since,
                                 "version": format_version(env.api_version), "source": entry["source"]})
 
 @check("credential_precedence", credentials=MapOf(required=True, value=SelectorText()),

@@ -243,3 +243,20 @@ def test_wx111_is_html_email_on_two_branches(linter, version, fires):
     assert bool(found) is fires, [f.message for f in result.findings]
     if fires and version.startswith("40.4"):
         assert "40.4.3" in found[0].message
+
+
+@pytest.mark.parametrize(("version", "says", "never"), [
+    ("39.11", "authenticate to get them", "invitee"),
+    ("40.8", "invitee or an approved registrant", "authenticate to get them"),  # F78-85
+])
+def test_wx504_wording_from_40_8(linter, version, says, never):
+    """Issue 22 item 9: from 40.8 a trimmed answer may go to an authenticated caller who is not
+    invited; 'authenticate' alone is no advice then."""
+    from proxy_addon.core.versions import parse_version
+    from proxy_addon.lint.context import LintContext
+
+    from .builders import response_xml
+    answer = response_xml("GetSessionInfo", "<ep:status>NOT_INPROGRESS</ep:status><ep:sessionkey>1</ep:sessionkey>")
+    result = linter.lint(answer, context=LintContext(api_version=parse_version(version)))
+    [wx504] = [f for f in result.findings if f.rule == "WX504"]
+    assert says in wx504.message and never not in wx504.message

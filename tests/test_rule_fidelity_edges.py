@@ -260,3 +260,39 @@ def test_wx504_wording_from_40_8(linter, version, says, never):
     result = linter.lint(answer, context=LintContext(api_version=parse_version(version)))
     [wx504] = [f for f in result.findings if f.rule == "WX504"]
     assert says in wx504.message and never not in wx504.message
+
+
+CH_CREATE = ("<firstName>Jane</firstName><webExId>jdoe</webExId><email>jane.doe@acme.com</email>"
+             "<password>Init1al!pw</password><active>ACTIVATED</active>")
+
+
+@pytest.mark.parametrize(("control_hub_sites", "expected"), [
+    (frozenset({"ACME"}), ["WX203", "WX203", "WX204"]),  # F127-134: 41.11.0, Control Hub managed sites
+    (frozenset(), []),  # not configured: nothing (no message says a site is Control Hub managed)
+    (frozenset({"beta"}), []),
+])
+def test_control_hub_site_rules(linter, control_hub_sites, expected):
+    """Issue 22 item 12: CreateUser ignores password and active, and webExId must equal email."""
+    from proxy_addon.lint.context import LintContext
+
+    from .builders import request_xml
+    result = linter.lint(request_xml("CreateUser", CH_CREATE),
+                         context=LintContext(control_hub_sites=control_hub_sites))
+    found = [f for f in result.findings if f.rule in ("WX203", "WX204")]
+    assert sorted(f.rule for f in found) == expected, [f.message for f in result.findings]
+    assert all("Init1al!pw" not in f.message for f in result.findings)
+
+
+def test_control_hub_sites_setting(tmp_path):
+    """The setting sits beside ci-sites in the one settings model: file key, flag, lint context."""
+    import argparse
+
+    from proxy_addon.settings.file import read_config
+    from proxy_addon.settings.model import Settings
+    from proxy_addon.settings.sources import flags_layer
+    config = tmp_path / "webex-xml-lint.toml"
+    config.write_text('control-hub-sites = ["acme"]\n')
+    settings = Settings().merged(read_config(config), flags_layer(argparse.Namespace(control_hub_site=["beta"])))
+    assert settings.control_hub_sites == ("acme", "beta")
+    context = settings.context()
+    assert context.is_control_hub("ACME") and context.is_control_hub("beta") and not context.is_control_hub("gamma")

@@ -350,6 +350,21 @@ def expired_ticket(matches: list[Element], options: dict[str, Any], env: CheckEn
             "late": duration(env.time - issued.value)}, (issued.note,))
 
 
+@check("differs_from", other=SelectorText(required=True))
+def differs_from(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """A matched element whose text differs (ignoring case and surrounding spaces) from the first
+    element `other` selects; nothing when `other` is absent or empty, or either is a placeholder."""
+    others = options["other"](env.message)
+    other = (text_of(others[0]) or "").strip() if others else ""
+    if not other or is_placeholder(other):
+        return
+    for element in matches:
+        value = (text_of(element) or "").strip()
+        if value and not is_placeholder(value) and value.lower() != other.lower():
+            yield Hit(element, {"value": value, "other": other, "element": local_name(element),
+                                "other_element": local_name(others[0])})
+
+
 @check("refused_before", exception=Text(required=True))
 def refused_before(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
     """A request of a kind the site refused earlier in the capture with exceptionID `exception`

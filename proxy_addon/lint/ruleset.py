@@ -34,7 +34,7 @@ from proxy_addon.lint.packs import PACK_CACHE_KIND, RuleError, load_yaml
 from proxy_addon.lint.selector import Selector, SelectorError, compile_selector
 
 DIRECTIONS = {"request", "response", "any"}
-SITES = {"any", "ci", "not-ci", "known"}  # not-ci: every site not known to be CI; known: its type is known
+SITES = {"any", "ci", "not-ci", "known", "control-hub"}  # not-ci: every site not known to be CI; known: its type is known
 FIX_ACTIONS = {"remove", "truncate", "site-id", "rename"}
 DOC_FIELDS = ("summary", "why", "example", "fix", "source")
 RULE_KEYS = {"id", "name", "severity", "introduced", "direction", "operations", "site", "api", "given", "unless",
@@ -108,9 +108,11 @@ class Rule:
     def applies_to_version(self, version: Version) -> bool:
         return (self.since is None or version >= self.since) and (self.until is None or version < self.until)
 
-    def applies_to_site(self, site_kind: str | None) -> bool:
+    def applies_to_site(self, site_kind: str | None, control_hub: bool = False) -> bool:
         """site: ci needs a CI site, not-ci any other (unknown included), known a site whose type is
-        known (its rules read env.site_kind)."""
+        known (its rules read env.site_kind), control-hub a site configured as Control Hub managed."""
+        if self.site == "control-hub":
+            return control_hub
         return self.site == "any" or (self.site == "ci" and site_kind == "ci") or (
             self.site == "not-ci" and site_kind != "ci") or (self.site == "known" and site_kind is not None)
 

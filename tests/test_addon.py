@@ -152,10 +152,11 @@ def test_failure_nothing_predicted_says_so(proxy):
 
 def test_responses_are_linted_by_content_even_without_a_webex_request(proxy):
     flow = proxy.request(b"ping", path="/health")
-    # A 39.1+ answer (with apiVer): WX503 fires on answers only when apiVer is there (issue 11).
-    proxy.respond(flow, response_xml("GetAPIVersion", "<ep:apiVersion>WebEx XML API V11.0.0</ep:apiVersion>"
-                                                      "<ep:apiVer>39.11.0</ep:apiVer>"))
-    assert [f["rule"] for f in proxy.findings(flow)] == ["WX503"]
+    # A failure answer is reported by its content alone (WX503, which this test used, is opt-in
+    # since issue 22).
+    proxy.respond(flow, response_xml("GetAPIVersion", result="FAILURE", reason="Something else",
+                                     exception_id="000001"))
+    assert [f["rule"] for f in proxy.findings(flow)] == ["WX501"]
 
 
 # -- protocol state learned from traffic -----------------------------------------------------------

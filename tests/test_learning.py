@@ -299,3 +299,36 @@ def test_audit_stores_the_notes_of_each_finding_and_the_report_shows_learned_sit
     page = report.read_text(encoding="utf-8")
     assert '<table id="learned-sites">' in page or 'id="learned-sites"' in page
     assert "11.0 SP22" in page and "site acme learned as SSO from GetSiteType (siteType 4)" in page
+
+
+# -- issue 22 item 13: WX306, warned ahead after a retirement answer (facts F143-148, F181-190) -----
+
+@pytest.mark.parametrize(("first", "answer", "then", "fires"), [
+    ("CreateEvent", "010106", "SetEvent", True),  # 41.12.0: classic Event disabled
+    ("CreateEvent", "010106", "LstsummaryEvent", True),
+    ("CreateTrainingSession", "010107", "SetTrainingSession", True),  # 42.5.0: site suspended
+    ("CreateEvent", "010107", "CreateSupportSession", True),
+    ("CreateEvent", "010106", "CreateTrainingSession", False),  # 010106 is about classic Events only
+    ("CreateEvent", "000001", "SetEvent", False),  # another failure teaches nothing
+    ("CreateEvent", None, "SetEvent", False),  # a success teaches nothing
+])
+def test_wx306_warns_ahead_after_a_retirement_answer(first, answer, then, fires):
+    security = ACME + "<password>S3cret!pw</password>"
+    package = {"Create": "event"}.get(first[:6], "event")
+    reply = (response_xml(None, result="FAILURE", reason="refused", exception_id=answer) if answer
+             else response_xml(first))
+    [_, later] = exchanges([(request_xml(first, package=package, security=security), reply),
+                            (request_xml(then, package="event", security=security), None)])
+    found = [f for f in later if f.rule == "WX306"]
+    assert bool(found) is fires, [f.message for f in later]
+    if fires:
+        assert answer in found[0].message and found[0].notes[0].startswith(f"site acme answered {first} with {answer}")
+
+
+def test_wx306_is_per_site():
+    security = ACME + "<password>S3cret!pw</password>"
+    other = "<siteName>beta</siteName><webExID>admin@beta.com</webExID><password>S3cret!pw</password>"
+    refused = response_xml(None, result="FAILURE", reason="The classic Event has been disabled.", exception_id="010106")
+    [_, later] = exchanges([(request_xml("CreateEvent", package="event", security=security), refused),
+                            (request_xml("SetEvent", package="event", security=other), None)])
+    assert "WX306" not in [f.rule for f in later]

@@ -98,7 +98,7 @@ ROWS = {
         "B396-402", _get_api_version(APIVERSION, "<ep:release>SP22</ep:release>"), []),
     "wx503-on-a-39.1-answer-with-apiver": Row(
         "B386-402", _get_api_version(APIVERSION, "<ep:apiVer>39.11.0</ep:apiVer>"), ["WX503"],
-        says=("apiVer",)),
+        context=LintContext(select=("WX503",)), says=("apiVer",)),  # opt-in since issue 22
     # -- WX101 -------------------------------------------------------------------------------------
     "wx101-not-before-11.0-sp13": Row("B956-966", request_xml("GetUser", security=SITE_ID), [], context=at("9.0")),
     "wx101-from-11.0-sp13-notes-wording": Row(

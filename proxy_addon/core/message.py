@@ -21,8 +21,16 @@ REQUEST_TYPE = re.compile(
 # Read in parts (_lenient_request_type) rather than by one pattern: the pattern's lazy package and
 # operation, each followed by spaces, backtracked over every split (a type ending in 100,000 spaces
 # and a digit took 42 s).
+# "xmlapi." after "webex." is a form integrations copy from one another; no sample shows it.
 _LENIENT_PREFIX = re.compile(
-    r"java\s*+[:.]\s*+com\s*+\.\s*+webex\s*+\.\s*+service\s*+\.\s*+binding\s*+\.++\s*+", re.IGNORECASE)
+    r"java\s*+[:.]\s*+com\s*+\.\s*+webex\s*+\.\s*+(?:xmlapi\s*+\.\s*+)?service\s*+\.\s*+binding\s*+\.++\s*+",
+    re.IGNORECASE)
+# The XML API Reference Guide's LstTimeZone request sample writes xsi:type="site.LstTimeZone" (the
+# package and the operation, no java: prefix), and integrations send it: the same operation. Only
+# the packages the guide's operations live in, so that a word with a dot is not taken for one.
+_SHORT_REQUEST_TYPE = re.compile(
+    r"^(?P<package>attendee|ep|event|history|meeting|meeting\.auo|meetingtype|sales|site|support|training|user)"
+    r"\.(?P<operation>[A-Z][A-Za-z]*)$")
 _LENIENT_PACKAGE = re.compile(r"[a-z]++(?:\s*+\.++\s*+[a-z]++)*+", re.IGNORECASE)
 _LENIENT_OPERATION = re.compile(r"\s*+(?P<operation>[A-Z][A-Za-z\s]*+)", re.IGNORECASE)
 RESPONSE_TYPE = re.compile(r"^(?:[\w.-]+:)?(?P<operation>\w+?)Response$")
@@ -202,7 +210,7 @@ def is_secret_tag(tag: str) -> bool:
 @functools.lru_cache(maxsize=512)  # every client sends the same few types; hostile ones are evicted
 def operation_from_request_type(body_type: str) -> tuple[str | None, str | None, bool]:
     """(package, operation, well_formed) from a request's xsi:type."""
-    strict = REQUEST_TYPE.match(body_type.strip())
+    strict = REQUEST_TYPE.match(body_type.strip()) or _SHORT_REQUEST_TYPE.match(body_type.strip())
     if strict:
         return strict.group("package"), strict.group("operation"), body_type == body_type.strip()
     lenient = _lenient_request_type(body_type)

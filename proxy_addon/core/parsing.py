@@ -41,6 +41,7 @@ _COUNT_FROM = MEMORY_BUDGET // (_COST_PER_ELEMENT * _VALIDATION_FACTOR // 4 + _C
 
 # Read from the document's first characters (bytes as Latin-1 for 8-bit documents, so one pattern serves all).
 _DECLARATION = re.compile(r"^\s*<\?xml\s[^>]*?\?>")
+_DECLARATION_AFTER_SPACE = re.compile(r"^(\s*)<\?xml\s[^>]*?\?>")
 _DECLARED_ENCODING = re.compile(r"""encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]*)["']""")
 _DTD_OR_ENTITY = re.compile(r"<!(DOCTYPE|ENTITY)\b")
 # Prefixes on element names (cheap to find: each match starts at "<"). Prefixed attributes other than
@@ -335,8 +336,10 @@ def _parse_input(doc: ParsedDocument, text: str) -> bytes:
     """Bytes for lxml: the original when lxml can read them as they are, else UTF-8."""
     if not doc.unbound_prefixes and _reads_raw(doc):
         return doc.raw
+    # Only the declaration is rewritten: whitespace before it stays, so that lxml rejects the
+    # document as it would the original (XML 1.0 §2.8; templates that start with a newline).
     if text.lstrip().startswith("<?xml"):
-        text = re.sub(r"^\s*<\?xml\s[^>]*?\?>", '<?xml version="1.0" encoding="UTF-8"?>', text, count=1)
+        text = _DECLARATION_AFTER_SPACE.sub(r'\1<?xml version="1.0" encoding="UTF-8"?>', text, count=1)
     return text.encode("utf-8")
 
 

@@ -274,7 +274,9 @@ def quoted_credential_masker(text: str, qnames: Collection[str] | None = None) -
     if not spans:
         return lambda message: message
     names = {qname for _, _, qname in spans}
-    values = [text[start:stop] for start, stop, _ in spans]
+    # What the elements hold, not their end tags: a word of the parser's message found only in
+    # "</password>" ("or", "a") is no piece of a credential.
+    values = [_without_end_tag(text[start:stop], qname) for start, stop, qname in spans]
 
     def masked(message: str) -> str:
         if MASK not in message and not any(word not in names and any(word in value for value in values)
@@ -292,6 +294,11 @@ def quoted_credential_masker(text: str, qnames: Collection[str] | None = None) -
         return _MASKED_RUN.sub(MASK, _QUOTED_TOKEN.sub(mask, message))  # one mask for a quoted run
 
     return masked
+
+
+def _without_end_tag(value: str, qname: str) -> str:
+    found = re.search(rf"</{re.escape(qname)}\s*>\Z", value)
+    return value[:found.start()] if found is not None else value
 
 
 def _mask_key_value(match: re.Match[str]) -> str:

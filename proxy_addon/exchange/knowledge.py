@@ -26,10 +26,19 @@ from proxy_addon.core.text import format_time
 from proxy_addon.core.versions import Version, format_version, parse_version
 from proxy_addon.exchange.observed import Observed
 from proxy_addon.lint.context import LintContext
-from proxy_addon.lint.memory import SESSION_TICKET, SHARED_RECORDING, shared_recording_key, ticket_digest
+from proxy_addon.lint.memory import (
+    SESSION_TICKET,
+    SHARED_RECORDING,
+    SITE_REFUSAL,
+    shared_recording_key,
+    ticket_digest,
+)
 from proxy_addon.lint.ruleset import Rule
 
 USER_MANAGEMENT_ON_CI = "030098"
+# Answers that retire a kind of request for the site (facts file, 41.12.0 and 42.5.0): remembered
+# like a ticket, so that later requests of that kind are warned before their answer (WX306).
+SITE_REFUSALS = {"010106": "the classic Event is disabled on the site", "010107": "the site is suspended"}
 SITE_TYPE, API_VERSION = "site-type", "api-version"  # what a site is: reported when learned
 CI, SSO, NON_SSO = "ci", "sso", "non-sso"
 # GetSiteType's numbers (xml-api-9.0-release-notes.txt A174-178): 1 CI, 2 SSO, 3 Train non-SSO,
@@ -41,8 +50,9 @@ SITE_KIND_NAMES = {CI: "CI", SSO: "SSO", NON_SSO: "non-SSO"}
 _SERVICE_PACK = re.compile(r"^\s*SP\s*(\d+)\s*$", re.IGNORECASE)
 MAX_REMEMBERED = 10_000  # tickets and shared recordings kept (audit sends them with every chunk); oldest go first
 # An answer that can teach something names one of these (any case), or is not 8-bit text at all.
-_TEACHING_WORDS = re.compile(rb"sitetype|apiver|sessionticket|sharetome|" + USER_MANAGEMENT_ON_CI.encode(),
-                             re.IGNORECASE)
+_TEACHING_WORDS = re.compile(
+    rb"sitetype|apiver|sessionticket|sharetome|" + b"|".join(
+        code.encode() for code in (USER_MANAGEMENT_ON_CI, *SITE_REFUSALS)), re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,7 @@ class Fact:
         when = f" at {format_time(self.time)}" if self.time is not None else ""
         if self.kind == SESSION_TICKET:
             return f"site {self.site} issued session ticket {self.key[:12]}… by {self.evidence}{when}"
-        if self.kind == SHARED_RECORDING:
+        if self.kind in (SHARED_RECORDING, SITE_REFUSAL):
             return f"{self.evidence}{when}"
         if self.kind == SITE_TYPE:
             what = SITE_KIND_NAMES.get(str(self.value), str(self.value))
@@ -212,6 +222,10 @@ def facts_from_answer(site: str | None, operation: str | None, answer: Message, 
 
     if answer.exception_id == USER_MANAGEMENT_ON_CI:
         return [fact(SITE_TYPE, CI, f"a {USER_MANAGEMENT_ON_CI} failure")]
+    if answer.exception_id in SITE_REFUSALS:
+        code = answer.exception_id
+        return [fact(SITE_REFUSAL, True, f"site {site} answered {operation or 'a request'} with {code} "
+                     f"({SITE_REFUSALS[code]})", code)]
     body = _body_content(answer)
     if answer.is_failure or body is None:
         return []

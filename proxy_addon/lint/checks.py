@@ -18,7 +18,14 @@ from proxy_addon.core.message import Message, child, exception_key, local_name, 
 from proxy_addon.core.text import format_time
 from proxy_addon.core.versions import Version, format_version
 from proxy_addon.lint.lifecycle import default_lifecycle
-from proxy_addon.lint.memory import SESSION_TICKET, SHARED_RECORDING, duration, shared_recording_key, ticket_digest
+from proxy_addon.lint.memory import (
+    SESSION_TICKET,
+    SHARED_RECORDING,
+    SITE_REFUSAL,
+    duration,
+    shared_recording_key,
+    ticket_digest,
+)
 from proxy_addon.lint.options import (
     Boolean,
     Integer,
@@ -230,35 +237,51 @@ def max_count(matches: list[Element], options: dict[str, Any], env: CheckEnv) ->
                                    "excess": len(matches) - limit})
 
 
-@check("lacks_all", names=ListOf(required=True, item=Text()))
+@check("lacks_all", names=ListOf(required=True, item=Text()), within=ListOf(item=Text()))
 def lacks_all(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
-    """A matched element that has content but none of the named children (an answer trimmed for the caller)."""
+    """A matched element that has content but none of the named children (an answer trimmed for the
+    caller), looked for also one level down in the children named `within` (GetSessionInfo nests
+    confName in metaData and startDate in schedule)."""
     names = options["names"]
+    within = options.get("within") or ()
     for element in matches:
         children = env.message.children(element)
         if not children.ordered:
             continue  # an empty body (a FAILURE answer) is not a trimmed one
-        if not any(name in children.by_name for name in names):
+        if any(name in children.by_name for name in names):
+            continue
+        nested = (env.message.children(child).by_name for group in within for child in children.by_name.get(group, ()))
+        if not any(name in found for found in nested for name in names):
             yield Hit(element, {"missing": ", ".join(names), "element": local_name(element)})
 
 
 @check("newer_than_api_version",
        elements=ListOf(required=True, item=Record(fields={
            "select": SelectorText(required=True), "since": VersionText(required=True),
-           "operations": ListOf(item=Text()), "source": Text(required=True)})))
+           "operations": ListOf(item=Text()), "source": Text(required=True),
+           # A release branch that got the element later than `since` (40.4.0-40.4.2 lack what 40.2.4
+           # has: 40.4.3 brought it to that branch): versions from `from` up to `until` lack it too.
+           "branches": ListOf(item=Record(fields={"from": VersionText(required=True),
+                                                  "until": VersionText(required=True)}))})))
 def newer_than_api_version(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
-    """Elements a table says were introduced after the site's API version (`elements`: select, since, source)."""
+    """Elements a table says were introduced after the site's API version (`elements`: select, since,
+    source, and the branches that got them later)."""
     operation = (env.message.operation or "").lower()
     for entry in options["elements"]:
-        if env.api_version >= entry["since"]:
+        branches = entry.get("branches") or ()
+        late = next((b for b in branches if b["from"] <= env.api_version < b["until"]), None)
+        if env.api_version >= entry["since"] and late is None:
             continue
+        since = format_version(entry["since"])
+        if late is not None:
+            since = f"{since} and on the {format_version(late['from'])} branch in {format_version(late['until'])}"
         operations = entry.get("operations")
         if operations and operation not in {name.lower() for name in operations}:
             continue
         for element in entry["select"](env.message):
             name = local_name(element)
             what = f"the {env.message.operation} operation" if name == "bodyContent" else f"<{name}>"
-            yield Hit(element, {"element": name, "what": what, "since": format_version(entry["since"]),
+            yield Hit(element, {"element": name, "what": what, "since": since,
                                 "version": format_version(env.api_version), "source": entry["source"]})
 
 @check("credential_precedence", credentials=MapOf(required=True, value=SelectorText()),
@@ -325,6 +348,34 @@ def expired_ticket(matches: list[Element], options: dict[str, Any], env: CheckEn
             "lifetime": round(issued.value - issued.time) if issued.time is not None else "?",
             "issued": format_time(issued.time) if issued.time is not None else "(unknown)",
             "late": duration(env.time - issued.value)}, (issued.note,))
+
+
+@check("differs_from", other=SelectorText(required=True))
+def differs_from(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """A matched element whose text differs (ignoring case and surrounding spaces) from the first
+    element `other` selects; nothing when `other` is absent or empty, or either is a placeholder."""
+    others = options["other"](env.message)
+    other = (text_of(others[0]) or "").strip() if others else ""
+    if not other or is_placeholder(other):
+        return
+    for element in matches:
+        value = (text_of(element) or "").strip()
+        if value and not is_placeholder(value) and value.lower() != other.lower():
+            yield Hit(element, {"value": value, "other": other, "element": local_name(element),
+                                "other_element": local_name(others[0])})
+
+
+@check("refused_before", exception=Text(required=True))
+def refused_before(matches: list[Element], options: dict[str, Any], env: CheckEnv) -> Iterator[Hit]:
+    """A request of a kind the site refused earlier in the capture with exceptionID `exception`
+    (a retirement answer: 010106, 010107); the finding's note says which answer taught it."""
+    code = options["exception"]
+    refused = env.remembered(SITE_REFUSAL, env.site, code) if matches else None
+    if refused is None:
+        return
+    meaning = str(env.exceptions.get(code, {}).get("meaning", ""))
+    yield Hit(matches[0], {"exception": code, "site": env.site, "meaning": meaning.split(":")[0],
+                           "operation": env.message.operation}, (refused.note,))
 
 
 @check("shared_recording")

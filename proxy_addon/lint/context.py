@@ -20,6 +20,8 @@ class LintContext:
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
     validate: bool = False
     schema_dir: str | None = None
+    # Sites converted to Control Hub management (41.11): no message says so, so it is configured.
+    control_hub_sites: frozenset[str] = frozenset()
 
     def site_key(self, site_name: str | None, site_id: str | None) -> str | None:
         return (site_name or self.site_ids.get(site_id or "") or site_id or None)
@@ -44,10 +46,17 @@ class LintContext:
             return None
         return "ci" if site.lower() in {s.lower() for s in self.ci_sites} else None
 
+    def is_control_hub(self, site: str | None) -> bool:
+        return site is not None and site.lower() in {s.lower() for s in self.control_hub_sites}
+
     def is_selected(self, rule_id: str) -> bool:
         if self.select and not rule_id.startswith(self.select):
             return False
         return not (self.ignore and rule_id.startswith(self.ignore))
+
+    def selects_by_id(self, rule_id: str) -> bool:
+        """Whether --select names this rule itself, not a prefix of it: what turns an opt-in rule on."""
+        return rule_id in self.select and self.is_selected(rule_id)
 
     def with_changes(self, **changes: object) -> LintContext:
         return replace(self, **changes)

@@ -120,7 +120,8 @@ class Linter:
         site_kind = context.site_kind(site)
         version = context.version_for(site)
         env = None
-        plan = self._runnable(message.direction, message.operation, version, site_kind, context)
+        plan = self._runnable(message.direction, message.operation, version, site_kind, context,
+                              context.is_control_hub(site))
         plan.searches.install(message)
         for rule in plan.rules:
             if rule.unless and any(select(message) for select in rule.unless):
@@ -145,17 +146,19 @@ class Linter:
                 finding.notes.extend(hit.notes)
 
     def _runnable(self, direction: str, operation: str | None, version: Version, site_kind: str | None,
-                  context: LintContext) -> Plan:
+                  context: LintContext, control_hub: bool = False) -> Plan:
         """The rules that can fire on such a message in this context, worked out once per kind of message."""
-        key = (direction, operation and operation.lower(), version, site_kind, context.select, context.ignore)
+        key = (direction, operation and operation.lower(), version, site_kind, control_hub, context.select,
+               context.ignore)
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) > 4096:  # operation names come from traffic: keep the memo bounded
                 self._plans.clear()
             plan = self._plans[key] = Plan([
                 rule for rule in self.ruleset.candidates(direction, operation)
-                if context.is_selected(rule.id) and rule.applies_to_version(version)
-                and rule.applies_to_site(site_kind)
+                if (context.selects_by_id(rule.id) if rule.opt_in else context.is_selected(rule.id))
+                and rule.applies_to_version(version)
+                and rule.applies_to_site(site_kind, control_hub)
             ])
         return plan
 

@@ -1,7 +1,8 @@
 """What a capture remembers from earlier answers, as the checks ask for it: the kinds and their keys.
 
 AuthenticateUser answers issue session tickets (remembered by digest, never by value, with when they
-expire); LstRecording answers list recordings shared with the user (shareToMe). The exchange layer
+expire); LstRecording answers list recordings shared with the user (shareToMe); a 010106 or 010107
+failure says the site refuses a kind of request (classic Events, or scheduling on a suspended site). The exchange layer
 learns them in capture order; a check asks for them through its context (`LintContext.remembered`),
 which remembers nothing outside a capture.
 """
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 
 SESSION_TICKET, SHARED_RECORDING = "session-ticket", "shared-recording"
+# A site's refusal of a whole kind of request (key: the exceptionID): 010106, the classic Event is
+# disabled (41.12); 010107, the site is suspended (42.5). Later requests of that kind will be refused.
+SITE_REFUSAL = "site-refusal"
 
 
 def ticket_digest(ticket: str) -> str:

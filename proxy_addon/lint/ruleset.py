@@ -34,11 +34,12 @@ from proxy_addon.lint.packs import PACK_CACHE_KIND, RuleError, load_yaml
 from proxy_addon.lint.selector import Selector, SelectorError, compile_selector
 
 DIRECTIONS = {"request", "response", "any"}
-SITES = {"any", "ci", "not-ci", "known"}  # not-ci: every site not known to be CI; known: its type is known
+SITES = {"any", "ci", "not-ci", "known", "control-hub"}  # not-ci: every site not known to be CI; known: its type is known
 FIX_ACTIONS = {"remove", "truncate", "site-id", "rename"}
 DOC_FIELDS = ("summary", "why", "example", "fix", "source")
 RULE_KEYS = {"id", "name", "severity", "introduced", "direction", "operations", "site", "api", "given", "unless",
-             "when", "then", "message", "cases", "predicts", "fix", "docs", "variants", "log"}
+             "when", "then", "message", "cases", "predicts", "fix", "docs", "variants", "log",
+             "opt_in"}
 # A variant may also say what it predicts in its own words (a limit whose failure differs by version).
 VARIANT_KEYS = {"operations", "given", "unless", "when", "then", "direction", "api", "site", "message", "predicts"}
 ID_PATTERN = re.compile(r"^[A-Z]+[0-9]+$")
@@ -96,6 +97,9 @@ class Rule:
     def team(self) -> bool:
         return self.id.rstrip("0123456789") != BUILTIN_PREFIX
     log: str = "every"  # see LOG_MODES
+    # Off unless selected by its own id (--select WX503), as ruff's opt-in rules: for findings a
+    # correct message can carry, which only someone auditing their own code asked for.
+    opt_in: bool = False
 
     @property
     def is_builtin(self) -> bool:
@@ -104,9 +108,11 @@ class Rule:
     def applies_to_version(self, version: Version) -> bool:
         return (self.since is None or version >= self.since) and (self.until is None or version < self.until)
 
-    def applies_to_site(self, site_kind: str | None) -> bool:
+    def applies_to_site(self, site_kind: str | None, control_hub: bool = False) -> bool:
         """site: ci needs a CI site, not-ci any other (unknown included), known a site whose type is
-        known (its rules read env.site_kind)."""
+        known (its rules read env.site_kind), control-hub a site configured as Control Hub managed."""
+        if self.site == "control-hub":
+            return control_hub
         return self.site == "any" or (self.site == "ci" and site_kind == "ci") or (
             self.site == "not-ci" and site_kind != "ci") or (self.site == "known" and site_kind is not None)
 
@@ -225,6 +231,9 @@ def _build_rule(raw: dict[str, Any], path: Path, team: bool) -> Rule:
     log = raw.get("log", "every")
     if log not in LOG_MODES:
         raise where(f"log {log!r} is not one of {sorted(LOG_MODES)}", "log")
+    opt_in = raw.get("opt_in", False)
+    if not isinstance(opt_in, bool):
+        raise where("opt_in must be true or false", "opt_in")
     docs_raw = _mapping(raw, "docs", DOC_FIELDS, where)
     docs = {k: str(v).strip() for k, v in plain_items(docs_raw)}
     missing_docs = [f for f in DOC_FIELDS if not docs.get(f)]
@@ -255,6 +264,7 @@ def _build_rule(raw: dict[str, Any], path: Path, team: bool) -> Rule:
         pack=path.stem,
         source=str(path),
         log=log,
+        opt_in=opt_in,
     )
 
 

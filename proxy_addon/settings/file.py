@@ -14,7 +14,7 @@ from proxy_addon.core import data_cache
 from proxy_addon.settings import values
 from proxy_addon.settings.model import Layer, SettingsError
 
-KNOWN_KEYS = {"ci-sites", "api-version", "site-ids", "select", "ignore", "severity", "validate", "schema-dir",
+KNOWN_KEYS = {"ci-sites", "control-hub-sites", "api-version", "site-ids", "select", "ignore", "severity", "validate", "schema-dir",
               "rule-packs", "exclude", "extend-exclude", "per-file-ignores", "fail-on",
               "force-exclude"}
 
@@ -77,10 +77,11 @@ def read_config(path: Path | None) -> Layer:
     if unknown:
         raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(KNOWN_KEYS))})")
     layer: dict[str, Any] = {"source": str(path)}
-    for key, field_name in (("ci-sites", "ci_sites"), ("select", "select"), ("ignore", "ignore")):
+    for key, field_name in (("ci-sites", "ci_sites"), ("control-hub-sites", "control_hub_sites"),
+                            ("select", "select"), ("ignore", "ignore")):
         if key in table:
             items = _string_list(table, key, path)
-            if key == "ci-sites":
+            if key in ("ci-sites", "control-hub-sites"):
                 layer[field_name] = values.ci_sites(items, f"{path}: {key}")
             else:
                 layer[field_name] = values.rule_list(items)

@@ -26,7 +26,7 @@ class SettingsError(ValueError):
 
 Layer = Mapping[str, Any]  # field name -> value, only for what one source set
 
-ADDED = frozenset({"ci_sites", "ignore", "rule_packs", "extend_exclude"})  # lists: every layer adds to them
+ADDED = frozenset({"ci_sites", "control_hub_sites", "ignore", "rule_packs", "extend_exclude"})  # lists: every layer adds to them
 # tables: a later layer's entries win per key
 UPDATED = frozenset({"site_ids", "severity", "per_file_ignores", "selector_origins"})
 
@@ -37,6 +37,7 @@ class Settings:
 
     # What to lint with (check, audit, proxy).
     ci_sites: tuple[str, ...] = ()
+    control_hub_sites: tuple[str, ...] = ()  # sites managed in Control Hub (41.11): WX203, WX204
     api_version: Version = LATEST
     site_ids: Mapping[str, str] = field(default_factory=dict)  # siteID -> siteName
     select: tuple[str, ...] = ()  # rule ids or prefixes; empty: all
@@ -97,7 +98,8 @@ class Settings:
 
     def context(self) -> LintContext:
         return LintContext(
-            ci_sites=frozenset(self.ci_sites), api_version=self.api_version, site_ids=dict(self.site_ids),
+            ci_sites=frozenset(self.ci_sites), control_hub_sites=frozenset(self.control_hub_sites),
+            api_version=self.api_version, site_ids=dict(self.site_ids),
             select=self.select, ignore=self.ignore, severity_overrides=dict(self.severity),
             validate=self.validating, schema_dir=self.schema_dir,
         )

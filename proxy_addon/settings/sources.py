@@ -29,6 +29,8 @@ def flags_layer(args: argparse.Namespace) -> Layer:
     flag = lambda name, default=None: getattr(args, name, default)  # noqa: E731
     if flag("ci_site"):
         layer["ci_sites"] = values.ci_sites(flag("ci_site"), "--ci-site")
+    if flag("control_hub_site"):
+        layer["control_hub_sites"] = values.ci_sites(flag("control_hub_site"), "--control-hub-site")
     if flag("api_version"):
         layer["api_version"] = values.api_version(flag("api_version"), "--api-version")
     if flag("site_id"):

@@ -367,3 +367,11 @@ def test_every_message_is_recorded_in_the_audit_store(proxy, tmp_path):
         assert {b.key: b.total for b in store.breakdown("rule")} == {"WX501": 2, "WX202": 1}
         assert set(store.ci_ignored_fields()) == {"acme", "globex"}  # configured, and learned from 030098
     assert PASSWORD.encode() not in db.read_bytes()
+
+
+def test_a_control_hub_site_option_reaches_the_rules(proxy):
+    """webexlint_control_hub_site is the proxy's side of control-hub-sites (WX203, issue 22 item 12)."""
+    body = (REPO / "tests" / "rules" / "WX203" / "bad-create-user-password-active.xml").read_bytes()
+    assert "WX203" not in [f["rule"] for f in proxy.findings(proxy.request(body))]
+    proxy.set(webexlint_control_hub_site=["acme"])
+    assert [f["rule"] for f in proxy.findings(proxy.request(body)) if f["rule"] == "WX203"] == ["WX203", "WX203"]

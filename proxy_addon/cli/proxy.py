@@ -117,7 +117,8 @@ def build_command(args: argparse.Namespace) -> list[str]:
         # would then drop every option of the addon), so the flag's value is left out.
         if value is not None and name not in overridden:
             command += ["--set", f"{name}={value}"]
-    repeated = {"webexlint_ci_site": args.ci_site, "webexlint_site_id": args.site_id,
+    repeated = {"webexlint_ci_site": args.ci_site, "webexlint_control_hub_site": args.control_hub_site,
+                "webexlint_site_id": args.site_id,
                 "webexlint_rule_pack": [str(Path(pack).resolve()) for pack in args.rule_packs]}
     for name, items in repeated.items():
         for item in items:

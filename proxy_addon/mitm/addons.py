@@ -277,6 +277,9 @@ class LintOptions:
         loader.add_option("webexlint_ci_site", Sequence[str], [],
                           "A Webex site that is CI-enabled (unified); repeat for several. Sites are also "
                           "learned from traffic (GetSiteType, 030098 failures).")
+        loader.add_option("webexlint_control_hub_site", Sequence[str], [],
+                          "A Webex site managed in Control Hub (users come from Control Hub: CreateUser and "
+                          "SetUser ignore password and active, WX203/WX204); repeat for several.")
         loader.add_option("webexlint_api_version", str, "",
                           "XML API version of the service, e.g. 42.11.1, 39.11 or 11.0 SP13 (default: the "
                           "newest release in rules/releases.yaml). A GetAPIVersion answer overrides it per site.")

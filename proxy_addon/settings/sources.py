@@ -17,7 +17,8 @@ from proxy_addon.settings.model import Layer, Settings
 
 # mitmproxy option -> settings field, for the options that describe the linting (WebexLint owns them).
 LINT_OPTIONS = {
-    "webexlint_ci_site": "ci_sites", "webexlint_api_version": "api_version", "webexlint_site_id": "site_ids",
+    "webexlint_ci_site": "ci_sites", "webexlint_control_hub_site": "control_hub_sites",
+    "webexlint_api_version": "api_version", "webexlint_site_id": "site_ids",
     "webexlint_select": "select", "webexlint_ignore": "ignore", "webexlint_severity": "severity",
     "webexlint_validate": "validate", "webexlint_schema_dir": "schema_dir", "webexlint_rule_pack": "rule_packs",
 }
@@ -69,6 +70,9 @@ def options_layer(options: Any) -> Layer:
     layer: dict[str, Any] = {}
     if options.webexlint_ci_site:
         layer["ci_sites"] = values.ci_sites(list(options.webexlint_ci_site), "webexlint_ci_site")
+    if options.webexlint_control_hub_site:
+        layer["control_hub_sites"] = values.ci_sites(list(options.webexlint_control_hub_site),
+                                                     "webexlint_control_hub_site")
     if options.webexlint_api_version:
         layer["api_version"] = values.api_version(options.webexlint_api_version, "webexlint_api_version")
     if options.webexlint_site_id:

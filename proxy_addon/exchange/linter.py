@@ -129,12 +129,11 @@ class ExchangeLinter:
             self._pending.clear()
 
     def _context(self, upstream: str | None) -> KnowledgeContext:
+        """The lint context for messages to `upstream`: configuration, then what that upstream taught."""
         context = self._contexts.get(upstream)
-        if context is None:
+        if context is None or context.knowledge is not self.knowledge:  # a new capture's knowledge
             if len(self._contexts) > 1024:  # upstream names come from traffic: keep the memo bounded
                 self._contexts.clear()
-            context = self._contexts[upstream] = KnowledgeContext.around(self.base_context, self.knowledge, upstream)
-        elif context.knowledge is not self.knowledge:
             context = self._contexts[upstream] = KnowledgeContext.around(self.base_context, self.knowledge, upstream)
         return context
 
@@ -171,17 +170,18 @@ class ExchangeLinter:
         context = self._context(seen.upstream)
         result = self._lint(seen, context, asked.operation if asked is not None else None)
         answer = LintedMessage(seen, result)
+        paired = asked is not None
         if asked is None:
             asked = ExchangeRecord(None, None, Outcome.ALONE)
         message = result.message
+        outcome = Outcome.ANSWERED if paired else Outcome.ALONE
         if message is None:
-            return asked.answered(answer, outcome=Outcome.ANSWERED if asked.request else Outcome.ALONE)
+            return asked.answered(answer, outcome=outcome)
         operation = asked.operation or message.operation
-        outcome = Outcome.ANSWERED if asked.request is not None else Outcome.ALONE
         failure, predicted_by = None, ()
         if message.is_failure:
             failure = message.exception_id or NO_EXCEPTION_ID
-            outcome = Outcome.FAILED if asked.request is not None else Outcome.ALONE
+            outcome = Outcome.FAILED if paired else Outcome.ALONE
             predicted_by = self._predictors(message.exception_id, asked.findings_in("request"))
             _note_failure(result.findings, failure, predicted_by)
         learned = tuple(fact for fact in facts_from_answer(asked.site, operation, message, seen, asked.webex_id)

@@ -23,6 +23,7 @@ from proxy_addon.cli.options import (
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.text import encodable
 from proxy_addon.core.findings import Finding
+from proxy_addon.core.fixes import apply_fixes, fixes_blocked
 from proxy_addon.exchange.linter import ExchangeLinter, Scope
 from proxy_addon.exchange.observed import Observed
 from proxy_addon.exchange.record import ExchangeRecord
@@ -129,8 +130,6 @@ class _Run:
         latest = record.latest
         seen = latest.observed
         findings = record.redacted_findings("response" if record.response is not None else "request")
-        from proxy_addon.core.fixes import fixes_blocked  # noqa: PLC0415
-
         if fixes_blocked(findings):  # --fix would refuse them: neither marked [*] nor counted
             for finding in findings:
                 finding.fix = None
@@ -148,7 +147,6 @@ class _Run:
     def _fix(self, record: ExchangeRecord) -> list[Finding] | None:
         """Fix a lone file; what is left after fixing (re-checked as the file itself is), or None
         when nothing changed."""
-        from proxy_addon.core.fixes import apply_fixes  # noqa: PLC0415
         from proxy_addon.outputs.fixed_files import FixNotWritten, write_fixed  # noqa: PLC0415
 
         args = self.args

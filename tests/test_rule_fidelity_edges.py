@@ -122,6 +122,70 @@ def test_wx004_keeps_unknown_short_forms(linter):
     assert "WX004" in [f.rule for f in result.findings]
 
 
+GUIDE = "https://developer.cisco.com/docs/webex-xml-api-reference-guide/"
+# The reference guide's request samples read for item 1 (docs/api-40.md, "Request samples read for
+# WX004"): (page, the xsi:type its sample writes). Only LstTimeZone's is a short form.
+GUIDE_SAMPLES = [
+    ("xml-request-and-response-documents", "java:com.webex.service.binding.ep.GetAPIVersion"),
+    ("lsttimezone", "site.LstTimeZone"),
+    ("getloginurluser", "java:com.webex.service.binding.user.GetloginurlUser"),
+    ("lstsummaryuser", "java:com.webex.service.binding.user.LstsummaryUser"),
+    ("getrecordinginfo", "java:com.webex.service.binding.ep.GetRecordingInfo"),
+    ("lstmeetingattendee", "java:com.webex.service.binding.attendee.LstMeetingAttendee"),
+    ("getmeetingtype", "java:com.webex.service.binding.meetingtype.GetMeetingType"),
+    ("lstmeetingtype", "java:com.webex.service.binding.meetingtype.LstMeetingType"),
+    ("gettrainingsession", "java:com.webex.service.binding.training.GetTrainingSession"),
+    ("lstmeetingusagehistory", "java:com.webex.service.binding.history.LstmeetingusageHistory"),
+    ("lsteventsessionhistory", "java:com.webex.service.binding.history.LsteventsessionHistory"),
+    ("lstsupportsessionhistory", "java:com.webex.service.binding.history.LstsupportsessionHistory"),
+    ("lstmeetingattendeehistory", "java:com.webex.service.binding.history.LstmeetingattendeeHistory"),
+    ("lsttrainingsessionhistory", "java:com.webex.service.binding.history.LsttrainingsessionHistory"),
+    ("lsttrainingattendeehistory", "java:com.webex.service.binding.history.LsttrainingattendeeHistory"),
+]
+
+
+@pytest.mark.parametrize(("page", "body_type"), GUIDE_SAMPLES, ids=[page for page, _ in GUIDE_SAMPLES])
+def test_wx004_accepts_every_form_the_guides_samples_use(linter, page, body_type):
+    """Issue 22 item 1: each request sample read (GUIDE + page) names its operation without WX004."""
+    package, operation = body_type.removeprefix("java:com.webex.service.binding.").rsplit(".", 1)
+    result = linter.lint(_typed(body_type, operation, package))
+    assert "WX004" not in [f.rule for f in result.findings], [f.message for f in result.findings]
+    assert result.message.operation == operation
+
+
+def test_wx004_accepts_the_samples_value_on_the_next_line(linter):
+    """The History service's samples write xsi:type= and the value on the next line (XML 1.0 §2.3 Eq)."""
+    from .builders import request_xml
+    data = request_xml("LstmeetingusageHistory", package="history").replace(
+        b'xsi:type="', b'xsi:type=\n            "')
+    assert b'xsi:type=\n' in data
+    result = linter.lint(data)
+    assert "WX004" not in [f.rule for f in result.findings], [f.message for f in result.findings]
+    assert result.message.operation == "LstmeetingusageHistory"
+
+
+@pytest.mark.parametrize(("body_type", "operation", "package"), [
+    ("user.GetUser", "GetUser", "user"),
+    ("meeting.CreateMeeting", "CreateMeeting", "meeting"),
+    ("ep.LstsummarySession", "LstsummarySession", "ep"),
+])
+def test_wx004_short_forms_no_sample_writes(linter, body_type, operation, package):
+    """Issue 22 item 1: the short form is documented for site.LstTimeZone only (GUIDE + lsttimezone);
+    elsewhere it is WX004, naming the full form, and the request is still checked as its operation."""
+    result = linter.lint(_typed(body_type, operation, package))
+    [wx004] = [f for f in result.findings if f.rule == "WX004"]
+    assert f"java:com.webex.service.binding.{package}.{operation}" in wx004.message
+    assert result.message.operation == operation
+
+
+def test_wx004_documented_forms_are_in_its_rule_page():
+    """What `rule WX004` prints names the documented forms and where they come from."""
+    from proxy_addon.lint.ruleset import RuleSet
+    docs = RuleSet.load().by_id["WX004"].docs
+    assert "site.LstTimeZone" in docs["why"] and "java:com.webex.service.binding.<package>.<Operation>" in docs["why"]
+    assert GUIDE + "lsttimezone" in docs["source"] and "../shared" not in docs["source"]
+
+
 def _api_version_answer(api_ver: str) -> bytes:
     from .builders import response_xml
     return response_xml("GetAPIVersion", "<ep:apiVersion>WebEx XML API V11.0.0</ep:apiVersion>"

@@ -7,6 +7,8 @@ or the standard). Every test failed before its fix.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from proxy_addon.core.parsing import parse_document
@@ -360,3 +362,49 @@ def test_control_hub_sites_setting(tmp_path):
     assert settings.control_hub_sites == ("acme", "beta")
     context = settings.context()
     assert context.is_control_hub("ACME") and context.is_control_hub("beta") and not context.is_control_hub("gamma")
+
+
+CH_SET = ("<webExId>jane@acme.com</webExId><firstName>Jane</firstName><lastName>Doe-Smith</lastName>"
+          "<email>jane.doe@acme.com</email><password>N3w!pw</password>"
+          "<phones><phone>1,408,5551234</phone><mobilePhone>1,408,5559876</mobilePhone><PIN>4821</PIN></phones>"
+          "<title>Director</title>")
+
+
+@pytest.mark.parametrize(("control_hub_sites", "expected"), [
+    # F139-140 and F225-226 (reference guide, User Service: SetUser on Control Hub managed sites
+    # "cannot change Webex ID, password, e-mail, name or telephone number"); F129-131: password.
+    (frozenset({"acme"}), [("WX203", "password"), ("WX205", "firstName"), ("WX205", "lastName"),
+                           ("WX205", "mobilePhone"), ("WX205", "phone"), ("WX206", "email")]),
+    (frozenset(), []),
+])
+def test_control_hub_setuser_cannot_change_profile(linter, control_hub_sites, expected):
+    """Issue 22 item 12: SetUser on a Control Hub managed site names the user by webExId (not a
+    change), cannot change the name or telephone numbers (WX205) and, the sources disagreeing on
+    it (F136-140), is told about e-mail as information (WX206). The telephone PIN is no number."""
+    from proxy_addon.lint.context import LintContext
+
+    from .builders import request_xml
+    result = linter.lint(request_xml("SetUser", CH_SET), context=LintContext(control_hub_sites=control_hub_sites))
+    found = sorted((f.rule, re.search(r"<(\w+)>", f.message).group(1))
+                   for f in result.findings if f.rule.startswith("WX20"))
+    assert found == expected, [f.message for f in result.findings]
+    assert {f.severity.value for f in result.findings if f.rule == "WX206"} <= {"info"}
+    text = " ".join(f.message for f in result.findings)
+    assert "N3w!pw" not in text and "4821" not in text and "5551234" not in text
+
+
+def test_control_hub_profile_fix_is_unsafe(linter):
+    """Removing a name or number is right only if the change may wait for Control Hub: --unsafe-fixes."""
+    from proxy_addon.core.fixes import apply_fixes
+    from proxy_addon.lint.context import LintContext
+
+    from .builders import request_xml
+    context = LintContext(control_hub_sites=frozenset({"acme"}))
+    raw = request_xml("SetUser", "<webExId>jane@acme.com</webExId><lastName>Doe-Smith</lastName>"
+                      "<phones><phone>1,408,5551234</phone><PIN>4821</PIN></phones>")
+    result = linter.lint(raw, context=context)
+    assert not apply_fixes(result).changed
+    fixed = apply_fixes(result, unsafe=True)
+    assert fixed.changed and b"<lastName>" not in fixed.data and b"<phone>" not in fixed.data
+    assert b"<PIN>4821</PIN>" in fixed.data and b"<webExId>jane@acme.com</webExId>" in fixed.data
+    assert "WX205" not in [f.rule for f in linter.lint(fixed.data, context=context).findings]

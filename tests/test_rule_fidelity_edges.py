@@ -39,7 +39,8 @@ def _rules(doc) -> list[str]:
 @pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared-prefix"])
 @pytest.mark.parametrize("case", NOT_WELL_FORMED, ids=NOT_WELL_FORMED.keys())
 def test_not_well_formed_survives_prefix_binding(case, declared):
-    """XML 1.0 §2.1/§2.8: not well-formed stays WX001 whether or not serv: is declared (issue 22 item 2)."""
+    """XML 1.0 §2.1/§2.8: not well-formed stays WX001 whether or not serv: is declared (issue 22 item 2;
+    F231-235: a Cisco forum blamed stray whitespace for "Fail to forward request:null", 000000)."""
     decl = f' xmlns:serv="{SERVICE}"'.encode() if declared else b""
     doc = parse_document(NOT_WELL_FORMED[case].replace(b"{decl}", decl))
     assert "WX001" in _rules(doc), [f.message for f in doc.findings]
@@ -77,7 +78,10 @@ def _with_password(password: bytes, after: bytes = b"", declaration: bytes = DEC
     (_with_password(b"Sekr3t!", b'<x a="1" a="2"/>'), "Attribute a redefined"),
 ], ids=["string-not-closed", "attvalue", "attribute-redefined"])
 def test_wx001_quotes_the_parser_without_masking_its_words(data, says):
-    """Issue 22 item 3: credential values are masked, not the words of the end tag around them."""
+    """Issue 22 item 3: credential values are masked, not the words of the end tag around them.
+
+    The words are libxml2's (XML_ERR_STRING_NOT_CLOSED, XML_ERR_ATTRIBUTE_WITHOUT_VALUE,
+    XML_ERR_ATTRIBUTE_REDEFINED); what is masked is the password (A: securityContext/password)."""
     doc = parse_document(data)
     assert _rules(doc) == ["WX001"]
     assert says in doc.findings[0].message, doc.findings[0].message
@@ -316,8 +320,9 @@ def test_wx111_is_html_email_on_two_branches(linter, version, fires):
     ("40.8", "invitee or an approved registrant", "authenticate to get them"),  # F78-85
 ])
 def test_wx504_wording_from_40_8(linter, version, says, never):
-    """Issue 22 item 9: from 40.8 a trimmed answer may go to an authenticated caller who is not
-    invited; 'authenticate' alone is no advice then."""
+    """Issue 22 item 9 (F78-85, 40.8.0: GetSessionInfo returns those elements only to the host,
+    invitees and approved registrants): from 40.8 a trimmed answer may go to an authenticated caller
+    who is not invited; 'authenticate' alone is no advice then."""
     from proxy_addon.core.versions import parse_version
     from proxy_addon.lint.context import LintContext
 
@@ -408,3 +413,29 @@ def test_control_hub_profile_fix_is_unsafe(linter):
     assert fixed.changed and b"<lastName>" not in fixed.data and b"<phone>" not in fixed.data
     assert b"<PIN>4821</PIN>" in fixed.data and b"<webExId>jane@acme.com</webExId>" in fixed.data
     assert "WX205" not in [f.rule for f in linter.lint(fixed.data, context=context).findings]
+
+
+@pytest.mark.parametrize(("late", "says"), [(5400.8, "1 s before"), (5401.4, "1 s before"), (5461.6, "1 min 1 s before")])
+def test_wx106_says_how_late_to_the_nearest_second(late, says):
+    """Issue 22 item 9 (A121, A157-159: timeToLive, in seconds, after createTime): a request 0.6 s or
+    1.2 s after the ticket expired was called "0 s" late (the delay was rounded down)."""
+    from .test_learning import AUTHENTICATE, authenticate_answer, exchanges, with_ticket
+
+    # The answer is seen 0.2 s after its request: the ticket expires 5400.2 s after the first request.
+    [_, use] = exchanges([(AUTHENTICATE, authenticate_answer()), (with_ticket(), None)], gaps=[0.0, late])
+    [wx106] = [f for f in use if f.rule == "WX106"]
+    assert f"{says} this request" in wx106.message, wx106.message
+
+
+_UNFINDABLE = re.compile(r"\.\./shared|xml-api-[0-9.a-z-]+\.(?:txt|md)|\.txt\b|\b[ABF]\d{2,}(?:-\d+)?\b|:\d+\b(?!/)")
+
+
+def test_every_rule_source_is_something_a_user_can_find():
+    """Issue 22 item 10: a rule's `source` cites the release and section title (and a public URL),
+    never ../shared files, their names or line numbers, which a user's clone does not have."""
+    from proxy_addon.lint.ruleset import RuleSet
+    sources = {rule.id: rule.docs.get("source", "") for rule in RuleSet.load().rules}
+    assert all(sources.values()), [rule_id for rule_id, source in sources.items() if not source]
+    unfindable = {rule_id: _UNFINDABLE.findall(source.replace("https://", "").replace("http://", ""))
+                  for rule_id, source in sources.items()}
+    assert not {rule_id: found for rule_id, found in unfindable.items() if found}

@@ -147,6 +147,7 @@ GUIDE_SAMPLES = [
     ("lstmeetingattendeehistory", "java:com.webex.service.binding.history.LstmeetingattendeeHistory"),
     ("lsttrainingsessionhistory", "java:com.webex.service.binding.history.LsttrainingsessionHistory"),
     ("lsttrainingattendeehistory", "java:com.webex.service.binding.history.LsttrainingattendeeHistory"),
+    ("createsupportsession", "java:com.webex.service.binding.supportsession.CreateSupportSession"),
 ]
 
 
@@ -174,6 +175,7 @@ def test_wx004_accepts_the_samples_value_on_the_next_line(linter):
     ("user.GetUser", "GetUser", "user"),
     ("meeting.CreateMeeting", "CreateMeeting", "meeting"),
     ("ep.LstsummarySession", "LstsummarySession", "ep"),
+    ("supportsession.CreateSupportSession", "CreateSupportSession", "supportsession"),
 ])
 def test_wx004_short_forms_no_sample_writes(linter, body_type, operation, package):
     """Issue 22 item 1: the short form is documented for site.LstTimeZone only (GUIDE + lsttimezone);

@@ -26,11 +26,12 @@ _LENIENT_PREFIX = re.compile(
     r"java\s*+[:.]\s*+com\s*+\.\s*+webex\s*+\.\s*+(?:xmlapi\s*+\.\s*+)?service\s*+\.\s*+binding\s*+\.++\s*+",
     re.IGNORECASE)
 # <package>.<Operation> without the java: prefix, in a package the guide's operations live in (so
-# that a word with a dot is not taken for one): it names the operation, and is well formed only
+# that a word with a dot is not taken for one; CreateSupportSession's sample writes supportsession):
+# it names the operation, and is well formed only
 # where a reference-guide request sample writes it. The LstTimeZone sample writes site.LstTimeZone;
 # every other sample read writes the full form (docs/api-40.md, "Request samples read for WX004").
 _SHORT_REQUEST_TYPE = re.compile(
-    r"^(?P<package>attendee|ep|event|history|meeting|meeting\.auo|meetingtype|sales|site|support|training|user)"
+    r"^(?P<package>attendee|ep|event|history|meeting|meeting\.auo|meetingtype|sales|site|support|supportsession|training|user)"
     r"\.(?P<operation>[A-Z][A-Za-z]*)$")
 DOCUMENTED_SHORT_TYPES = frozenset({("site", "lsttimezone")})  # (package, operation in lower case)
 _LENIENT_PACKAGE = re.compile(r"[a-z]++(?:\s*+\.++\s*+[a-z]++)*+", re.IGNORECASE)

@@ -148,6 +148,9 @@ GUIDE_SAMPLES = [
     ("lsttrainingsessionhistory", "java:com.webex.service.binding.history.LsttrainingsessionHistory"),
     ("lsttrainingattendeehistory", "java:com.webex.service.binding.history.LsttrainingattendeeHistory"),
     ("createsupportsession", "java:com.webex.service.binding.supportsession.CreateSupportSession"),
+    ("getteleconferencesession", "java:com.webex.service.binding.meeting.auo.GetTeleconferenceSession"),
+    ("setteleconferencesession", "java:com.webex.service.binding.meeting.auo.SetTeleconferenceSession"),
+    ("delsession", "java:com.webex.service.binding.ep.DelSession"),
 ]
 
 
@@ -169,6 +172,18 @@ def test_wx004_accepts_the_samples_value_on_the_next_line(linter):
     result = linter.lint(data)
     assert "WX004" not in [f.rule for f in result.findings], [f.message for f in result.findings]
     assert result.message.operation == "LstmeetingusageHistory"
+
+
+def test_wx004_the_teleconference_samples_broken_value(linter):
+    """GUIDE + createteleconferencesession writes the operation broken across two lines
+    ("...meeting.auo.CreateTeleconf" / "erenceSession"), as typeset: attribute-value normalisation
+    (XML 1.0 §3.3.3) leaves spaces inside the name, which names no operation. It stays WX004, the
+    finding naming the joined value, and the request is checked as CreateTeleconferenceSession."""
+    body_type = "java:com.webex.service.binding.meeting.auo.CreateTeleconf\n            erenceSession"
+    result = linter.lint(_typed(body_type, "CreateTeleconferenceSession", "meeting.auo"))
+    [wx004] = [f for f in result.findings if f.rule == "WX004"]
+    assert "'java:com.webex.service.binding.meeting.auo.CreateTeleconferenceSession'" in wx004.message
+    assert result.message.operation == "CreateTeleconferenceSession"
 
 
 @pytest.mark.parametrize(("body_type", "operation", "package"), [

@@ -7,6 +7,8 @@ or the standard). Every test failed before its fix.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from proxy_addon.core.parsing import parse_document
@@ -37,7 +39,8 @@ def _rules(doc) -> list[str]:
 @pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared-prefix"])
 @pytest.mark.parametrize("case", NOT_WELL_FORMED, ids=NOT_WELL_FORMED.keys())
 def test_not_well_formed_survives_prefix_binding(case, declared):
-    """XML 1.0 §2.1/§2.8: not well-formed stays WX001 whether or not serv: is declared (issue 22 item 2)."""
+    """XML 1.0 §2.1/§2.8: not well-formed stays WX001 whether or not serv: is declared (issue 22 item 2;
+    F231-235: a Cisco forum blamed stray whitespace for "Fail to forward request:null", 000000)."""
     decl = f' xmlns:serv="{SERVICE}"'.encode() if declared else b""
     doc = parse_document(NOT_WELL_FORMED[case].replace(b"{decl}", decl))
     assert "WX001" in _rules(doc), [f.message for f in doc.findings]
@@ -75,7 +78,10 @@ def _with_password(password: bytes, after: bytes = b"", declaration: bytes = DEC
     (_with_password(b"Sekr3t!", b'<x a="1" a="2"/>'), "Attribute a redefined"),
 ], ids=["string-not-closed", "attvalue", "attribute-redefined"])
 def test_wx001_quotes_the_parser_without_masking_its_words(data, says):
-    """Issue 22 item 3: credential values are masked, not the words of the end tag around them."""
+    """Issue 22 item 3: credential values are masked, not the words of the end tag around them.
+
+    The words are libxml2's (XML_ERR_STRING_NOT_CLOSED, XML_ERR_ATTRIBUTE_WITHOUT_VALUE,
+    XML_ERR_ATTRIBUTE_REDEFINED); what is masked is the password (A: securityContext/password)."""
     doc = parse_document(data)
     assert _rules(doc) == ["WX001"]
     assert says in doc.findings[0].message, doc.findings[0].message
@@ -120,6 +126,87 @@ def test_wx004_keeps_unknown_short_forms(linter):
     """A short form whose package no sample uses is not an operation the guide shows."""
     result = linter.lint(_typed("sitex.LstTimeZone"))
     assert "WX004" in [f.rule for f in result.findings]
+
+
+GUIDE = "https://developer.cisco.com/docs/webex-xml-api-reference-guide/"
+# The reference guide's request samples read for item 1 (docs/api-40.md, "Request samples read for
+# WX004"): (page, the xsi:type its sample writes). Only LstTimeZone's is a short form.
+GUIDE_SAMPLES = [
+    ("xml-request-and-response-documents", "java:com.webex.service.binding.ep.GetAPIVersion"),
+    ("lsttimezone", "site.LstTimeZone"),
+    ("getloginurluser", "java:com.webex.service.binding.user.GetloginurlUser"),
+    ("lstsummaryuser", "java:com.webex.service.binding.user.LstsummaryUser"),
+    ("getrecordinginfo", "java:com.webex.service.binding.ep.GetRecordingInfo"),
+    ("lstmeetingattendee", "java:com.webex.service.binding.attendee.LstMeetingAttendee"),
+    ("getmeetingtype", "java:com.webex.service.binding.meetingtype.GetMeetingType"),
+    ("lstmeetingtype", "java:com.webex.service.binding.meetingtype.LstMeetingType"),
+    ("gettrainingsession", "java:com.webex.service.binding.training.GetTrainingSession"),
+    ("lstmeetingusagehistory", "java:com.webex.service.binding.history.LstmeetingusageHistory"),
+    ("lsteventsessionhistory", "java:com.webex.service.binding.history.LsteventsessionHistory"),
+    ("lstsupportsessionhistory", "java:com.webex.service.binding.history.LstsupportsessionHistory"),
+    ("lstmeetingattendeehistory", "java:com.webex.service.binding.history.LstmeetingattendeeHistory"),
+    ("lsttrainingsessionhistory", "java:com.webex.service.binding.history.LsttrainingsessionHistory"),
+    ("lsttrainingattendeehistory", "java:com.webex.service.binding.history.LsttrainingattendeeHistory"),
+    ("createsupportsession", "java:com.webex.service.binding.supportsession.CreateSupportSession"),
+    ("getteleconferencesession", "java:com.webex.service.binding.meeting.auo.GetTeleconferenceSession"),
+    ("setteleconferencesession", "java:com.webex.service.binding.meeting.auo.SetTeleconferenceSession"),
+    ("delsession", "java:com.webex.service.binding.ep.DelSession"),
+]
+
+
+@pytest.mark.parametrize(("page", "body_type"), GUIDE_SAMPLES, ids=[page for page, _ in GUIDE_SAMPLES])
+def test_wx004_accepts_every_form_the_guides_samples_use(linter, page, body_type):
+    """Issue 22 item 1: each request sample read (GUIDE + page) names its operation without WX004."""
+    package, operation = body_type.removeprefix("java:com.webex.service.binding.").rsplit(".", 1)
+    result = linter.lint(_typed(body_type, operation, package))
+    assert "WX004" not in [f.rule for f in result.findings], [f.message for f in result.findings]
+    assert result.message.operation == operation
+
+
+def test_wx004_accepts_the_samples_value_on_the_next_line(linter):
+    """The History service's samples write xsi:type= and the value on the next line (XML 1.0 §2.3 Eq)."""
+    from .builders import request_xml
+    data = request_xml("LstmeetingusageHistory", package="history").replace(
+        b'xsi:type="', b'xsi:type=\n            "')
+    assert b'xsi:type=\n' in data
+    result = linter.lint(data)
+    assert "WX004" not in [f.rule for f in result.findings], [f.message for f in result.findings]
+    assert result.message.operation == "LstmeetingusageHistory"
+
+
+def test_wx004_the_teleconference_samples_broken_value(linter):
+    """GUIDE + createteleconferencesession writes the operation broken across two lines
+    ("...meeting.auo.CreateTeleconf" / "erenceSession"), as typeset: attribute-value normalisation
+    (XML 1.0 §3.3.3) leaves spaces inside the name, which names no operation. It stays WX004, the
+    finding naming the joined value, and the request is checked as CreateTeleconferenceSession."""
+    body_type = "java:com.webex.service.binding.meeting.auo.CreateTeleconf\n            erenceSession"
+    result = linter.lint(_typed(body_type, "CreateTeleconferenceSession", "meeting.auo"))
+    [wx004] = [f for f in result.findings if f.rule == "WX004"]
+    assert "'java:com.webex.service.binding.meeting.auo.CreateTeleconferenceSession'" in wx004.message
+    assert result.message.operation == "CreateTeleconferenceSession"
+
+
+@pytest.mark.parametrize(("body_type", "operation", "package"), [
+    ("user.GetUser", "GetUser", "user"),
+    ("meeting.CreateMeeting", "CreateMeeting", "meeting"),
+    ("ep.LstsummarySession", "LstsummarySession", "ep"),
+    ("supportsession.CreateSupportSession", "CreateSupportSession", "supportsession"),
+])
+def test_wx004_short_forms_no_sample_writes(linter, body_type, operation, package):
+    """Issue 22 item 1: the short form is documented for site.LstTimeZone only (GUIDE + lsttimezone);
+    elsewhere it is WX004, naming the full form, and the request is still checked as its operation."""
+    result = linter.lint(_typed(body_type, operation, package))
+    [wx004] = [f for f in result.findings if f.rule == "WX004"]
+    assert f"java:com.webex.service.binding.{package}.{operation}" in wx004.message
+    assert result.message.operation == operation
+
+
+def test_wx004_documented_forms_are_in_its_rule_page():
+    """What `rule WX004` prints names the documented forms and where they come from."""
+    from proxy_addon.lint.ruleset import RuleSet
+    docs = RuleSet.load().by_id["WX004"].docs
+    assert "site.LstTimeZone" in docs["why"] and "java:com.webex.service.binding.<package>.<Operation>" in docs["why"]
+    assert GUIDE + "lsttimezone" in docs["source"] and "../shared" not in docs["source"]
 
 
 def _api_version_answer(api_ver: str) -> bytes:
@@ -250,8 +337,9 @@ def test_wx111_is_html_email_on_two_branches(linter, version, fires):
     ("40.8", "invitee or an approved registrant", "authenticate to get them"),  # F78-85
 ])
 def test_wx504_wording_from_40_8(linter, version, says, never):
-    """Issue 22 item 9: from 40.8 a trimmed answer may go to an authenticated caller who is not
-    invited; 'authenticate' alone is no advice then."""
+    """Issue 22 item 9 (F78-85, 40.8.0: GetSessionInfo returns those elements only to the host,
+    invitees and approved registrants): from 40.8 a trimmed answer may go to an authenticated caller
+    who is not invited; 'authenticate' alone is no advice then."""
     from proxy_addon.core.versions import parse_version
     from proxy_addon.lint.context import LintContext
 
@@ -296,3 +384,75 @@ def test_control_hub_sites_setting(tmp_path):
     assert settings.control_hub_sites == ("acme", "beta")
     context = settings.context()
     assert context.is_control_hub("ACME") and context.is_control_hub("beta") and not context.is_control_hub("gamma")
+
+
+CH_SET = ("<webExId>jane@acme.com</webExId><firstName>Jane</firstName><lastName>Doe-Smith</lastName>"
+          "<email>jane.doe@acme.com</email><password>N3w!pw</password>"
+          "<phones><phone>1,408,5551234</phone><mobilePhone>1,408,5559876</mobilePhone><PIN>4821</PIN></phones>"
+          "<title>Director</title>")
+
+
+@pytest.mark.parametrize(("control_hub_sites", "expected"), [
+    # F139-140 and F225-226 (reference guide, User Service: SetUser on Control Hub managed sites
+    # "cannot change Webex ID, password, e-mail, name or telephone number"); F129-131: password.
+    (frozenset({"acme"}), [("WX203", "password"), ("WX205", "firstName"), ("WX205", "lastName"),
+                           ("WX205", "mobilePhone"), ("WX205", "phone"), ("WX206", "email")]),
+    (frozenset(), []),
+])
+def test_control_hub_setuser_cannot_change_profile(linter, control_hub_sites, expected):
+    """Issue 22 item 12: SetUser on a Control Hub managed site names the user by webExId (not a
+    change), cannot change the name or telephone numbers (WX205) and, the sources disagreeing on
+    it (F136-140), is told about e-mail as information (WX206). The telephone PIN is no number."""
+    from proxy_addon.lint.context import LintContext
+
+    from .builders import request_xml
+    result = linter.lint(request_xml("SetUser", CH_SET), context=LintContext(control_hub_sites=control_hub_sites))
+    found = sorted((f.rule, re.search(r"<(\w+)>", f.message).group(1))
+                   for f in result.findings if f.rule.startswith("WX20"))
+    assert found == expected, [f.message for f in result.findings]
+    assert {f.severity.value for f in result.findings if f.rule == "WX206"} <= {"info"}
+    text = " ".join(f.message for f in result.findings)
+    assert "N3w!pw" not in text and "4821" not in text and "5551234" not in text
+
+
+def test_control_hub_profile_fix_is_unsafe(linter):
+    """Removing a name or number is right only if the change may wait for Control Hub: --unsafe-fixes."""
+    from proxy_addon.core.fixes import apply_fixes
+    from proxy_addon.lint.context import LintContext
+
+    from .builders import request_xml
+    context = LintContext(control_hub_sites=frozenset({"acme"}))
+    raw = request_xml("SetUser", "<webExId>jane@acme.com</webExId><lastName>Doe-Smith</lastName>"
+                      "<phones><phone>1,408,5551234</phone><PIN>4821</PIN></phones>")
+    result = linter.lint(raw, context=context)
+    assert not apply_fixes(result).changed
+    fixed = apply_fixes(result, unsafe=True)
+    assert fixed.changed and b"<lastName>" not in fixed.data and b"<phone>" not in fixed.data
+    assert b"<PIN>4821</PIN>" in fixed.data and b"<webExId>jane@acme.com</webExId>" in fixed.data
+    assert "WX205" not in [f.rule for f in linter.lint(fixed.data, context=context).findings]
+
+
+@pytest.mark.parametrize(("late", "says"), [(5400.8, "1 s before"), (5401.4, "1 s before"), (5461.6, "1 min 1 s before")])
+def test_wx106_says_how_late_to_the_nearest_second(late, says):
+    """Issue 22 item 9 (A121, A157-159: timeToLive, in seconds, after createTime): a request 0.6 s or
+    1.2 s after the ticket expired was called "0 s" late (the delay was rounded down)."""
+    from .test_learning import AUTHENTICATE, authenticate_answer, exchanges, with_ticket
+
+    # The answer is seen 0.2 s after its request: the ticket expires 5400.2 s after the first request.
+    [_, use] = exchanges([(AUTHENTICATE, authenticate_answer()), (with_ticket(), None)], gaps=[0.0, late])
+    [wx106] = [f for f in use if f.rule == "WX106"]
+    assert f"{says} this request" in wx106.message, wx106.message
+
+
+_UNFINDABLE = re.compile(r"\.\./shared|xml-api-[0-9.a-z-]+\.(?:txt|md)|\.txt\b|\b[ABF]\d{2,}(?:-\d+)?\b|:\d+\b(?!/)")
+
+
+def test_every_rule_source_is_something_a_user_can_find():
+    """Issue 22 item 10: a rule's `source` cites the release and section title (and a public URL),
+    never ../shared files, their names or line numbers, which a user's clone does not have."""
+    from proxy_addon.lint.ruleset import RuleSet
+    sources = {rule.id: rule.docs.get("source", "") for rule in RuleSet.load().rules}
+    assert all(sources.values()), [rule_id for rule_id, source in sources.items() if not source]
+    unfindable = {rule_id: _UNFINDABLE.findall(source.replace("https://", "").replace("http://", ""))
+                  for rule_id, source in sources.items()}
+    assert not {rule_id: found for rule_id, found in unfindable.items() if found}

@@ -17,7 +17,7 @@ def add_site_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ci-site", action="append", default=[], metavar="NAME",
                         help="a site that is CI-enabled (repeatable)")
     parser.add_argument("--control-hub-site", action="append", default=[], metavar="NAME",
-                        help="a site managed in Control Hub (repeatable): user rules WX203, WX204")
+                        help="a site managed in Control Hub (repeatable): user rules WX203-WX206")
     parser.add_argument("--api-version", default=None, metavar="X.Y.Z",
                         help="XML API version of the service, e.g. 42.11.1, 39.11 or 11.0 SP13 (default: the "
                              "newest release in rules/releases.yaml)")

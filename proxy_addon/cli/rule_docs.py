@@ -37,6 +37,8 @@ def applies_to(rule: Rule) -> str:
         parts.append("sites not known to be CI")
     elif rule.site == "known":
         parts.append("sites whose type is known (configured or learned)")
+    elif rule.site == "control-hub":
+        parts.append("Control Hub managed sites only (configured)")
     if rule.since:
         parts.append(f"API {format_version(rule.since)}+")
     return "; ".join(parts)
@@ -93,10 +95,14 @@ def render_variant_messages(rule: Rule, variants: list[Rule]) -> str:
     return "\n## Messages\n" + "\n".join(lines) + "\n"
 
 
+_SITE_SCOPES = {"ci": "CI sites", "not-ci": "sites not known to be CI", "known": "sites of a known type",
+                "control-hub": "Control Hub managed sites"}
+
+
 def _scope(variant: Rule, show_operations: bool) -> str:
     parts = []
     if variant.site != "any":
-        parts.append("CI sites" if variant.site == "ci" else "sites not known to be CI")
+        parts.append(_SITE_SCOPES.get(variant.site, variant.site))
     if variant.since or variant.until:
         since = f"API {format_version(variant.since)}" if variant.since else "any API"
         parts.append(f"{since} until {format_version(variant.until)}" if variant.until else f"{since}+")

@@ -25,12 +25,15 @@ REQUEST_TYPE = re.compile(
 _LENIENT_PREFIX = re.compile(
     r"java\s*+[:.]\s*+com\s*+\.\s*+webex\s*+\.\s*+(?:xmlapi\s*+\.\s*+)?service\s*+\.\s*+binding\s*+\.++\s*+",
     re.IGNORECASE)
-# The XML API Reference Guide's LstTimeZone request sample writes xsi:type="site.LstTimeZone" (the
-# package and the operation, no java: prefix), and integrations send it: the same operation. Only
-# the packages the guide's operations live in, so that a word with a dot is not taken for one.
+# <package>.<Operation> without the java: prefix, in a package the guide's operations live in (so
+# that a word with a dot is not taken for one; CreateSupportSession's sample writes supportsession):
+# it names the operation, and is well formed only
+# where a reference-guide request sample writes it. The LstTimeZone sample writes site.LstTimeZone;
+# every other sample read writes the full form (docs/api-40.md, "Request samples read for WX004").
 _SHORT_REQUEST_TYPE = re.compile(
-    r"^(?P<package>attendee|ep|event|history|meeting|meeting\.auo|meetingtype|sales|site|support|training|user)"
+    r"^(?P<package>attendee|ep|event|history|meeting|meeting\.auo|meetingtype|sales|site|support|supportsession|training|user)"
     r"\.(?P<operation>[A-Z][A-Za-z]*)$")
+DOCUMENTED_SHORT_TYPES = frozenset({("site", "lsttimezone")})  # (package, operation in lower case)
 _LENIENT_PACKAGE = re.compile(r"[a-z]++(?:\s*+\.++\s*+[a-z]++)*+", re.IGNORECASE)
 _LENIENT_OPERATION = re.compile(r"\s*+(?P<operation>[A-Z][A-Za-z\s]*+)", re.IGNORECASE)
 RESPONSE_TYPE = re.compile(r"^(?:[\w.-]+:)?(?P<operation>\w+?)Response$")
@@ -210,9 +213,15 @@ def is_secret_tag(tag: str) -> bool:
 @functools.lru_cache(maxsize=512)  # every client sends the same few types; hostile ones are evicted
 def operation_from_request_type(body_type: str) -> tuple[str | None, str | None, bool]:
     """(package, operation, well_formed) from a request's xsi:type."""
-    strict = REQUEST_TYPE.match(body_type.strip()) or _SHORT_REQUEST_TYPE.match(body_type.strip())
+    stripped = body_type.strip()
+    strict = REQUEST_TYPE.match(stripped)
     if strict:
-        return strict.group("package"), strict.group("operation"), body_type == body_type.strip()
+        return strict.group("package"), strict.group("operation"), body_type == stripped
+    short = _SHORT_REQUEST_TYPE.match(stripped)
+    if short:
+        package, operation = short.group("package"), short.group("operation")
+        documented = (package, operation.lower()) in DOCUMENTED_SHORT_TYPES
+        return package, operation, documented and body_type == stripped
     lenient = _lenient_request_type(body_type)
     if lenient:
         package = re.sub(r"[\s.]+", ".", lenient[0].lower())

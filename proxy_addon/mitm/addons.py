@@ -279,7 +279,8 @@ class LintOptions:
                           "learned from traffic (GetSiteType, 030098 failures).")
         loader.add_option("webexlint_control_hub_site", Sequence[str], [],
                           "A Webex site managed in Control Hub (users come from Control Hub: CreateUser and "
-                          "SetUser ignore password and active, WX203/WX204); repeat for several.")
+                          "SetUser ignore password and active, SetUser cannot change name, phones or e-mail: "
+                          "WX203-WX206); repeat for several.")
         loader.add_option("webexlint_api_version", str, "",
                           "XML API version of the service, e.g. 42.11.1, 39.11 or 11.0 SP13 (default: the "
                           "newest release in rules/releases.yaml). A GetAPIVersion answer overrides it per site.")

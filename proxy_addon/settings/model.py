@@ -37,7 +37,7 @@ class Settings:
 
     # What to lint with (check, audit, proxy).
     ci_sites: tuple[str, ...] = ()
-    control_hub_sites: tuple[str, ...] = ()  # sites managed in Control Hub (41.11): WX203, WX204
+    control_hub_sites: tuple[str, ...] = ()  # sites managed in Control Hub (41.11): WX203-WX206
     api_version: Version = LATEST
     site_ids: Mapping[str, str] = field(default_factory=dict)  # siteID -> siteName
     select: tuple[str, ...] = ()  # rule ids or prefixes; empty: all

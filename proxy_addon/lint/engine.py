@@ -324,20 +324,33 @@ def _position(result: LintResult, element: etree._Element, index: int | None) ->
 def _occurrence_on_line(result: LintResult, element: etree._Element) -> int:
     """How many start tags of the same name come before `element` on its line (one-line messages).
 
-    Counted for every element of that name in one walk, then looked up: walking up to each
-    element in turn made a message with thousands of findings of one rule quadratic (a 200 KB
-    message of repeated <HQvideo> took 19 s).
+    Counted up to `element` for the first one asked (most findings are of an element that comes
+    early, or alone of its name); past a few, for every element of that name in one walk, then
+    looked up: walking up to each element in turn made a message with thousands of findings of one
+    rule quadratic (a 200 KB message of repeated <HQvideo> took 19 s).
     """
     occurrences = result._line_occurrences.get(element.tag)
-    if occurrences is None:
-        occurrences, seen_on_line = {}, {}
-        root = result.message.root if result.message is not None else element.getroottree().getroot()
-        for other in root.iter(element.tag):
-            key = (other.sourceline, other.prefix)
-            occurrences[other] = seen_on_line.get(key, 0)
-            seen_on_line[key] = occurrences[other] + 1
-        result._line_occurrences[element.tag] = occurrences
+    if occurrences is not None:
+        return occurrences.get(element, 0)
+    root = result.message.root if result.message is not None else element.getroottree().getroot()
+    key, before = (element.sourceline, element.prefix), 0
+    for walked, other in enumerate(root.iter(element.tag)):
+        if other is element:
+            return before
+        if walked == _OCCURRENCES_COUNTED:
+            break
+        if (other.sourceline, other.prefix) == key:
+            before += 1
+    occurrences, seen_on_line = {}, {}
+    for other in root.iter(element.tag):
+        key = (other.sourceline, other.prefix)
+        occurrences[other] = seen_on_line.get(key, 0)
+        seen_on_line[key] = occurrences[other] + 1
+    result._line_occurrences[element.tag] = occurrences
     return occurrences.get(element, 0)
+
+
+_OCCURRENCES_COUNTED = 16  # elements of one name walked for a finding before all of them are indexed
 
 
 __all__ = ["LintContext", "LintResult", "Linter", "Severity"]

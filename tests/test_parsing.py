@@ -160,6 +160,30 @@ def test_unbound_report_masks_a_prefix_quoted_inside_a_credential_as_before():
     assert f"prefix {expected[0]} used" in message and message.endswith(f"declare xmlns:{expected[1]}")
 
 
+def test_unbound_report_masks_as_the_scan_of_the_text_would():
+    # The report skips the scan of what credential elements hold when none holds a prefix it names;
+    # these hold one (a password with "serv" in it, an attribute, an escaped value), or may (an empty
+    # <password /> is masked on to the next </password>, which holds <use:...>): masked as before.
+    cases = [
+        (b"<serv:password>pw", b"<serv:password>observer"),
+        (b"<serv:password>pw", b'<serv:password kind="serv">pw'),
+        (b"<serv:password>pw", b"<serv:password>ob&amp;serv"),
+        (b"<securityContext>", b"<securityContext><password /><use:a/><password>x</password>"),
+        (b"<serv:password>pw", b"<serv:password>pw2"),  # holds no prefix: nothing to mask
+    ]
+    masked = []
+    for old, new in cases:
+        doc = parse_document(UNBOUND_REQUEST.replace(old, new), voice=builtin_rules())
+        assert [f.rule for f in doc.findings] == ["WX002"], new
+        prefixes = ", ".join(f"{p}:" for p in doc.unbound_prefixes)
+        expected = (mask_quoted_credentials(prefixes, doc.text),
+                    mask_quoted_credentials(doc.unbound_prefixes[0], doc.text))
+        message = doc.findings[0].message
+        assert f"prefix {expected[0]} used" in message and message.endswith(f"declare xmlns:{expected[1]}"), new
+        masked.append(MASK in message)
+    assert masked == [True, True, True, True, False]
+
+
 def test_a_prefix_only_in_a_comment_is_not_reported():
     # The text shows an undeclared prefix, the document does not use one: no WX002, as before.
     raw = b'<m xmlns="urn:m"><!-- <serv:x/> --><a xsi="1">xsi: is only text here</a></m>'

@@ -12,13 +12,14 @@ import functools
 import re
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from lxml import etree
 
 from proxy_addon.core.charsets import byte_order_mark, is_character_set
 from proxy_addon.core.findings import Finding, Severity
-from proxy_addon.core.message import is_secret_tag
+from proxy_addon.core.message import is_secret_tag, local_name_of
 from proxy_addon.core.namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
 from proxy_addon.core.positions import SourceMap
 from proxy_addon.core.redaction import mask_quoted_credentials, quoted_credential_masker
@@ -441,14 +442,15 @@ def _plain_markup(text: str) -> bool:
     return text.find("<?", declaration.end() if declaration else 0) < 0
 
 
-def _secret_qnames(root: etree._Element) -> set[str]:
-    """The names, as written, of the credential elements of a document."""
-    names = set()
-    for element in root.iter(etree.Element):
-        if is_secret_tag(tag := element.tag):
-            local = tag.rsplit("}", 1)[-1]
-            names.add(f"{element.prefix}:{local}" if element.prefix else local)
-    return names
+def _secret_elements(root: etree._Element) -> list[etree._Element]:
+    """The credential elements of a document."""
+    return [element for element in root.iter(etree.Element) if is_secret_tag(element.tag)]
+
+
+def _qnames(elements: list[etree._Element]) -> set[str]:
+    """The names, as written, of these elements."""
+    return {f"{element.prefix}:{local_name_of(element.tag)}" if element.prefix else local_name_of(element.tag)
+            for element in elements}
 
 
 def _parse_step_by_step(doc: ParsedDocument) -> None:
@@ -503,9 +505,33 @@ def _report_unbound(doc: ParsedDocument, text: str, plain: bool) -> None:
     if len(doc.unbound_prefixes) > _PREFIXES_NAMED:
         names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
     # A prefix used inside a credential element (<password><Zq9:a/>) is a piece of it: masked.
-    # Where every "<" starts a tag, the tree names the credential elements (no scan of every tag).
-    mask = quoted_credential_masker(text, _secret_qnames(doc.root) if plain else None)
+    mask = _prefix_masker(doc.root if plain else None, text, doc.unbound_prefixes)
     doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask(names), first=mask(doc.unbound_prefixes[0]))
+
+
+def _prefix_masker(root: etree._Element | None, text: str, prefixes: list[str]) -> Callable[[str], str]:
+    """quoted_credential_masker(text) for WX002's words, which are the prefixes named (and their ":").
+
+    `root` is given where every "<" of the text starts a tag: then the tree names the credential
+    elements (no scan of every tag). When none of them holds a named prefix, nothing is masked, and
+    the text need not be scanned for what they hold: without "&" in the text, what a credential
+    element without attributes or children holds as written is its text (up to spaces, which no
+    masked word contains). An empty one may be <password /> , whose masked run goes on to the next
+    </password>: then, or for any other shape, the text is scanned as always.
+    """
+    if root is None:
+        return quoted_credential_masker(text, None)
+    secrets = _secret_elements(root)
+    if len(prefixes) <= _PREFIXES_NAMED and "&" not in text and all(
+            element.text and not len(element) and not element.attrib for element in secrets):
+        values = [element.text for element in secrets]
+        if not any(prefix in value for value in values for prefix in prefixes):
+            return _unmasked
+    return quoted_credential_masker(text, _qnames(secrets))
+
+
+def _unmasked(message: str) -> str:
+    return message
 
 
 def _parse_despite_invalid_uris(doc: ParsedDocument, source: str, errors: list) -> bool:

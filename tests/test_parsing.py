@@ -215,3 +215,22 @@ def test_core_imports_nothing_from_the_layers_above():
     assert found.stdout.strip() == "[]"
     doc = parse_document(b"<a><b></a>")
     assert rules(doc) == ["WX001"] and "mismatch" in doc.findings[0].message
+
+
+def test_a_prefix_like_a_declared_one_is_still_undeclared():
+    # Every prefix on a start tag is checked against the declared ones by one search: "se" and
+    # "servx" declared do not declare "serv".
+    declared = b'xmlns:se="urn:a" xmlns:servx="urn:b" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    raw = b'<serv:message ' + declared + b'><se:a/><servx:b xsi:type="t"/></serv:message>'
+    doc = parse_document(raw)
+    assert rules(doc) == ["WX002"] and doc.unbound_prefixes == ["serv"]
+    clean = raw.replace(b"serv:", b"servx:")
+    doc = parse_document(clean)
+    assert doc.findings == [] and doc.root is not None
+
+
+def test_many_declared_prefixes_are_checked_as_the_few():
+    declarations = b" ".join(b'xmlns:p%d="urn:%d"' % (i, i) for i in range(40))
+    for used, unbound in ((b"p39", []), (b"q", ["q"])):
+        doc = parse_document(b"<p0:m " + declarations + b"><" + used + b":a/></p0:m>")
+        assert doc.root is not None and doc.unbound_prefixes == unbound

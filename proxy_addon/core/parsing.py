@@ -362,10 +362,29 @@ def _inject_declarations(text: str, prefixes: list[str]) -> str:
 def _used_and_unbound(text: str) -> tuple[set[str], list[str]]:
     """(prefixes on start tags, those and xsi: when used but declared nowhere), from the text alone.
     _find_unbound's answer whenever the document is well-formed."""
+    declared = _DECLARED_PREFIX.findall(text) if "xmlns:" in text else []
+    if len(declared) <= _DECLARED_SEARCHED and sum(map(len, declared)) <= _DECLARED_SEARCHED_LENGTH \
+            and ("xsi:" not in text or "xsi" in declared) \
+            and _undeclared_on_start_tag(tuple(declared)).search(text) is None:
+        # Every prefix on a start tag is declared (most messages): one search, no list of every use.
+        # The prefixes on start tags are then wanted by no caller (there is nothing to bind).
+        return set(), []
     on_elements = set(_PREFIX_ON_START_TAG.findall(text))
     used = on_elements | {"xsi"} if "xsi:" in text else on_elements
     declared = set(_DECLARED_PREFIX.findall(text)) if "xmlns:" in text else set()
     return on_elements, sorted(used - declared - {"xml", "xmlns"})
+
+
+# A search for the undeclared is compiled for at most this many declared prefixes, this long in all
+# (they come from traffic, and the patterns are kept); past that the uses are listed.
+_DECLARED_SEARCHED, _DECLARED_SEARCHED_LENGTH = 32, 512
+
+
+@functools.lru_cache(maxsize=128)  # clients repeat their declarations in every message
+def _undeclared_on_start_tag(declared: tuple[str, ...]) -> re.Pattern[str]:
+    """_PREFIX_ON_START_TAG for prefixes other than these (and xml, xmlns)."""
+    names = "|".join(re.escape(name) for name in (*declared, "xml", "xmlns"))
+    return re.compile(rf"<(?!(?:{names}):)[A-Za-z_][\w.-]*+:[A-Za-z_]")
 
 
 def _find_unbound(text: str) -> list[str]:

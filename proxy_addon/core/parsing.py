@@ -52,6 +52,7 @@ _USED_PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*+):[A-Za-z_]")
 _PREFIX_ON_START_TAG = re.compile(r"<([A-Za-z_][\w.-]*+):[A-Za-z_]")
 _PREFIX_USE = re.compile(r"[<\s/]([A-Za-z_][\w.-]*):")  # a prefixed start or end tag (or attribute)
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # never in an XML document
+_NON_ASCII_BYTE = re.compile(rb"[\x80-\xff]")
 _PREFIXES_NAMED = 10  # in a WX002 message
 _MAX_ERROR_TEXT = 300  # characters of the parser's error in a WX001 message
 _DECLARED_PREFIX = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=")
@@ -318,7 +319,7 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
         except UnicodeDecodeError:
             pass
         else:
-            first = next(i for i, b in enumerate(raw) if b > 127)
+            first = _NON_ASCII_BYTE.search(raw).start()  # a scan in C: raw is not ASCII
             doc.add("WX005", "utf8-declared-8bit", offset=len(raw[:first].decode(doc.encoding)),
                     declared=doc.declared_encoding)
     charset = _family(http_charset)

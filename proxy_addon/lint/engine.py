@@ -46,11 +46,15 @@ class Plan:
     """The rules one kind of message runs (direction, operation, API version, site type, selection),
     with their searches merged: each subtree they search is walked once per message."""
 
-    __slots__ = ("rules", "searches")
+    __slots__ = ("rules", "searches", "steps")
 
     def __init__(self, rules: list[Rule]):
         self.rules = rules
         self.searches = Searches(selector for rule in rules for selector in (*rule.selectors, *rule.when, *rule.unless))
+        # What the loop over the rules reads of each, looked up once per plan rather than per message.
+        self.steps = tuple((rule, tuple(rule.unless), tuple(rule.when),
+                            rule.selectors[0] if len(rule.selectors) == 1 else None, tuple(rule.selectors))
+                           for rule in rules)
 
 
 class Linter:
@@ -123,14 +127,13 @@ class Linter:
         plan = self._runnable(message.direction, message.operation, version, site_kind, context,
                               context.is_control_hub(site))
         plan.searches.install(message)
-        for rule in plan.rules:
-            if rule.unless and any(select(message) for select in rule.unless):
+        for rule, unless, when, select, selectors in plan.steps:
+            if unless and any(select_unless(message) for select_unless in unless):
                 continue
-            if rule.when and not all(select(message) for select in rule.when):
+            if when and not all(select_when(message) for select_when in when):
                 continue
-            selectors = rule.selectors
-            matches = selectors[0](message) if len(selectors) == 1 else [
-                el for select in selectors for el in select(message)]
+            matches = select(message) if select is not None else [
+                el for select_any in selectors for el in select_any(message)]
             if not matches:
                 continue
             env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions, self.ruleset.lifecycle,

@@ -269,6 +269,9 @@ def _first_children(element: etree._Element, first: str, second: str) -> tuple[e
     return found_first, found_second
 
 
+_XSI_TYPE = f"{{{XSI_NS}}}type"
+
+
 def build_message(root: etree._Element, direction_hint: str | None = None) -> Message:
     # Only what every message needs is looked up here, each parent's children in one pass; the rest
     # (other child indexes, element indexes, secrets) is built when a rule or a finding asks.
@@ -278,7 +281,7 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
         security_el, response_el = _first_children(header, "securityContext", "response")
     # Some clients (and one release-note example) put bodyContent straight under the root.
     body_content = _first_children(body if body is not None else root, "bodyContent", "")[0]
-    body_type = body_content.get(f"{{{XSI_NS}}}type") if body_content is not None else None
+    body_type = body_content.get(_XSI_TYPE) if body_content is not None else None
 
     if response_el is not None:
         direction = "response"

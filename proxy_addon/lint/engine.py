@@ -218,6 +218,8 @@ class Linter:
         return finding
 
     def _finish(self, result: LintResult) -> LintResult:
+        if not result.findings and not result._uncounted:  # most messages: nothing to sort or cap
+            return result
         context = result.context
         message = result.message
         kept = []

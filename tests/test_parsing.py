@@ -234,3 +234,15 @@ def test_many_declared_prefixes_are_checked_as_the_few():
     for used, unbound in ((b"p39", []), (b"q", ["q"])):
         doc = parse_document(b"<p0:m " + declarations + b"><" + used + b":a/></p0:m>")
         assert doc.root is not None and doc.unbound_prefixes == unbound
+
+
+def test_the_search_for_undeclared_prefixes_stays_linear():
+    # The declared prefixes come from traffic: 32 sharing their first 15 characters (512 in all, the
+    # most a search is compiled for), and 50,000 start tags using the one tried last.
+    declared = ["a" * 15 + chr(ord("A") + i) for i in range(32)]
+    start = "<" + declared[0] + ":m " + " ".join(f'xmlns:{p}="urn:{p}"' for p in declared) + ">"
+    text = start + f"<{declared[-1]}:x/>" * 50_000 + f"</{declared[0]}:m>"
+    started = time.process_time()
+    assert parsing._used_and_unbound(text) == (set(), [])
+    assert time.process_time() - started < 1.0
+    assert parsing._used_and_unbound(text.replace(f"<{declared[-1]}:x/>", "<b:x/>", 1))[1] == ["b"]

@@ -11,8 +11,8 @@ import codecs
 import functools
 import re
 import threading
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lxml import etree
@@ -372,8 +372,7 @@ def _used_and_unbound(text: str) -> tuple[set[str], list[str]]:
         return set(), []
     on_elements = set(_PREFIX_ON_START_TAG.findall(text))
     used = on_elements | {"xsi"} if "xsi:" in text else on_elements
-    declared = set(_DECLARED_PREFIX.findall(text)) if "xmlns:" in text else set()
-    return on_elements, sorted(used - declared - {"xml", "xmlns"})
+    return on_elements, sorted(used - set(declared) - {"xml", "xmlns"})
 
 
 # A search for the undeclared is compiled for at most this many declared prefixes, this long in all
@@ -536,8 +535,8 @@ def _prefix_masker(root: etree._Element | None, text: str, prefixes: list[str]) 
     elements (no scan of every tag). When none of them holds a named prefix, nothing is masked, and
     the text need not be scanned for what they hold: without "&" in the text, what a credential
     element without attributes or children holds as written is its text (up to spaces, which no
-    masked word contains). An empty one may be <password /> , whose masked run goes on to the next
-    </password>: then, or for any other shape, the text is scanned as always.
+    masked word contains). An empty one may be written <password />, whose masked run goes on to the
+    next </password>: then, and for any other shape, the text is scanned as always.
     """
     if root is None:
         return quoted_credential_masker(text, None)

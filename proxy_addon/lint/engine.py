@@ -338,13 +338,13 @@ def _occurrence_on_line(result: LintResult, element: etree._Element) -> int:
     if occurrences is not None:
         return occurrences.get(element, 0)
     root = result.message.root if result.message is not None else element.getroottree().getroot()
-    key, before = (element.sourceline, element.prefix), 0
+    place, before = (element.sourceline, element.prefix), 0
     for walked, other in enumerate(root.iter(element.tag)):
         if other is element:
             return before
         if walked == _OCCURRENCES_COUNTED:
             break
-        if (other.sourceline, other.prefix) == key:
+        if (other.sourceline, other.prefix) == place:
             before += 1
     occurrences, seen_on_line = {}, {}
     for other in root.iter(element.tag):

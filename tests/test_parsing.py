@@ -246,3 +246,19 @@ def test_the_search_for_undeclared_prefixes_stays_linear():
     assert parsing._used_and_unbound(text) == (set(), [])
     assert time.process_time() - started < 1.0
     assert parsing._used_and_unbound(text.replace(f"<{declared[-1]}:x/>", "<b:x/>", 1))[1] == ["b"]
+
+
+def test_the_first_use_of_undeclared_prefixes_is_where_every_use_in_turn_finds_it():
+    # WX002's position comes from a search compiled for the prefixes; the scan of every use it
+    # replaces is the reference, on many short random texts.
+    import random
+
+    def every_use_in_turn(text, prefixes):
+        return next((m.start() for m in parsing._PREFIX_USE.finditer(text) if m.group(1) in set(prefixes)), 0)
+
+    alphabet = ["<", "/", " ", "\n", "a", "b", "s", ":", "x", ".", "-", "_", "1"]
+    rng = random.Random(19)
+    for _ in range(5_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        prefixes = sorted({rng.choice(["a", "b", "s", "sa", "a.b", "_x", "x-1"]) for _ in range(rng.randint(1, 3))})
+        assert parsing._first_use(text, prefixes) == every_use_in_turn(text, prefixes), (text, prefixes)

@@ -518,14 +518,29 @@ def _parse_step_by_step(doc: ParsedDocument) -> None:
 def _report_unbound(doc: ParsedDocument, text: str, plain: bool) -> None:
     # One scan for the first use of any of them (a search per prefix was quadratic: 4,000
     # undeclared prefixes took 2 s), and a list that stays readable however many there are.
-    unbound = set(doc.unbound_prefixes)
-    first = next((m.start() for m in _PREFIX_USE.finditer(text) if m.group(1) in unbound), 0)
+    first = _first_use(text, doc.unbound_prefixes)
     names = ", ".join(f"{p}:" for p in doc.unbound_prefixes[:_PREFIXES_NAMED])
     if len(doc.unbound_prefixes) > _PREFIXES_NAMED:
         names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
     # A prefix used inside a credential element (<password><Zq9:a/>) is a piece of it: masked.
     mask = _prefix_masker(doc.root if plain else None, text, doc.unbound_prefixes)
     doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask(names), first=mask(doc.unbound_prefixes[0]))
+
+
+def _first_use(text: str, prefixes: list[str]) -> int:
+    """Where the first of these prefixes is used (0: nowhere): a search for them, compiled once per
+    set; for many (or long) ones, every use in turn."""
+    if len(prefixes) <= _PREFIXES_NAMED and sum(map(len, prefixes)) <= _DECLARED_SEARCHED_LENGTH:
+        found = _use_of(tuple(prefixes)).search(text)
+        return found.start() if found is not None else 0
+    unbound = set(prefixes)
+    return next((m.start() for m in _PREFIX_USE.finditer(text) if m.group(1) in unbound), 0)
+
+
+@functools.lru_cache(maxsize=128)  # clients repeat their undeclared prefixes in every message
+def _use_of(prefixes: tuple[str, ...]) -> re.Pattern[str]:
+    """_PREFIX_USE for these prefixes only (a name runs up to its ":", so a match is the whole name)."""
+    return re.compile(r"[<\s/](?:" + "|".join(re.escape(prefix) for prefix in prefixes) + "):")
 
 
 def _prefix_masker(root: etree._Element | None, text: str, prefixes: list[str]) -> Callable[[str], str]:

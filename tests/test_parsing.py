@@ -262,3 +262,16 @@ def test_the_first_use_of_undeclared_prefixes_is_where_every_use_in_turn_finds_i
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
         prefixes = sorted({rng.choice(["a", "b", "s", "sa", "a.b", "_x", "x-1"]) for _ in range(rng.randint(1, 3))})
         assert parsing._first_use(text, prefixes) == every_use_in_turn(text, prefixes), (text, prefixes)
+
+
+def test_the_credentials_found_for_an_undeclared_prefix_are_the_messages_secrets():
+    # The report of an undeclared prefix finds the credential elements; the message's secrets reuse
+    # them, and are what a walk of the tree finds.
+    from proxy_addon.core.message import build_message
+    from proxy_addon.lint.engine import Linter
+
+    raw = UNBOUND_REQUEST.replace(b"<use:webExId>", b"<sessionTicket> tk1 </sessionTicket><use:webExId>")
+    result = Linter().lint(raw)
+    assert [f.rule for f in result.findings][:1] == ["WX002"]
+    assert "_credential_elements" in result.message.__dict__
+    assert result.message.secrets == build_message(result.document.root).secrets == frozenset({"pw", "tk1"})

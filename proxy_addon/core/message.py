@@ -180,13 +180,13 @@ class Message:
         return index
 
     def _find_secrets(self) -> frozenset[str]:
-        secrets = set()
-        for element in self.root.iter(etree.Element):
-            # The whole value: a comment or PI inside it (<password>sec<!---->ret</password>) splits
-            # element.text, but the server reads it whole and may echo it whole.
-            if is_secret_tag(element.tag) and (value := text_of(element)):
-                secrets.add(value)
-        return frozenset(secrets)
+        # The parser may have found the credential elements already (an undeclared prefix's report).
+        elements = self.__dict__.get("_credential_elements")
+        if elements is None:
+            elements = (element for element in self.root.iter(etree.Element) if is_secret_tag(element.tag))
+        # The whole value: a comment or PI inside it (<password>sec<!---->ret</password>) splits
+        # element.text, but the server reads it whole and may echo it whole.
+        return frozenset(value for element in elements if (value := text_of(element)))
 
 
 # An element's index in document order: the elements before it that are not its ancestors, and those.

@@ -187,6 +187,8 @@ class ParsedDocument:
     findings: list[Finding] = field(default_factory=list)
     voice: Voice | None = field(default=None, repr=False)
     _source_map: SourceMap | None = None
+    # The tree's credential elements, when the parse had to find them (WX002): Message.secrets reuses them.
+    credential_elements: list[etree._Element] | None = field(default=None, repr=False)
 
     @property
     def source_map(self) -> SourceMap:
@@ -523,7 +525,9 @@ def _report_unbound(doc: ParsedDocument, text: str, plain: bool) -> None:
     if len(doc.unbound_prefixes) > _PREFIXES_NAMED:
         names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
     # A prefix used inside a credential element (<password><Zq9:a/>) is a piece of it: masked.
-    mask = _prefix_masker(doc.root if plain else None, text, doc.unbound_prefixes)
+    if plain:
+        doc.credential_elements = _secret_elements(doc.root)
+    mask = _prefix_masker(doc.credential_elements, text, doc.unbound_prefixes)
     doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask(names), first=mask(doc.unbound_prefixes[0]))
 
 
@@ -543,19 +547,18 @@ def _use_of(prefixes: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"[<\s/](?:" + "|".join(re.escape(prefix) for prefix in prefixes) + "):")
 
 
-def _prefix_masker(root: etree._Element | None, text: str, prefixes: list[str]) -> Callable[[str], str]:
+def _prefix_masker(secrets: list[etree._Element] | None, text: str, prefixes: list[str]) -> Callable[[str], str]:
     """quoted_credential_masker(text) for WX002's words, which are the prefixes named (and their ":").
 
-    `root` is given where every "<" of the text starts a tag: then the tree names the credential
-    elements (no scan of every tag). When none of them holds a named prefix, nothing is masked, and
+    `secrets`, the tree's credential elements, are given where every "<" of the text starts a tag:
+    then no scan of every tag looks for them. When none of them holds a named prefix, nothing is masked, and
     the text need not be scanned for what they hold: without "&" in the text, what a credential
     element without attributes or children holds as written is its text (up to spaces, which no
     masked word contains). An empty one may be written <password />, whose masked run goes on to the
     next </password>: then, and for any other shape, the text is scanned as always.
     """
-    if root is None:
+    if secrets is None:
         return quoted_credential_masker(text, None)
-    secrets = _secret_elements(root)
     if len(prefixes) <= _PREFIXES_NAMED and "&" not in text and all(
             element.text and not len(element) and not element.attrib for element in secrets):
         values = [element.text for element in secrets]

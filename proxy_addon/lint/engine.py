@@ -76,6 +76,8 @@ class Linter:
         if document.root is None:
             return self._finish(result)
         message = build_message(document.root, direction)
+        if document.credential_elements is not None:
+            message.__dict__["_credential_elements"] = document.credential_elements
         if message.operation is None and operation_hint:
             message.operation = operation_hint
         result.message = message

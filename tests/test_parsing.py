@@ -160,6 +160,30 @@ def test_unbound_report_masks_a_prefix_quoted_inside_a_credential_as_before():
     assert f"prefix {expected[0]} used" in message and message.endswith(f"declare xmlns:{expected[1]}")
 
 
+def test_unbound_report_masks_as_the_scan_of_the_text_would():
+    # The report skips the scan of what credential elements hold when none holds a prefix it names;
+    # these hold one (a password with "serv" in it, an attribute, an escaped value), or may (an empty
+    # <password /> is masked on to the next </password>, which holds <use:...>): masked as before.
+    cases = [
+        (b"<serv:password>pw", b"<serv:password>observer"),
+        (b"<serv:password>pw", b'<serv:password kind="serv">pw'),
+        (b"<serv:password>pw", b"<serv:password>ob&amp;serv"),
+        (b"<securityContext>", b"<securityContext><password /><use:a/><password>x</password>"),
+        (b"<serv:password>pw", b"<serv:password>pw2"),  # holds no prefix: nothing to mask
+    ]
+    masked = []
+    for old, new in cases:
+        doc = parse_document(UNBOUND_REQUEST.replace(old, new), voice=builtin_rules())
+        assert [f.rule for f in doc.findings] == ["WX002"], new
+        prefixes = ", ".join(f"{p}:" for p in doc.unbound_prefixes)
+        expected = (mask_quoted_credentials(prefixes, doc.text),
+                    mask_quoted_credentials(doc.unbound_prefixes[0], doc.text))
+        message = doc.findings[0].message
+        assert f"prefix {expected[0]} used" in message and message.endswith(f"declare xmlns:{expected[1]}"), new
+        masked.append(MASK in message)
+    assert masked == [True, True, True, True, False]
+
+
 def test_a_prefix_only_in_a_comment_is_not_reported():
     # The text shows an undeclared prefix, the document does not use one: no WX002, as before.
     raw = b'<m xmlns="urn:m"><!-- <serv:x/> --><a xsi="1">xsi: is only text here</a></m>'
@@ -191,3 +215,63 @@ def test_core_imports_nothing_from_the_layers_above():
     assert found.stdout.strip() == "[]"
     doc = parse_document(b"<a><b></a>")
     assert rules(doc) == ["WX001"] and "mismatch" in doc.findings[0].message
+
+
+def test_a_prefix_like_a_declared_one_is_still_undeclared():
+    # Every prefix on a start tag is checked against the declared ones by one search: "se" and
+    # "servx" declared do not declare "serv".
+    declared = b'xmlns:se="urn:a" xmlns:servx="urn:b" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    raw = b'<serv:message ' + declared + b'><se:a/><servx:b xsi:type="t"/></serv:message>'
+    doc = parse_document(raw)
+    assert rules(doc) == ["WX002"] and doc.unbound_prefixes == ["serv"]
+    clean = raw.replace(b"serv:", b"servx:")
+    doc = parse_document(clean)
+    assert doc.findings == [] and doc.root is not None
+
+
+def test_many_declared_prefixes_are_checked_as_the_few():
+    declarations = b" ".join(b'xmlns:p%d="urn:%d"' % (i, i) for i in range(40))
+    for used, unbound in ((b"p39", []), (b"q", ["q"])):
+        doc = parse_document(b"<p0:m " + declarations + b"><" + used + b":a/></p0:m>")
+        assert doc.root is not None and doc.unbound_prefixes == unbound
+
+
+def test_the_search_for_undeclared_prefixes_stays_linear():
+    # The declared prefixes come from traffic: 32 sharing their first 15 characters (512 in all, the
+    # most a search is compiled for), and 50,000 start tags using the one tried last.
+    declared = ["a" * 15 + chr(ord("A") + i) for i in range(32)]
+    start = "<" + declared[0] + ":m " + " ".join(f'xmlns:{p}="urn:{p}"' for p in declared) + ">"
+    text = start + f"<{declared[-1]}:x/>" * 50_000 + f"</{declared[0]}:m>"
+    started = time.process_time()
+    assert parsing._used_and_unbound(text) == (set(), [])
+    assert time.process_time() - started < 1.0
+    assert parsing._used_and_unbound(text.replace(f"<{declared[-1]}:x/>", "<b:x/>", 1))[1] == ["b"]
+
+
+def test_the_first_use_of_undeclared_prefixes_is_where_every_use_in_turn_finds_it():
+    # WX002's position comes from a search compiled for the prefixes; the scan of every use it
+    # replaces is the reference, on many short random texts.
+    import random
+
+    def every_use_in_turn(text, prefixes):
+        return next((m.start() for m in parsing._PREFIX_USE.finditer(text) if m.group(1) in set(prefixes)), 0)
+
+    alphabet = ["<", "/", " ", "\n", "a", "b", "s", ":", "x", ".", "-", "_", "1"]
+    rng = random.Random(19)
+    for _ in range(5_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        prefixes = sorted({rng.choice(["a", "b", "s", "sa", "a.b", "_x", "x-1"]) for _ in range(rng.randint(1, 3))})
+        assert parsing._first_use(text, prefixes) == every_use_in_turn(text, prefixes), (text, prefixes)
+
+
+def test_the_credentials_found_for_an_undeclared_prefix_are_the_messages_secrets():
+    # The report of an undeclared prefix finds the credential elements; the message's secrets reuse
+    # them, and are what a walk of the tree finds.
+    from proxy_addon.core.message import build_message
+    from proxy_addon.lint.engine import Linter
+
+    raw = UNBOUND_REQUEST.replace(b"<use:webExId>", b"<sessionTicket> tk1 </sessionTicket><use:webExId>")
+    result = Linter().lint(raw)
+    assert [f.rule for f in result.findings][:1] == ["WX002"]
+    assert "_credential_elements" in result.message.__dict__
+    assert result.message.secrets == build_message(result.document.root).secrets == frozenset({"pw", "tk1"})

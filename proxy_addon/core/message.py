@@ -183,13 +183,13 @@ class Message:
         return index
 
     def _find_secrets(self) -> frozenset[str]:
-        secrets = set()
-        for element in self.root.iter(etree.Element):
-            # The whole value: a comment or PI inside it (<password>sec<!---->ret</password>) splits
-            # element.text, but the server reads it whole and may echo it whole.
-            if is_secret_tag(element.tag) and (value := text_of(element)):
-                secrets.add(value)
-        return frozenset(secrets)
+        # The parser may have found the credential elements already (an undeclared prefix's report).
+        elements = self.__dict__.get("_credential_elements")
+        if elements is None:
+            elements = (element for element in self.root.iter(etree.Element) if is_secret_tag(element.tag))
+        # The whole value: a comment or PI inside it (<password>sec<!---->ret</password>) splits
+        # element.text, but the server reads it whole and may echo it whole.
+        return frozenset(value for element in elements if (value := text_of(element)))
 
 
 # An element's index in document order: the elements before it that are not its ancestors, and those.
@@ -278,6 +278,9 @@ def _first_children(element: etree._Element, first: str, second: str) -> tuple[e
     return found_first, found_second
 
 
+_XSI_TYPE = f"{{{XSI_NS}}}type"
+
+
 def build_message(root: etree._Element, direction_hint: str | None = None) -> Message:
     # Only what every message needs is looked up here, each parent's children in one pass; the rest
     # (other child indexes, element indexes, secrets) is built when a rule or a finding asks.
@@ -287,7 +290,7 @@ def build_message(root: etree._Element, direction_hint: str | None = None) -> Me
         security_el, response_el = _first_children(header, "securityContext", "response")
     # Some clients (and one release-note example) put bodyContent straight under the root.
     body_content = _first_children(body if body is not None else root, "bodyContent", "")[0]
-    body_type = body_content.get(f"{{{XSI_NS}}}type") if body_content is not None else None
+    body_type = body_content.get(_XSI_TYPE) if body_content is not None else None
 
     if response_el is not None:
         direction = "response"

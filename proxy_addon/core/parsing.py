@@ -11,6 +11,7 @@ import codecs
 import functools
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ from lxml import etree
 
 from proxy_addon.core.charsets import byte_order_mark, is_character_set
 from proxy_addon.core.findings import Finding, Severity
-from proxy_addon.core.message import is_secret_tag
+from proxy_addon.core.message import is_secret_tag, local_name_of
 from proxy_addon.core.namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
 from proxy_addon.core.positions import SourceMap
 from proxy_addon.core.redaction import mask_quoted_credentials, quoted_credential_masker
@@ -51,6 +52,7 @@ _USED_PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*+):[A-Za-z_]")
 _PREFIX_ON_START_TAG = re.compile(r"<([A-Za-z_][\w.-]*+):[A-Za-z_]")
 _PREFIX_USE = re.compile(r"[<\s/]([A-Za-z_][\w.-]*):")  # a prefixed start or end tag (or attribute)
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # never in an XML document
+_NON_ASCII_BYTE = re.compile(rb"[\x80-\xff]")
 _PREFIXES_NAMED = 10  # in a WX002 message
 _MAX_ERROR_TEXT = 300  # characters of the parser's error in a WX001 message
 _DECLARED_PREFIX = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=")
@@ -185,6 +187,8 @@ class ParsedDocument:
     findings: list[Finding] = field(default_factory=list)
     voice: Voice | None = field(default=None, repr=False)
     _source_map: SourceMap | None = None
+    # The tree's credential elements, when the parse had to find them (WX002): Message.secrets reuses them.
+    credential_elements: list[etree._Element] | None = field(default=None, repr=False)
 
     @property
     def source_map(self) -> SourceMap:
@@ -317,7 +321,7 @@ def _decode(doc: ParsedDocument, http_charset: str | None) -> bool:
         except UnicodeDecodeError:
             pass
         else:
-            first = next(i for i, b in enumerate(raw) if b > 127)
+            first = _NON_ASCII_BYTE.search(raw).start()  # a scan in C: raw is not ASCII
             doc.add("WX005", "utf8-declared-8bit", offset=len(raw[:first].decode(doc.encoding)),
                     declared=doc.declared_encoding)
     charset = _family(http_charset)
@@ -361,10 +365,28 @@ def _inject_declarations(text: str, prefixes: list[str]) -> str:
 def _used_and_unbound(text: str) -> tuple[set[str], list[str]]:
     """(prefixes on start tags, those and xsi: when used but declared nowhere), from the text alone.
     _find_unbound's answer whenever the document is well-formed."""
+    declared = _DECLARED_PREFIX.findall(text) if "xmlns:" in text else []
+    if len(declared) <= _DECLARED_SEARCHED and sum(map(len, declared)) <= _DECLARED_SEARCHED_LENGTH \
+            and ("xsi:" not in text or "xsi" in declared) \
+            and _undeclared_on_start_tag(tuple(declared)).search(text) is None:
+        # Every prefix on a start tag is declared (most messages): one search, no list of every use.
+        # The prefixes on start tags are then wanted by no caller (there is nothing to bind).
+        return set(), []
     on_elements = set(_PREFIX_ON_START_TAG.findall(text))
     used = on_elements | {"xsi"} if "xsi:" in text else on_elements
-    declared = set(_DECLARED_PREFIX.findall(text)) if "xmlns:" in text else set()
-    return on_elements, sorted(used - declared - {"xml", "xmlns"})
+    return on_elements, sorted(used - set(declared) - {"xml", "xmlns"})
+
+
+# A search for the undeclared is compiled for at most this many declared prefixes, this long in all
+# (they come from traffic, and the patterns are kept); past that the uses are listed.
+_DECLARED_SEARCHED, _DECLARED_SEARCHED_LENGTH = 32, 512
+
+
+@functools.lru_cache(maxsize=128)  # clients repeat their declarations in every message
+def _undeclared_on_start_tag(declared: tuple[str, ...]) -> re.Pattern[str]:
+    """_PREFIX_ON_START_TAG for prefixes other than these (and xml, xmlns)."""
+    names = "|".join(re.escape(name) for name in (*declared, "xml", "xmlns"))
+    return re.compile(rf"<(?!(?:{names}):)[A-Za-z_][\w.-]*+:[A-Za-z_]")
 
 
 def _find_unbound(text: str) -> list[str]:
@@ -441,14 +463,15 @@ def _plain_markup(text: str) -> bool:
     return text.find("<?", declaration.end() if declaration else 0) < 0
 
 
-def _secret_qnames(root: etree._Element) -> set[str]:
-    """The names, as written, of the credential elements of a document."""
-    names = set()
-    for element in root.iter(etree.Element):
-        if is_secret_tag(tag := element.tag):
-            local = tag.rsplit("}", 1)[-1]
-            names.add(f"{element.prefix}:{local}" if element.prefix else local)
-    return names
+def _secret_elements(root: etree._Element) -> list[etree._Element]:
+    """The credential elements of a document."""
+    return [element for element in root.iter(etree.Element) if is_secret_tag(element.tag)]
+
+
+def _qnames(elements: list[etree._Element]) -> set[str]:
+    """The names, as written, of these elements."""
+    return {f"{element.prefix}:{local_name_of(element.tag)}" if element.prefix else local_name_of(element.tag)
+            for element in elements}
 
 
 def _parse_step_by_step(doc: ParsedDocument) -> None:
@@ -497,15 +520,55 @@ def _parse_step_by_step(doc: ParsedDocument) -> None:
 def _report_unbound(doc: ParsedDocument, text: str, plain: bool) -> None:
     # One scan for the first use of any of them (a search per prefix was quadratic: 4,000
     # undeclared prefixes took 2 s), and a list that stays readable however many there are.
-    unbound = set(doc.unbound_prefixes)
-    first = next((m.start() for m in _PREFIX_USE.finditer(text) if m.group(1) in unbound), 0)
+    first = _first_use(text, doc.unbound_prefixes)
     names = ", ".join(f"{p}:" for p in doc.unbound_prefixes[:_PREFIXES_NAMED])
     if len(doc.unbound_prefixes) > _PREFIXES_NAMED:
         names += f" and {len(doc.unbound_prefixes) - _PREFIXES_NAMED:,} more"
     # A prefix used inside a credential element (<password><Zq9:a/>) is a piece of it: masked.
-    # Where every "<" starts a tag, the tree names the credential elements (no scan of every tag).
-    mask = quoted_credential_masker(text, _secret_qnames(doc.root) if plain else None)
+    if plain:
+        doc.credential_elements = _secret_elements(doc.root)
+    mask = _prefix_masker(doc.credential_elements, text, doc.unbound_prefixes)
     doc.add("WX002", "undeclared", offset=first + 1, prefixes=mask(names), first=mask(doc.unbound_prefixes[0]))
+
+
+def _first_use(text: str, prefixes: list[str]) -> int:
+    """Where the first of these prefixes is used (0: nowhere): a search for them, compiled once per
+    set; for many (or long) ones, every use in turn."""
+    if len(prefixes) <= _PREFIXES_NAMED and sum(map(len, prefixes)) <= _DECLARED_SEARCHED_LENGTH:
+        found = _use_of(tuple(prefixes)).search(text)
+        return found.start() if found is not None else 0
+    unbound = set(prefixes)
+    return next((m.start() for m in _PREFIX_USE.finditer(text) if m.group(1) in unbound), 0)
+
+
+@functools.lru_cache(maxsize=128)  # clients repeat their undeclared prefixes in every message
+def _use_of(prefixes: tuple[str, ...]) -> re.Pattern[str]:
+    """_PREFIX_USE for these prefixes only (a name runs up to its ":", so a match is the whole name)."""
+    return re.compile(r"[<\s/](?:" + "|".join(re.escape(prefix) for prefix in prefixes) + "):")
+
+
+def _prefix_masker(secrets: list[etree._Element] | None, text: str, prefixes: list[str]) -> Callable[[str], str]:
+    """quoted_credential_masker(text) for WX002's words, which are the prefixes named (and their ":").
+
+    `secrets`, the tree's credential elements, are given where every "<" of the text starts a tag:
+    then no scan of every tag looks for them. When none of them holds a named prefix, nothing is masked, and
+    the text need not be scanned for what they hold: without "&" in the text, what a credential
+    element without attributes or children holds as written is its text (up to spaces, which no
+    masked word contains). An empty one may be written <password />, whose masked run goes on to the
+    next </password>: then, and for any other shape, the text is scanned as always.
+    """
+    if secrets is None:
+        return quoted_credential_masker(text, None)
+    if len(prefixes) <= _PREFIXES_NAMED and "&" not in text and all(
+            element.text and not len(element) and not element.attrib for element in secrets):
+        values = [element.text for element in secrets]
+        if not any(prefix in value for value in values for prefix in prefixes):
+            return _unmasked
+    return quoted_credential_masker(text, _qnames(secrets))
+
+
+def _unmasked(message: str) -> str:
+    return message
 
 
 def _parse_despite_invalid_uris(doc: ParsedDocument, source: str, errors: list) -> bool:

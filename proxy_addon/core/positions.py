@@ -25,6 +25,11 @@ _TOKEN = re.compile(
 
 # Up to this offset a position is counted directly; past it (or once line_text asks) every line is indexed.
 _COUNT_UP_TO = 4096
+# In a small text the first few lines asked for are found by splitting it up to them (a finding or
+# two in most messages); past that every line is indexed once, so that many findings stay linear.
+_SPLIT_LOOKUPS = 4
+_SPLIT_UP_TO_LINE = 256
+_SPLIT_TEXT_UP_TO = 64 * 1024  # characters: the split copies the rest of the text
 
 
 @dataclass(slots=True)
@@ -43,6 +48,7 @@ class SourceMap:
         self._starts: list[int] = []  # start tag offsets, scanned only as far as a position asked for
         self._tokens = None
         self._tag_columns: dict[tuple[int, str], tuple[list[int], int]] = {}  # (columns found, where to resume)
+        self._split_lookups = 0
 
     def line_column(self, offset: int) -> tuple[int, int]:
         if self._newlines is None:
@@ -66,6 +72,10 @@ class SourceMap:
 
     def _line_bounds(self, line: int) -> tuple[int, int] | None:
         if self._newlines is None:
+            if 0 < line <= _SPLIT_UP_TO_LINE and self._split_lookups < _SPLIT_LOOKUPS \
+                    and len(self.text) <= _SPLIT_TEXT_UP_TO:
+                self._split_lookups += 1
+                return _split_line_bounds(self.text, line)
             self._newlines = _newline_offsets(self.text)
         if line < 1 or line > len(self._newlines) + 1:
             return None
@@ -111,6 +121,16 @@ class SourceMap:
                     if len(starts) > index:
                         break
         return self.line_column(starts[index]) if index < len(starts) else None
+
+
+def _split_line_bounds(text: str, line: int) -> tuple[int, int] | None:
+    """_line_bounds without an index: split (in C) up to the line, no further."""
+    rest = text.split("\n", line - 1)
+    if len(rest) < line:
+        return None
+    start = len(text) - len(rest[-1])
+    end = text.find("\n", start)
+    return start, end if end >= 0 else len(text)
 
 
 def _newline_offsets(text: str) -> list[int]:

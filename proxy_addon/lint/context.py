@@ -4,6 +4,7 @@ What traffic teaches is layered on top by proxy_addon.exchange.knowledge.Knowled
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 from proxy_addon.core.findings import Severity
@@ -44,10 +45,10 @@ class LintContext:
         """"ci" for a configured CI site; other types are known only from traffic (KnowledgeContext)."""
         if site is None:
             return None
-        return "ci" if site.lower() in {s.lower() for s in self.ci_sites} else None
+        return "ci" if site.lower() in _folded(self.ci_sites) else None
 
     def is_control_hub(self, site: str | None) -> bool:
-        return site is not None and site.lower() in {s.lower() for s in self.control_hub_sites}
+        return site is not None and site.lower() in _folded(self.control_hub_sites)
 
     def is_selected(self, rule_id: str) -> bool:
         if self.select and not rule_id.startswith(self.select):
@@ -60,3 +61,18 @@ class LintContext:
 
     def with_changes(self, **changes: object) -> LintContext:
         return replace(self, **changes)
+
+
+def _folded(sites) -> frozenset[str]:
+    """The site names in lower case, worked out once per set of them, not for every message."""
+    if not sites:
+        return frozenset()
+    try:
+        return _folded_once(sites)
+    except TypeError:  # a caller's (unhashable) set
+        return frozenset(site.lower() for site in sites)
+
+
+@functools.lru_cache(maxsize=64)
+def _folded_once(sites: frozenset[str]) -> frozenset[str]:
+    return frozenset(site.lower() for site in sites)

@@ -46,11 +46,15 @@ class Plan:
     """The rules one kind of message runs (direction, operation, API version, site type, selection),
     with their searches merged: each subtree they search is walked once per message."""
 
-    __slots__ = ("rules", "searches")
+    __slots__ = ("rules", "searches", "steps")
 
     def __init__(self, rules: list[Rule]):
         self.rules = rules
         self.searches = Searches(selector for rule in rules for selector in (*rule.selectors, *rule.when, *rule.unless))
+        # What the loop over the rules reads of each, looked up once per plan rather than per message.
+        self.steps = tuple((rule, tuple(rule.unless), tuple(rule.when),
+                            rule.selectors[0] if len(rule.selectors) == 1 else None, tuple(rule.selectors))
+                           for rule in rules)
 
 
 class Linter:
@@ -72,6 +76,8 @@ class Linter:
         if document.root is None:
             return self._finish(result)
         message = build_message(document.root, direction)
+        if document.credential_elements is not None:
+            message.__dict__["_credential_elements"] = document.credential_elements
         if message.operation is None and operation_hint:
             message.operation = operation_hint
         result.message = message
@@ -123,14 +129,13 @@ class Linter:
         plan = self._runnable(message.direction, message.operation, version, site_kind, context,
                               context.is_control_hub(site))
         plan.searches.install(message)
-        for rule in plan.rules:
-            if rule.unless and any(select(message) for select in rule.unless):
+        for rule, unless, when, select, selectors in plan.steps:
+            if unless and any(select_unless(message) for select_unless in unless):
                 continue
-            if rule.when and not all(select(message) for select in rule.when):
+            if when and not all(select_when(message) for select_when in when):
                 continue
-            selectors = rule.selectors
-            matches = selectors[0](message) if len(selectors) == 1 else [
-                el for select in selectors for el in select(message)]
+            matches = select(message) if select is not None else [
+                el for select_any in selectors for el in select_any(message)]
             if not matches:
                 continue
             env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions, self.ruleset.lifecycle,
@@ -215,6 +220,8 @@ class Linter:
         return finding
 
     def _finish(self, result: LintResult) -> LintResult:
+        if not result.findings and not result._uncounted:  # most messages: nothing to sort or cap
+            return result
         context = result.context
         message = result.message
         kept = []
@@ -324,20 +331,33 @@ def _position(result: LintResult, element: etree._Element, index: int | None) ->
 def _occurrence_on_line(result: LintResult, element: etree._Element) -> int:
     """How many start tags of the same name come before `element` on its line (one-line messages).
 
-    Counted for every element of that name in one walk, then looked up: walking up to each
-    element in turn made a message with thousands of findings of one rule quadratic (a 200 KB
-    message of repeated <HQvideo> took 19 s).
+    Counted up to `element` for the first one asked (most findings are of an element that comes
+    early, or alone of its name); past a few, for every element of that name in one walk, then
+    looked up: walking up to each element in turn made a message with thousands of findings of one
+    rule quadratic (a 200 KB message of repeated <HQvideo> took 19 s).
     """
     occurrences = result._line_occurrences.get(element.tag)
-    if occurrences is None:
-        occurrences, seen_on_line = {}, {}
-        root = result.message.root if result.message is not None else element.getroottree().getroot()
-        for other in root.iter(element.tag):
-            key = (other.sourceline, other.prefix)
-            occurrences[other] = seen_on_line.get(key, 0)
-            seen_on_line[key] = occurrences[other] + 1
-        result._line_occurrences[element.tag] = occurrences
+    if occurrences is not None:
+        return occurrences.get(element, 0)
+    root = result.message.root if result.message is not None else element.getroottree().getroot()
+    place, before = (element.sourceline, element.prefix), 0
+    for walked, other in enumerate(root.iter(element.tag)):
+        if other is element:
+            return before
+        if walked == _OCCURRENCES_COUNTED:
+            break
+        if (other.sourceline, other.prefix) == place:
+            before += 1
+    occurrences, seen_on_line = {}, {}
+    for other in root.iter(element.tag):
+        key = (other.sourceline, other.prefix)
+        occurrences[other] = seen_on_line.get(key, 0)
+        seen_on_line[key] = occurrences[other] + 1
+    result._line_occurrences[element.tag] = occurrences
     return occurrences.get(element, 0)
+
+
+_OCCURRENCES_COUNTED = 16  # elements of one name walked for a finding before all of them are indexed
 
 
 __all__ = ["LintContext", "LintResult", "Linter", "Severity"]

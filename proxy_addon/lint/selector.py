@@ -50,7 +50,7 @@ def _tags(names: frozenset[str] | None) -> tuple:
 class Selector:
     """A compiled selector: called with a message, the matching elements in document order."""
 
-    __slots__ = ("anchor", "anchor_name", "expression", "steps")
+    __slots__ = ("anchor", "anchor_name", "child_name", "expression", "steps")
 
     def __init__(self, expression: str):
         anchor_name, _, rest = expression.strip().partition("/")
@@ -72,6 +72,10 @@ class Selector:
             steps.append((descend, names, _tags(names)))
             descend = False
         self.steps = tuple(steps)
+        # $security/siteID, $body/metaData ...: one child by name, the shape of most selectors,
+        # looked up in the message's index of the anchor's children without the general loop.
+        only = steps[0][1] if len(steps) == 1 and not steps[0][0] else None
+        self.child_name = next(iter(only)) if only is not None and len(only) == 1 else None
 
     @property
     def searches(self) -> bool:
@@ -82,6 +86,9 @@ class Selector:
         start = self.anchor(message)
         if start is None:
             return []
+        if self.child_name is not None:
+            found = message.children(start).by_name.get(self.child_name)
+            return list(found) if found else []
         steps = self.steps
         if steps and steps[0][0]:
             current = _search(message, self.anchor_name, start, steps[0][1])

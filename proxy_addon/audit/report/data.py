@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from proxy_addon.audit.report.locations import RuleFindings, by_application, finding_index
 from proxy_addon.audit.report.migration import MigrationReadiness, readiness
 from proxy_addon.audit.store import Breakdown, ChecklistItem, Store
+from proxy_addon.audit.store.store import SEVERITY_RANK
 from proxy_addon.lint.lifecycle import default_lifecycle
 from proxy_addon.lint.ruleset import Rule, RuleSet
 
@@ -33,6 +35,11 @@ class ReportData:
     rules: dict[str, Rule] = field(default_factory=dict)
     migration: MigrationReadiness | None = None
     unnamed_site_ids: set[str] = field(default_factory=set)  # sites known only by the siteID sent
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # source, messages, requests, first/last seen
+    findings_index: list[RuleFindings] = field(default_factory=list)  # per rule, per application, located
+
+    def findings_of(self, rule: str) -> RuleFindings | None:
+        return next((entry for entry in self.findings_index if entry.rule == rule), None)
 
     def rule(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
@@ -60,12 +67,15 @@ def collect(store: Store, ruleset: RuleSet | None = None) -> ReportData:
     ruleset = ruleset or RuleSet.load()
     clients = store.clients()
     unusable = store.unusable_rows()
-    return ReportData(
+    checklist = store.checklist()
+    index = finding_index(store.finding_counts(), store.finding_locations(), clients,
+                          [item.rule for item in checklist])
+    data = ReportData(
         store_url=store.url, generated_at=time.time(), summary=store.summary(),
         by_rule=store.breakdown("rule"), by_site=store.breakdown("site"),
         by_operation=store.breakdown("operation"), by_day=_dated(store.breakdown("day")),
         site_id_clients=store.deprecated_site_id_clients(), ci_fields=store.ci_ignored_fields(),
-        checklist=store.checklist(), ci_sites=store.ci_sites(),
+        checklist=checklist, ci_sites=store.ci_sites(),
         input_errors=[*store.input_errors(), *({"source": store.url, "locator": f"message {row['key']}",
                                                 "problem": f"{row['problem']}: left out of the timeline and first/last seen",
                                                 "seen": None} for row in unusable)],
@@ -75,7 +85,37 @@ def collect(store: Store, ruleset: RuleSet | None = None) -> ReportData:
                             by_client(store.client_credentials(), clients, "auth"),
                             ruleset.lifecycle or default_lifecycle()),
         unnamed_site_ids=store.unnamed_site_ids(),
+        inputs=store.inputs(), findings_index=index,
     )
+    _link_plans(data)
+    return data
+
+
+DEPRECATED_CALL_RULE = "WX601"  # one finding per request to a deprecated operation: the plan's calls, one by one
+
+
+def _link_plans(data: ReportData) -> None:
+    """Each application's plan gets the rules to fix first and where its calls are listed."""
+    if data.migration is None:
+        return
+    apps = by_application(data.findings_index)
+    for plan in data.migration.plans:
+        groups = apps.get(plan.application, {})
+        calls = groups.get(DEPRECATED_CALL_RULE)
+        plan.calls_anchor = calls.anchor if calls is not None else None
+        ranked = sorted((g for rule, g in groups.items() if rule != DEPRECATED_CALL_RULE),
+                        key=lambda g: (-SEVERITY_RANK.get(g.severity, 0), -g.findings, g.rule))
+        plan.rules = [{"rule": g.rule, "severity": g.severity, "findings": g.findings, "messages": g.messages,
+                       "anchor": g.anchor} for g in ranked]
+
+
+def time_span(first: float | None, last: float | None) -> str:
+    """"2024-05-01 09:30 UTC to 2024-05-03 17:00 UTC (2 days)"; "-" with no time."""
+    if first is None or last is None:
+        return "-"
+    days = int((last - first) // 86400)
+    length = f"{days} day{'s' if days != 1 else ''}" if days else f"{(last - first) / 3600:.1f} hours"
+    return f"{when(first)} to {when(last)} ({length})"
 
 
 def _dated(days: list[Breakdown]) -> list[Breakdown]:

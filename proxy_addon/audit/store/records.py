@@ -50,6 +50,8 @@ class MessageRecord:
     result: str | None = None
     exception_id: str | None = None
     auth: str | None = None  # requests: the kinds of credential sent (see credential_kinds), never values
+    url: str | None = None  # a HAR entry's or flow's request URL: scheme, host and path (see input_url)
+    flow_id: str | None = None  # the flow that carried it: the proxy's flow id, or a flow dump's
     secrets: frozenset[str] = field(default_factory=frozenset)
     # element index -> local name, for the elements the message's findings point at (never stored
     # as such: each finding keeps its element's name, e.g. the field WX201 reports).
@@ -76,9 +78,12 @@ class MessageRecord:
         seen = latest.observed
         # A client is a host: the proxy names "host:port", a new port per connection; captures the host.
         client = client_host(seen.client_address) if seen.source == PROXY_SOURCE else seen.client_address
-        return cls.from_result(latest.result, seen.data, source=seen.source, locator=seen.locator, time=seen.time,
-                               client_address=client, user_agent=seen.user_agent, site=record.site,
-                               webex_id=record.webex_id, operation=record.operation, secrets=record.secrets)
+        stored = cls.from_result(latest.result, seen.data, source=seen.source, locator=seen.locator, time=seen.time,
+                                 client_address=client, user_agent=seen.user_agent, site=record.site,
+                                 webex_id=record.webex_id, operation=record.operation, secrets=record.secrets)
+        stored.url = input_url(seen.url)
+        stored.flow_id = seen.locator if seen.source == PROXY_SOURCE else seen.flow_id
+        return stored
 
     @classmethod
     def from_result(cls, result, data: bytes, *, source: str, locator: str = "", time: float | None = None,
@@ -112,6 +117,25 @@ class MessageRecord:
             secrets=secrets,
             elements=_element_names(result),
         )
+
+
+# A URL kept for provenance is cut here: a HAR may hold anything in `url`.
+MAX_URL = 512
+
+
+def input_url(url: object) -> str | None:
+    """A request URL as the store keeps it: scheme, host and path. The query string, the fragment
+    and any user:password@ are dropped whole (a query may carry an access token or a ticket)."""
+    if not isinstance(url, str) or not url:
+        return None
+    scheme, _, rest = url.partition("://")
+    if not rest:
+        scheme, rest = "", url
+    rest = rest.split("#", 1)[0].split("?", 1)[0]
+    host, slash, path = rest.partition("/")
+    host = host.rpartition("@")[2]
+    kept = f"{scheme}://{host}{slash}{path}" if scheme else f"{host}{slash}{path}"
+    return kept[:MAX_URL] or None
 
 
 def stored_rows(record) -> tuple[MessageRecord, list]:

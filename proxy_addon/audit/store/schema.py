@@ -84,6 +84,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE sites ADD COLUMN api_version TEXT",
         "ALTER TABLE sites ADD COLUMN version_learned_from TEXT",
     )),
+    # Where a message was recorded, so that every finding names its input: the request URL of a HAR
+    # entry or flow (scheme, host and path: never a query string, which may carry a token) and a
+    # flow dump's flow id. Per message, not per finding: a message's findings share it, and the
+    # findings table stays as narrow as it was (its writes are the audit's hot path).
+    Migration(4, "messages.url and messages.flow_id: where a HAR entry or flow was recorded", (
+        "ALTER TABLE messages ADD COLUMN url TEXT",
+        "ALTER TABLE messages ADD COLUMN flow_id TEXT",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

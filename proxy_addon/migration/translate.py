@@ -258,32 +258,51 @@ class _Run:
 
     def _unmapped(self) -> None:
         """Every leaf of the request that no field reads: a gap the mapping explains, or not mapped."""
-        if self.body_content is None:
-            return
-        entry = self.entry
-        gaps = {path.lower(): (path, why) for path, why in entry.gaps.items()}
-        consumed = [path.lower() for path in entry.consumed()]
-        for item in entry.body:
-            if item.each:
-                consumed += [f"{item.each}/{source}".lower() for sub in item.fields for source in sub.sources]
-        reported: set[str] = set()
-        for element in self.body_content.iter(etree.Element):
-            if element is self.body_content or len(element):
-                continue
-            path = _path_of(element, self.body_content)
-            lowered = path.lower()
-            gap = next((g for g in gaps if lowered == g or lowered.startswith(g + "/")), None)
-            if gap is not None:
-                if gap not in reported:
-                    reported.add(gap)
-                    self.result.losses.append(Loss("gap", *gaps[gap]))
-                continue
-            if any(lowered == c or lowered.startswith(c + "/") for c in consumed):
-                continue
-            if lowered not in reported:
-                reported.add(lowered)
-                self.result.losses.append(Loss("not-mapped", path, "no REST counterpart in the mapping "
-                                               "(rules/migration/rest-mapping.yaml): its value is not carried over"))
+        self.result.losses.extend(uncarried(self.entry, self.body_content))
+
+
+def uncarried(entry: OperationMap, body_content: etree._Element | None) -> list[Loss]:
+    """The request's fields the REST request does not carry: a gap the mapping explains (once per
+    gap), or an element no field reads (not mapped). Names only: no value is read."""
+    if body_content is None:
+        return []
+    losses: list[Loss] = []
+    gaps = {path.lower(): (path, why) for path, why in entry.gaps.items()}
+    consumed = [path.lower() for path in entry.consumed()]
+    for item in entry.body:
+        if item.each:
+            consumed += [f"{item.each}/{source}".lower() for sub in item.fields for source in sub.sources]
+    reported: set[str] = set()
+    for element in body_content.iter(etree.Element):
+        if element is body_content or len(element):
+            continue
+        path = _path_of(element, body_content)
+        lowered = path.lower()
+        gap = next((g for g in gaps if lowered == g or lowered.startswith(g + "/")), None)
+        if gap is not None:
+            if gap not in reported:
+                reported.add(gap)
+                losses.append(Loss("gap", *gaps[gap]))
+            continue
+        if any(lowered == c or lowered.startswith(c + "/") for c in consumed):
+            continue
+        if lowered not in reported:
+            reported.add(lowered)
+            losses.append(Loss("not-mapped", path, "no REST counterpart in the mapping "
+                               "(rules/migration/rest-mapping.yaml): its value is not carried over"))
+    return losses
+
+
+def not_carried(message: Message) -> tuple[str, ...]:
+    """For the audit store: "gap enableOptions/HDvideo", "not-mapped foo/bar" for each field of a
+    Meetings request that its REST request would not carry; () for any other message. Element names
+    only, never a value, so the store can keep it. The shipped mapping is loaded on first use."""
+    from proxy_addon.migration.mapping import default_mapping  # noqa: PLC0415
+
+    entry = default_mapping().get(message.operation)
+    if entry is None:
+        return ()
+    return tuple(f"{loss.kind} {loss.field}" for loss in uncarried(entry, message.body_content))
 
 
 def _find_all(scope: etree._Element | None, path: str) -> list[etree._Element]:

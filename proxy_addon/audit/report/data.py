@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from proxy_addon.audit.report.locations import RuleFindings, by_application, finding_index
+from proxy_addon.audit.report.locations import RuleFindings, application_label, by_application, finding_index
 from proxy_addon.audit.report.migration import MigrationReadiness, readiness
 from proxy_addon.audit.store import Breakdown, ChecklistItem, Store
 from proxy_addon.audit.store.store import SEVERITY_RANK
@@ -87,19 +87,36 @@ def collect(store: Store, ruleset: RuleSet | None = None) -> ReportData:
         unnamed_site_ids=store.unnamed_site_ids(),
         inputs=store.inputs(), findings_index=index,
     )
-    _link_plans(data)
+    _link_plans(data, store.not_carried(), clients)
     return data
 
 
 DEPRECATED_CALL_RULE = "WX601"  # one finding per request to a deprecated operation: the plan's calls, one by one
 
 
-def _link_plans(data: ReportData) -> None:
-    """Each application's plan gets the rules to fix first and where its calls are listed."""
+NOT_MAPPED_WHY = "no REST counterpart in the mapping (rules/migration/rest-mapping.yaml): its value is not carried over"
+
+
+def _link_plans(data: ReportData, not_carried: list[dict[str, Any]], clients: dict) -> None:
+    """Each application's plan gets the rules to fix first, where its calls are listed, and the
+    fields its requests sent that REST would not carry."""
     if data.migration is None:
         return
     apps = by_application(data.findings_index)
+    lost: dict[str, dict[tuple[str, str, str], int]] = {}
+    for row in not_carried:
+        identity = (row["client_address"], row["user_agent"], row["webex_id"])
+        address, agent, _ = clients.get(identity) or identity
+        fields = lost.setdefault(application_label(address, agent), {})
+        key = (row["operation"], row["kind"], row["field"])
+        fields[key] = fields.get(key, 0) + row["requests"]
     for plan in data.migration.plans:
+        gaps = {call["operation"]: call.get("gaps", {}) for call in plan.calls}
+        plan.not_carried = [
+            {"operation": operation, "kind": kind, "field": name, "requests": count,
+             "why": gaps.get(operation, {}).get(name, NOT_MAPPED_WHY if kind == "not-mapped" else "")}
+            for (operation, kind, name), count in sorted(lost.get(plan.application, {}).items(),
+                                                         key=lambda item: (item[0][0], -item[1], item[0][2]))]
         groups = apps.get(plan.application, {})
         calls = groups.get(DEPRECATED_CALL_RULE)
         plan.calls_anchor = calls.anchor if calls is not None else None

@@ -76,13 +76,13 @@ class ClientPlan:
     rules: list[dict[str, Any]] = field(default_factory=list)
     calls_anchor: str | None = None  # where its deprecated calls are listed, one by one (WX601's findings)
 
-    @property
-    def gaps(self) -> list[dict[str, str]]:
-        """What would not survive the move, by the mapping: the XML fields of its calls that REST
-        does not carry ({operation, field, why}). Values over REST limits need the request bodies:
-        `webex-xml-lint migrate` on the captures."""
-        return [{"operation": call["operation"], "field": name, "why": why}
-                for call in self.calls for name, why in call.get("gaps", {}).items()]
+    # What would not survive the move: the fields its stored requests sent that their REST requests do
+    # not carry, per operation ({operation, kind: gap | not-mapped, field, why, requests}). Values over
+    # a REST limit need the request bodies: `webex-xml-lint migrate` on the captures.
+    not_carried: list[dict[str, Any]] = field(default_factory=list)
+
+    def not_carried_by(self, operation: str) -> list[dict[str, Any]]:
+        return [item for item in self.not_carried if item["operation"] == operation]
 
 
 @dataclass

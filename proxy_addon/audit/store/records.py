@@ -52,6 +52,7 @@ class MessageRecord:
     auth: str | None = None  # requests: the kinds of credential sent (see credential_kinds), never values
     url: str | None = None  # a HAR entry's or flow's request URL: scheme, host and path (see input_url)
     flow_id: str | None = None  # the flow that carried it: the proxy's flow id, or a flow dump's
+    not_carried: tuple[str, ...] = ()  # Meetings requests: fields REST would not carry (names, no values)
     secrets: frozenset[str] = field(default_factory=frozenset)
     # element index -> local name, for the elements the message's findings point at (never stored
     # as such: each finding keeps its element's name, e.g. the field WX201 reports).
@@ -114,6 +115,7 @@ class MessageRecord:
             result=message.result if message is not None else None,
             exception_id=message.exception_id if message is not None else None,
             auth=credential_kinds(message) if message is not None and message.direction == "request" else None,
+            not_carried=_not_carried(message),
             secrets=secrets,
             elements=_element_names(result),
         )
@@ -228,6 +230,20 @@ def tree_digest(message, secrets: frozenset[str]) -> bytes:
     for part in ("\0".join(values), "".join(texts)):  # query-string tokens too (redact_text)
         digest.update(b"\0" + redact_text(part, secrets).encode("utf-8", "surrogatepass"))
     return digest.digest()
+
+
+def _not_carried(message) -> tuple[str, ...]:
+    """What a deprecated Meetings request's REST replacement would not carry (migration/translate.py);
+    the migration code is loaded only once such a request is seen."""
+    if message is None or message.direction != "request" or not message.operation:
+        return ()
+    from proxy_addon.lint.lifecycle import default_lifecycle  # noqa: PLC0415 (cached)
+
+    if default_lifecycle().lookup(message.operation).status != "deprecated":
+        return ()
+    from proxy_addon.migration.translate import not_carried  # noqa: PLC0415
+
+    return not_carried(message)
 
 
 def _element_names(result) -> dict[int, str]:

@@ -46,7 +46,7 @@ _RANK = "CASE f.severity WHEN 'error' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END"
 _SEVERITY_OF_RANK = {rank: name for name, rank in SEVERITY_RANK.items()}
 _MESSAGE_COLUMNS = ("key", "content_hash", "source", "locator", "direction", "operation", "site", "site_id",
                     "webex_id", "client_address", "user_agent", "time", "day", "size", "result", "exception_id",
-                    "auth", "url", "flow_id")
+                    "auth", "url", "flow_id", "not_carried")
 _UPSERT_MESSAGE = (
     f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(_MESSAGE_COLUMNS))}) "
     "ON CONFLICT (key) DO UPDATE SET "
@@ -269,6 +269,19 @@ class Store:
         names = ("client_address", "user_agent", "webex_id", "operation", "requests", "first_seen", "last_seen")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    def not_carried(self) -> list[dict[str, Any]]:
+        """Requests per client, operation and field its REST replacement would not carry."""
+        rows = self._query(
+            f"SELECT {_CLIENT}, m.operation, m.not_carried, COUNT(*) FROM messages m "
+            f"WHERE m.direction = 'request' AND m.not_carried IS NOT NULL GROUP BY {_CLIENT}, m.operation, m.not_carried")
+        found = []
+        for address, agent, webex_id, operation, fields, count in rows:
+            for line in fields.splitlines():
+                kind, _, name = line.partition(" ")
+                found.append({"client_address": address, "user_agent": agent, "webex_id": webex_id,
+                              "operation": operation, "kind": kind, "field": name, "requests": count})
+        return found
+
     def client_credentials(self) -> list[dict[str, Any]]:
         """Requests per client and kind of credential (password, accessToken, ...): counts, never values."""
         rows = self._query(
@@ -411,7 +424,7 @@ def _message_row(key: bytes, message: MessageRecord, days: dict[int, str]) -> tu
             clean(message.operation), clean(message.site), clean(message.site_id), clean(message.webex_id),
             clean(message.client_address), clean(message.user_agent), message.time, day, message.size,
             clean(message.result), clean(message.exception_id), message.auth, clean(message.url),
-            clean(message.flow_id))
+            clean(message.flow_id), clean("\n".join(message.not_carried)) if message.not_carried else None)
 
 
 def _finding_row(key: bytes, ordinal: int, finding: StoredFinding, secrets: frozenset[str]) -> tuple[Any, ...]:

@@ -171,6 +171,14 @@ def test_operations_outside_the_mapping_are_classified_by_the_lifecycle():
     assert translate(request_xml("GetAPIVersion", "", package="ep")).status == "unknown"
     unmapped = translate(request_xml("SetRecordingInfo", "", package="ep"))
     assert unmapped.status == "not-mapped" and "Share a Recording" in unmapped.note
+    # Why it stays unmapped, and on what source (rest-mapping.yaml `unmapped:`).
+    assert "REST has no operation that changes a recording's name" in unmapped.note
+    assert unmapped.note.endswith("(source: openapi, rest-meetings)")
+
+
+def test_an_open_sessions_list_asks_rest_for_meetings_in_progress():
+    listed = translate(request_xml("LstOpenSession", "", package="ep"))
+    assert (listed.method, listed.path, listed.query) == ("GET", "/meetings", {"state": "inProgress"})
 
 
 # -- the command ----------------------------------------------------------------------------------

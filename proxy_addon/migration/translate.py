@@ -109,6 +109,9 @@ class Translator:
             note = (f"{known.rest.label} per rules/lifecycle.yaml; no field mapping, so no REST request is generated"
                     if known.rest.status != "none-known"
                     else "no comparable REST operation is known (rules/lifecycle.yaml)")
+            said = self.mapping.unmapped.get((message.operation or "").lower())
+            if said is not None:  # the mapping says why it cannot translate it, and on what source
+                note = f"{note}: {said['why']} (source: {', '.join(said['source'])})"
             return Translation(name, status, where, client, credential, note=note)
         return _Run(self, entry, message, Translation(name, TRANSLATED, where, client, credential)).translate()
 
@@ -140,6 +143,7 @@ class _Run:
             value = self._value(item, self.body_content)
             if value is not None:
                 result.query[item.target] = value
+        result.query.update(entry.query_constants)
         for parameter in operation.parameters:
             if parameter.get("in") == "query" and parameter.get("required") and parameter["name"] not in result.query:
                 result.losses.append(Loss("missing-required", parameter["name"],

@@ -195,3 +195,29 @@ def test_the_header_names_the_inputs_their_time_span_and_that_the_end_of_life_ha
     eol = tree.xpath('string(//p[@id="report-eol"])')
     days = (datetime.fromtimestamp(data.generated_at, UTC) - datetime(2024, 3, 31, tzinfo=UTC)).days
     assert f"end of life (2024-03-31) has passed: {days:,} days before this report's date" in eol
+
+
+def test_the_terminal_inventory_names_the_inputs_the_end_of_life_and_the_plan(report):
+    from rich.console import Console
+
+    from proxy_addon.audit.report.terminal import print_inventory
+
+    data, _, _ = report
+    console = Console(record=True, width=400, color_system=None)
+    print_inventory(data, console)
+    text = console.export_text()
+    assert "Inputs: 3 (2024-05-01 09:30 UTC to 2024-05-03 09:30 UTC (2 days))" in text
+    assert "scheduler.har" in text and "capture.flows" in text
+    assert "The Meetings XML API's end of life (2024-03-31) has passed" in text
+    [row] = [line for line in text.splitlines() if f"10.0.0.9 · {AGENT}" in line and "alice, bob" in line]
+    assert "CreateMeeting (2) -> POST /meetings" in row and "WX101 warning (2)" in row
+    assert "CreateMeeting enableOptions/HDvideo (2)" in row and "password (2)" in row
+    assert PASSWORD not in text and TOKEN not in text
+
+
+@pytest.mark.parametrize(("seconds", "said"), [(0, "0 seconds"), (90, "2 minutes"), (5400, "1.5 hours"),
+                                                (86400 * 3 + 5, "3 days"), (86400, "1 day")])
+def test_a_time_span_says_how_long_in_a_unit_that_reads(seconds, said):
+    from proxy_addon.audit.report.data import time_span
+
+    assert time_span(1714555800.0, 1714555800.0 + seconds).endswith(f"({said})")

@@ -130,8 +130,14 @@ def time_span(first: float | None, last: float | None) -> str:
     """"2024-05-01 09:30 UTC to 2024-05-03 17:00 UTC (2 days)"; "-" with no time."""
     if first is None or last is None:
         return "-"
-    days = int((last - first) // 86400)
-    length = f"{days} day{'s' if days != 1 else ''}" if days else f"{(last - first) / 3600:.1f} hours"
+    seconds = last - first
+    days = int(seconds // 86400)
+    if days:
+        length = f"{days} day{'s' if days != 1 else ''}"
+    elif seconds >= 3600:
+        length = f"{seconds / 3600:.1f} hours"
+    else:
+        length = f"{seconds / 60:.0f} minutes" if seconds >= 60 else f"{seconds:.0f} seconds"
     return f"{when(first)} to {when(last)} ({length})"
 
 

@@ -70,6 +70,16 @@ class OperationMap:
     line: int = 0
     query_constants: dict[str, Any] = field(default_factory=dict)  # set-query: a constant query parameter
 
+    @functools.cached_property
+    def known_paths(self) -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
+        """Lower-cased gap paths -> (path, why), and every lower-cased XML path the entry reads,
+        array items included: what `translate.uncarried` looks each leaf's path prefixes up in."""
+        consumed = [path.lower() for path in self.consumed()]
+        for item in self.body:
+            if item.each:
+                consumed += [f"{item.each}/{source}".lower() for sub in item.fields for source in sub.sources]
+        return {path.lower(): (path, why) for path, why in self.gaps.items()}, frozenset(consumed)
+
     def consumed(self) -> list[str]:
         """Every XML path this entry reads or explains (the rest of a request is "not in the mapping")."""
         paths = list(self.gaps)

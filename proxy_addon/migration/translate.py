@@ -267,34 +267,44 @@ class _Run:
 
 def uncarried(entry: OperationMap, body_content: etree._Element | None) -> list[Loss]:
     """The request's fields the REST request does not carry: a gap the mapping explains (once per
-    gap), or an element no field reads (not mapped). Names only: no value is read."""
+    gap), or an element no field reads (not mapped). Names only: no value is read. Each leaf's path
+    prefixes are looked up in sets (the audit store runs this on every deprecated request)."""
     if body_content is None:
         return []
     losses: list[Loss] = []
-    gaps = {path.lower(): (path, why) for path, why in entry.gaps.items()}
-    consumed = [path.lower() for path in entry.consumed()]
-    for item in entry.body:
-        if item.each:
-            consumed += [f"{item.each}/{source}".lower() for sub in item.fields for source in sub.sources]
+    gaps, consumed = entry.known_paths
     reported: set[str] = set()
-    for element in body_content.iter(etree.Element):
-        if element is body_content or len(element):
-            continue
-        path = _path_of(element, body_content)
-        lowered = path.lower()
-        gap = next((g for g in gaps if lowered == g or lowered.startswith(g + "/")), None)
+    for path, prefixes in _leaves(body_content):
+        lowered = prefixes[-1]
+        gap = next((prefix for prefix in prefixes if prefix in gaps), None)
         if gap is not None:
             if gap not in reported:
                 reported.add(gap)
                 losses.append(Loss("gap", *gaps[gap]))
             continue
-        if any(lowered == c or lowered.startswith(c + "/") for c in consumed):
+        if any(prefix in consumed for prefix in prefixes):
             continue
         if lowered not in reported:
             reported.add(lowered)
             losses.append(Loss("not-mapped", path, "no REST counterpart in the mapping "
                                "(rules/migration/rest-mapping.yaml): its value is not carried over"))
     return losses
+
+
+def _leaves(top: etree._Element):
+    """(path, its lower-cased prefixes: a, a/b, a/b/c) of every element under `top` without child
+    elements, in document order; one walk down, each path built from its parent's."""
+    stack = [(child, "", ()) for child in reversed(top) if isinstance(child.tag, str)]
+    while stack:
+        element, parent, prefixes = stack.pop()
+        name = local_name(element)
+        path = f"{parent}/{name}" if parent else name
+        own = (*prefixes, path.lower())
+        children = [child for child in element if isinstance(child.tag, str)]
+        if not children:
+            yield path, own
+            continue
+        stack.extend((child, path, own) for child in reversed(children))
 
 
 def not_carried(message: Message) -> tuple[str, ...]:

@@ -221,3 +221,16 @@ def test_a_time_span_says_how_long_in_a_unit_that_reads(seconds, said):
     from proxy_addon.audit.report.data import time_span
 
     assert time_span(1714555800.0, 1714555800.0 + seconds).endswith(f"({said})")
+
+
+def test_what_a_hostile_request_would_lose_is_stored_bounded(linter):
+    """100,000 distinct leaves in a CreateMeeting would have made a row of megabytes: at most 64
+    field names are kept, each cut at 200 characters, and one line says how many more."""
+    leaves = "".join(f"<f{n}>x</f{n}>" for n in range(2000)) + f"<{'a' * 5000}>x</{'a' * 5000}>"
+    data = request_xml("CreateMeeting", f"<metaData><confName>W</confName></metaData>{leaves}", package="meeting")
+    exchanges = ExchangeLinter(linter, LintContext())
+    record = exchanges.lint(Observed(data, "request", "capture.flows", "flow 0", flow_id="f" * 10_000))
+    stored, _ = stored_rows(record)
+    assert len(stored.not_carried) == 65 and stored.not_carried[-1] == "more 1937 fields not listed"
+    assert max(len(line) for line in stored.not_carried) <= 200
+    assert stored.flow_id == "f" * 128

@@ -95,6 +95,8 @@ DEPRECATED_CALL_RULE = "WX601"  # one finding per request to a deprecated operat
 
 
 NOT_MAPPED_WHY = "no REST counterpart in the mapping (rules/migration/rest-mapping.yaml): its value is not carried over"
+_WHY = {"not-mapped": NOT_MAPPED_WHY,
+        "more": "the store lists at most 64 fields per request: run `webex-xml-lint migrate` on the captures for all"}
 
 
 def _link_plans(data: ReportData, not_carried: list[dict[str, Any]], clients: dict) -> None:
@@ -114,7 +116,7 @@ def _link_plans(data: ReportData, not_carried: list[dict[str, Any]], clients: di
         gaps = {call["operation"]: call.get("gaps", {}) for call in plan.calls}
         plan.not_carried = [
             {"operation": operation, "kind": kind, "field": name, "requests": count,
-             "why": gaps.get(operation, {}).get(name, NOT_MAPPED_WHY if kind == "not-mapped" else "")}
+             "why": gaps.get(operation, {}).get(name, _WHY.get(kind, ""))}
             for (operation, kind, name), count in sorted(lost.get(plan.application, {}).items(),
                                                          key=lambda item: (item[0][0], -item[1], item[0][2]))]
         groups = apps.get(plan.application, {})

@@ -83,7 +83,8 @@ class MessageRecord:
                                  client_address=client, user_agent=seen.user_agent, site=record.site,
                                  webex_id=record.webex_id, operation=record.operation, secrets=record.secrets)
         stored.url = input_url(seen.url)
-        stored.flow_id = seen.locator if seen.source == PROXY_SOURCE else seen.flow_id
+        flow_id = seen.locator if seen.source == PROXY_SOURCE else seen.flow_id
+        stored.flow_id = flow_id[:MAX_FLOW_ID] if isinstance(flow_id, str) and flow_id else None
         return stored
 
     @classmethod
@@ -121,8 +122,13 @@ class MessageRecord:
         )
 
 
-# A URL kept for provenance is cut here: a HAR may hold anything in `url`.
+# A URL kept for provenance is cut here: a HAR may hold anything in `url`; a flow dump, any flow id.
 MAX_URL = 512
+MAX_FLOW_ID = 128
+# What a request's REST replacement would not carry, as stored: a hostile request with 100,000
+# distinct leaf elements must not make a row of megabytes. Past the bound, one line says how many more.
+MAX_NOT_CARRIED = 64
+MAX_FIELD_PATH = 200
 
 
 def input_url(url: object) -> str | None:
@@ -243,7 +249,10 @@ def _not_carried(message) -> tuple[str, ...]:
         return ()
     from proxy_addon.migration.translate import not_carried  # noqa: PLC0415
 
-    return not_carried(message)
+    found = [line[:MAX_FIELD_PATH] for line in not_carried(message)]
+    if len(found) > MAX_NOT_CARRIED:
+        found = [*found[:MAX_NOT_CARRIED], f"more {len(found) - MAX_NOT_CARRIED} fields not listed"]
+    return tuple(found)
 
 
 def _element_names(result) -> dict[int, str]:

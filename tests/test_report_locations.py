@@ -143,6 +143,19 @@ def test_every_link_of_the_report_leads_to_an_element_of_it(report):
     assert targets and not [target for target in targets if target not in ids]
 
 
+def test_the_other_sections_numbers_link_to_the_findings_they_count(report):
+    _, page, _ = report
+    tree = lxml_html.fromstring(page)
+    assert tree.xpath('//div[@class="cards"]/div[2]/b/a/@href') == ["#findings-by-input"]
+    # WX101's clients table: each client's messages link to that application's WX101 findings.
+    links = tree.xpath('//table[@id="site-id-clients"]/tbody/tr/td[5]/a/@href')
+    assert links and all(link.startswith("#findings-WX101-") for link in links)
+    # Clients still calling deprecated operations: their counts link to their deprecated calls (WX601).
+    links = tree.xpath('//table[@id="migration-clients"]/tbody/tr/td[3]/a/@href')
+    assert links and all(link.startswith("#findings-WX601-") for link in links)
+    assert set(tree.xpath('//table[@id="migration-replacements"]/tbody/tr/td[3]/a/@href')) == {"#findings-WX601"}
+
+
 def test_the_checklist_numbers_link_to_the_rules_findings_which_name_their_inputs(report):
     data, page, flow_id = report
     tree = lxml_html.fromstring(page)

@@ -41,6 +41,18 @@ class ReportData:
     def findings_of(self, rule: str) -> RuleFindings | None:
         return next((entry for entry in self.findings_index if entry.rule == rule), None)
 
+    def findings_anchor(self, rule: str, client: Any = None) -> str | None:
+        """Where the report lists a rule's findings (of one client's application, given a row or an
+        object with client_address and user_agent); None when it lists none."""
+        found = self.findings_of(rule)
+        if found is None:
+            return None
+        if client is None:
+            return found.anchor
+        row = client if isinstance(client, dict) else vars(client)
+        label = application_label(row.get("client_address"), row.get("user_agent"))
+        return next((group.anchor for group in found.groups if group.application == label), None)
+
     def rule(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
 

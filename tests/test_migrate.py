@@ -171,6 +171,14 @@ def test_operations_outside_the_mapping_are_classified_by_the_lifecycle():
     assert translate(request_xml("GetAPIVersion", "", package="ep")).status == "unknown"
     unmapped = translate(request_xml("SetRecordingInfo", "", package="ep"))
     assert unmapped.status == "not-mapped" and "Share a Recording" in unmapped.note
+    # Why it stays unmapped, and on what source (rest-mapping.yaml `unmapped:`).
+    assert "REST has no operation that changes a recording's name" in unmapped.note
+    assert unmapped.note.endswith("(source: openapi, rest-meetings)")
+
+
+def test_an_open_sessions_list_asks_rest_for_meetings_in_progress():
+    listed = translate(request_xml("LstOpenSession", "", package="ep"))
+    assert (listed.method, listed.path, listed.query) == ("GET", "/meetings", {"state": "inProgress"})
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -230,9 +238,20 @@ def test_cli_on_a_har_names_the_entry_and_the_client(tmp_path, capsys):
     assert request["before"][0]["query"] == {"meetingNumber": "987654321"}
 
 
-def test_cli_db_is_refused_with_a_reason(capsys):
+def test_cli_db_and_inputs_together_are_refused(capsys):
     assert main(["migrate", "--db", "audit.sqlite", str(EXAMPLES)]) == 2
-    assert "keep no message bodies" in capsys.readouterr().err
+    assert "either INPUT... " in capsys.readouterr().err
+
+
+def test_cli_db_that_does_not_exist_exits_2(tmp_path, capsys):
+    assert main(["migrate", "--db", str(tmp_path / "none.sqlite")]) == 2
+    assert "no such store" in capsys.readouterr().err
+    assert not (tmp_path / "none.sqlite").exists()  # read, never created
+
+
+def test_cli_without_inputs_or_db_exits_2(capsys):
+    assert main(["migrate"]) == 2
+    assert "nothing to translate" in capsys.readouterr().err
 
 
 def test_cli_unreadable_input_exits_2(tmp_path, capsys):

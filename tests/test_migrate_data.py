@@ -100,6 +100,43 @@ def test_bad_mapping_data_names_file_and_line(tmp_path, change, line_offset, pro
     assert problem in message
 
 
+OPEN = """\
+LstOpenSession:
+  rest: {operationId: listMeetings}
+  basis: inferred
+  source: [openapi]
+  scopes: [meeting:schedules_read]
+  set-query:
+    state: inProgress
+"""
+
+
+def test_a_constant_query_parameter_is_checked_against_the_openapi_enum(tmp_path):
+    path, _ = _mapping(tmp_path, OPEN)
+    assert load_mapping(path).get("lstopensession").query_constants == {"state": "inProgress"}
+    path, first = _mapping(tmp_path, OPEN.replace("state: inProgress", "state: open"))
+    with pytest.raises(RuleError, match=rf"{path}:{first + 5} \(operations LstOpenSession\): state='open' is not one of "
+                       "active, scheduled, ready, lobby, inProgress"):
+        load_mapping(path)
+    path, first = _mapping(tmp_path, OPEN.replace("state: inProgress", "status: inProgress"))
+    with pytest.raises(RuleError, match="listMeetings has no query parameter 'status'"):
+        load_mapping(path)
+
+
+def test_an_unmapped_entry_needs_a_known_source_and_cannot_shadow_a_mapped_operation(tmp_path):
+    def with_unmapped(entry: str):
+        path, _ = _mapping(tmp_path, OPEN)
+        path.write_text(path.read_text("utf-8") + f"\nunmapped:\n  {entry}\n", "utf-8")
+        return path
+
+    path = with_unmapped("SetRecordingInfo: {why: no update call, source: [openapi]}")
+    assert load_mapping(path).unmapped["setrecordinginfo"]["why"] == "no update call"
+    for entry, problem in (("SetRecordingInfo: {why: x, source: [hearsay]}", "unknown source 'hearsay'"),
+                           ("LstOpenSession: {why: x, source: [openapi]}", "LstOpenSession is mapped under operations")):
+        with pytest.raises(RuleError, match=problem):
+            load_mapping(with_unmapped(entry))
+
+
 def test_a_bad_time_zone_names_file_and_line(tmp_path):
     path = tmp_path / "timezones.yaml"
     path.write_text("zones:\n  0: {name: Dateline, iana: Etc/GMT+12}\n  1: {name: Samoa, iana: Pacific/Nowhere}\n")

@@ -5,6 +5,8 @@ to have passed. Checked in the rendered page and in a real headless Chromium."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from lxml import html as lxml_html
 
@@ -85,3 +87,91 @@ def test_the_plan_renders_in_headless_chromium(report, tmp_path):
     assert "POST /meetings" in calls["CreateMeeting"] and "no REST request" in calls["CreateEvent"]
     assert first.xpath('.//p[@class="auth-change"]/@data-from') == ["password"]
     assert PASSWORD not in dumped
+
+
+def test_the_plan_columns_and_their_links_in_headless_chromium(report, tmp_path):
+    _, _, path = report
+    dumped = run_chromium("--dump-dom", path.as_uri(), profile=tmp_path / "profile").stdout.decode()
+    tree = lxml_html.fromstring(dumped)
+    [first] = tree.xpath(f'//table[@id="migration-plan"]/tbody/tr[@data-application="10.0.0.9 · {APP}"]')
+    # Its deprecated calls link to the list of them, one by one, each naming its HAR entry.
+    target = first.xpath('.//li[@data-operation="CreateMeeting"]/a/@href')[0][1:]
+    [heading] = tree.xpath(f'//h4[@id="{target}"]')
+    places = [tr.xpath("string(td[2])") for tr in heading.getnext().xpath(".//tr[@class='occurrence']")]
+    assert places == [f"HAR entry {n} · https://acme.webex.com/WBXService/XMLService" for n in range(4)]
+    assert first.xpath('.//p[@class="scopes"]/code/text()') == ["meeting:schedules_write"]
+    ids = set(tree.xpath("//@id"))
+    assert not [href for href in tree.xpath("//a/@href") if href.startswith("#") and href[1:] not in ids]
+
+
+# -- end to end: the demo's capture and examples/ ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo as `make demo` runs it: the proxy in front of the simulator fills demo.sqlite."""
+    import subprocess
+    import sys
+
+    from .builders import REPO
+
+    out = tmp_path_factory.mktemp("demo")
+    done = subprocess.run([sys.executable, str(REPO / "examples" / "demo.py"), "--out-dir", str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.mark.e2e
+def test_migrate_db_on_the_demos_capture(demo, capsys):
+    assert main(["migrate", "--db", str(demo / "demo.sqlite"), "--format", "json"]) == 1  # something to move
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["source"] == "store" and plan["end_of_life_passed_days"] > 900
+    [app] = plan["applications"]
+    assert app["application"].startswith("127.0.0.1 · ") and not app["repository_files"]
+    calls = {call["operation"]: call for call in app["calls"]}
+    assert calls["CreateMeeting"]["rest"]["method"] == "POST"
+    assert calls["CreateMeeting"]["rest"]["url"] == "https://webexapis.com/v1/meetings"
+    assert calls["CreateEvent"]["rest"] is None
+    assert {lost["field"] for lost in calls["CreateMeeting"]["not_carried"]} == {
+        "enableOptions/HDvideo", "enableOptions/HQvideo", "metaData/meetingType"}
+    assert "WX202" in [rule["rule"] for rule in app["rules"]]
+    assert [change["from"] for change in app["auth_changes"]] == ["password", "accessToken"]
+    assert "keeps no message bodies" in plan["bodies"]
+
+
+@pytest.mark.e2e
+def test_the_reports_plan_on_the_demos_capture_names_proxy_flows(demo):
+    with open_store(str(demo / "demo.sqlite"), read_only=True) as store:
+        data = collect(store)
+    page = render_html(data)
+    tree = lxml_html.fromstring(page)
+    [row] = tree.xpath('//table[@id="migration-plan"]/tbody/tr')
+    target = row.xpath('.//li[@data-operation="CreateMeeting"]/a/@href')[0][1:]
+    places = [tr.xpath("string(td[2])") for tr in tree.xpath(f'//h4[@id="{target}"]')[0].getnext()
+              .xpath(".//tr[@class='occurrence']")]
+    assert places and all(place.startswith("proxy flow ") and len(place) > len("proxy flow ") for place in places)
+    for secret in ("P@ssword1234", "Gl0bex-admin-pw"):
+        assert secret not in page
+
+
+def test_the_store_plan_of_examples_agrees_with_migrate_on_the_files(tmp_path, capsys):
+    """What the store says would not survive (names kept at audit time) is what `migrate` finds
+    in the bodies themselves, request by request."""
+    from .builders import REPO
+
+    examples = str(REPO / "examples")
+    main(["audit", examples, "--db", str(tmp_path / "audit.sqlite"), "--jobs", "1"])
+    capsys.readouterr()
+    assert main(["migrate", "--format", "json", examples]) == 1
+    translated = json.loads(capsys.readouterr().out)["requests"]
+    assert main(["migrate", "--db", str(tmp_path / "audit.sqlite"), "--format", "json"]) == 1
+    plan = json.loads(capsys.readouterr().out)
+    [app] = plan["applications"]
+    assert app["application"] == "repository files"
+    from_store = {(call["operation"], lost["kind"], lost["field"]) for call in app["calls"]
+                  for lost in call["not_carried"]}
+    from_files = {(item["operation"], lost["kind"], lost["field"]) for item in translated
+                  if item["status"] == "translated" for lost in item["lost"] if lost["kind"] in ("gap", "not-mapped")}
+    assert from_store == from_files and from_store
+    assert {call["operation"] for call in app["calls"]} == {item["operation"] for item in translated
+                                                             if item["status"] not in ("not-affected", "unknown")}

@@ -32,16 +32,18 @@ Requests to operations the end of life does not affect (user management), or who
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument("paths", nargs="+", metavar="INPUT",
+    parser.add_argument("paths", nargs="*", metavar="INPUT",
                         help="XML messages, HAR exports (.har), mitmproxy flow dumps (mitmdump -w), or folders "
-                        "(searched for all three)")
+                        "(searched for all three); or none, with --db")
     parser.add_argument("--format", choices=["text", "json"], default="text",
                         help="text for people; json for tools: {requests: [{method, path, query, body, lost, ...}], "
                         "auth, summary}")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when something would not survive")
     parser.add_argument("--db", metavar="STORE",
-                        help="not supported: audit stores keep no message bodies (by design), so there is nothing "
-                        "to translate; run migrate on the captures the store was filled from")
+                        help="plan from an audit store (SQLite file or postgresql://...) instead of captures: per "
+                        "client application, the operations it calls, the REST request that replaces each, the "
+                        "rules to fix first, the fields REST lacks and the auth change. Stores keep no message "
+                        "bodies (by design): for request bodies and values over REST limits, give the captures")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,8 +52,13 @@ def run(args: argparse.Namespace) -> int:
     from proxy_addon.migration.rest import RestDataError  # noqa: PLC0415
 
     if args.db:
-        _warn("error: --db: audit stores keep no message bodies, so migrate cannot translate from one; "
-              "give it the captures (HAR, flow dumps, .xml) instead")
+        if args.paths:
+            _warn("error: give either INPUT... (captures, translated request by request) or --db STORE (a plan "
+                  "from the store), not both")
+            return EXIT_ERROR
+        return _plan_from_store(args.db, args.format, args.exit_zero)
+    if not args.paths:
+        _warn("error: nothing to translate: give INPUT... (files, folders, HAR exports, flow dumps) or --db STORE")
         return EXIT_ERROR
     try:
         translator = _translator()
@@ -202,6 +209,37 @@ def _text(translations, plan, summary, translator) -> str:
                  f"{summary['not_mapped']} with a counterpart but no field mapping, "
                  f"{summary['not_affected']} not affected, {summary['status_unknown']} of unknown status.")
     return redact("\n".join(lines) + "\n")
+
+
+def _plan_from_store(url: str, output: str, exit_zero: bool) -> int:
+    """The plan a store can give: no bodies, so per application and operation rather than per request."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from proxy_addon.audit.store import StoreError, open_store  # noqa: PLC0415
+    from proxy_addon.core.text import encodable  # noqa: PLC0415
+    from proxy_addon.lint.ruleset import RuleError  # noqa: PLC0415
+    from proxy_addon.migration.plan import store_plan  # noqa: PLC0415
+    from proxy_addon.migration.rest import RestDataError  # noqa: PLC0415
+
+    if "://" not in url and not Path(url).is_file():
+        _warn(f"error: {url}: no such store (fill one with `webex-xml-lint audit ... --db {url}`)")
+        return EXIT_ERROR
+    try:
+        with open_store(url, read_only=True) as store:
+            plan = store_plan(store, BASE_URL)
+    except (StoreError, RuleError, RestDataError, OSError) as error:
+        _warn(f"error: {error}")
+        return EXIT_ERROR
+    if output == "json":
+        sys.stdout.write(encodable(json.dumps(plan.as_json(), indent=2, ensure_ascii=False), json=True) + "\n")
+    else:
+        from proxy_addon.core.redaction import redact  # noqa: PLC0415
+        from proxy_addon.outputs.formats import visible  # noqa: PLC0415
+
+        sys.stdout.write(encodable(visible(redact(plan.as_text()), keep="\n")))
+    if not plan.requests:
+        _warn("warning: the store holds no XML API requests")
+    return EXIT_TODO if plan.to_do and not exit_zero else EXIT_CLEAN
 
 
 def _warn(text: str) -> None:

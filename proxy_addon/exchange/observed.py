@@ -28,6 +28,11 @@ class Observed:
     # The server the message went to or came from ("acme.webex.com:443"): learned facts are scoped to it,
     # so one client's own server cannot teach what another client's requests to the real one get.
     upstream: str | None = None
+    # Where a capture recorded the message, for a finding to name its input (the audit store):
+    # a HAR entry's or a flow's request URL (the store keeps scheme, host and path only) and a
+    # flow dump's flow id. The proxy's flow id is its locator.
+    url: str | None = None
+    flow_id: str | None = None
 
     @property
     def exchange_key(self) -> tuple[str, str]:

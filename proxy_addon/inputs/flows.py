@@ -91,10 +91,10 @@ def _exchange(path: str, index: int, flow) -> Exchange | None:
     agent = request.headers.get("user-agent")
     locator = f"flow {index}"
     messages = [Observed(request_body, "request", path, locator, representable_time(request.timestamp_start), client, agent,
-                         charset_of(request.headers.get("content-type")))]
+                         charset_of(request.headers.get("content-type")), url=request.pretty_url, flow_id=flow.id)]
     if response_body:
         messages.append(Observed(response_body, "response", path, locator, representable_time(response.timestamp_start), client, agent,
-                                 charset_of(response.headers.get("content-type"))))
+                                 charset_of(response.headers.get("content-type")), url=request.pretty_url, flow_id=flow.id))
     return Exchange(tuple(messages))
 
 

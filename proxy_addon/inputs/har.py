@@ -266,11 +266,12 @@ def _exchange(path: str, index: int, entry: dict[str, Any]) -> Exchange | None:
     locator = f"entry {index}"
     messages = []
     if request_body or request.get("method", "POST").upper() == "POST":
-        messages.append(Observed(request_body, "request", path, locator, started, client, agent, request_charset))
+        messages.append(Observed(request_body, "request", path, locator, started, client, agent, request_charset,
+                                 url=request.get("url")))
     if response_body:
         answered = _answered(started, entry.get("time"))
         messages.append(Observed(response_body, "response", path, locator, answered, client, agent,
-                                 response_charset))
+                                 response_charset, url=request.get("url")))
     return Exchange(tuple(messages)) if messages else None
 
 

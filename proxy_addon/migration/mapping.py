@@ -23,9 +23,10 @@ from proxy_addon.migration.rest import RestSpec, default_rest_spec
 FILE_NAME = "rest-mapping.yaml"
 BASES = ("stated", "inferred")
 MASKS = ("credential", "email", "name")
-_SECTIONS = {"sources": True, "scopes": True, "lookups": True, "operations": True}
+_SECTIONS = {"sources": True, "scopes": True, "lookups": True, "operations": True, "unmapped": False}
+_UNMAPPED_FIELDS = {"why": True, "source": True}
 _OPERATION_FIELDS = {"rest": True, "basis": True, "source": True, "scopes": True, "path": False, "query": False,
-                     "body": False, "set": False, "gaps": False}
+                     "body": False, "set": False, "set-query": False, "gaps": False}
 _FIELD_FIELDS = {"from": False, "convert": False, "zone": False, "start": False, "lookup": False, "mask": False,
                  "each": False, "fields": False}
 _LOOKUP_FIELDS = {"operationId": True, "parameter": True, "gives": True, "says": True}
@@ -67,6 +68,17 @@ class OperationMap:
     constants: dict[str, Any] = field(default_factory=dict)
     gaps: dict[str, str] = field(default_factory=dict)  # XML path -> why it has no REST counterpart
     line: int = 0
+    query_constants: dict[str, Any] = field(default_factory=dict)  # set-query: a constant query parameter
+
+    @functools.cached_property
+    def known_paths(self) -> tuple[dict[str, tuple[str, str]], frozenset[str]]:
+        """Lower-cased gap paths -> (path, why), and every lower-cased XML path the entry reads,
+        array items included: what `translate.uncarried` looks each leaf's path prefixes up in."""
+        consumed = [path.lower() for path in self.consumed()]
+        for item in self.body:
+            if item.each:
+                consumed += [f"{item.each}/{source}".lower() for sub in item.fields for source in sub.sources]
+        return {path.lower(): (path, why) for path, why in self.gaps.items()}, frozenset(consumed)
 
     def consumed(self) -> list[str]:
         """Every XML path this entry reads or explains (the rest of a request is "not in the mapping")."""
@@ -84,6 +96,9 @@ class Mapping:
     sources: dict[str, dict[str, str]]
     scopes_says: str
     path: Path
+    # Operations the lifecycle pairs with a REST counterpart that the mapping cannot translate, and
+    # why, with the source it rests on: by lower-case name, {name, why, source}.
+    unmapped: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def get(self, operation: str | None) -> OperationMap | None:
         return self.operations.get((operation or "").lower())
@@ -122,7 +137,20 @@ def load_mapping(path: Path | None = None, rest: RestSpec | None = None,
     for name, entry in _entries(data, "operations", path):
         where = _Where(path, name, line_of(data["operations"], name, 1))
         operations[name.lower()] = _operation(name, entry, where, rest, lifecycle, sources, lookups, operations)
-    return Mapping(operations, lookups, sources, str(scopes["says"]).strip(), path)
+    unmapped = {}
+    for name, entry in (_entries(data, "unmapped", path) if data.get("unmapped") else []):
+        where = f"{path}:{line_of(data['unmapped'], name, 1)} (unmapped {name})"
+        _fields(entry, _UNMAPPED_FIELDS, where)
+        if name.lower() in operations:
+            raise RuleError(f"{where}: {name} is mapped under operations")
+        if not lifecycle.lookup(name).known:
+            raise RuleError(f"{where}: {name} is not an operation of rules/lifecycle.yaml")
+        named = entry["source"] if isinstance(entry["source"], list) else [entry["source"]]
+        unknown = [source for source in named if source not in sources]
+        if unknown:
+            raise RuleError(f"{where}: unknown source {unknown[0]!r} (known: {', '.join(sorted(sources))})")
+        unmapped[name.lower()] = {"name": name, "why": str(entry["why"]).strip(), "source": named}
+    return Mapping(operations, lookups, sources, str(scopes["says"]).strip(), path, unmapped)
 
 
 @dataclass(frozen=True)
@@ -196,11 +224,21 @@ def _operation(name: str, entry: dict[str, Any], where: _Where, rest: RestSpec, 
         problem = body_check(str(key))
         if problem:
             raise RuleError(f"{where.at(entry, 'set')}: {problem}")
+    query_constants = plain(entry.get("set-query") or {})
+    for key, value in query_constants.items():
+        parameter = operation.parameter(str(key), "query")
+        if parameter is None:
+            raise RuleError(f"{where.at(entry, 'set-query')}: {operation.operation_id} has no query parameter {key!r}")
+        allowed = (parameter.get("schema") or {}).get("enum")
+        if allowed and value not in allowed:
+            raise RuleError(f"{where.at(entry, 'set-query')}: {key}={value!r} is not one of {', '.join(map(str, allowed))} "
+                            "(Cisco's OpenAPI description)")
     gaps = entry.get("gaps") or {}
     if not isinstance(gaps, dict) or not all(isinstance(v, str) and v.strip() for _, v in plain_items(gaps)):
         raise RuleError(f"{where.at(entry, 'gaps')}: gaps is a mapping of XML paths to why they have no REST counterpart")
     return OperationMap(name, operation.operation_id, entry["basis"], tuple(named), tuple(scopes), path_params,
-                        query, body, constants, dict(plain_items(gaps)), line_of(entry, default=0))
+                        query, body, constants, dict(plain_items(gaps)), line_of(entry, default=0),
+                        dict(query_constants))
 
 
 def _field(target: str, spec: Any, where: str, lookups: dict[str, Lookup], line: int, check) -> Field:

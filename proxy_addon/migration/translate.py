@@ -109,6 +109,9 @@ class Translator:
             note = (f"{known.rest.label} per rules/lifecycle.yaml; no field mapping, so no REST request is generated"
                     if known.rest.status != "none-known"
                     else "no comparable REST operation is known (rules/lifecycle.yaml)")
+            said = self.mapping.unmapped.get((message.operation or "").lower())
+            if said is not None:  # the mapping says why it cannot translate it, and on what source
+                note = f"{note}: {said['why']} (source: {', '.join(said['source'])})"
             return Translation(name, status, where, client, credential, note=note)
         return _Run(self, entry, message, Translation(name, TRANSLATED, where, client, credential)).translate()
 
@@ -140,6 +143,7 @@ class _Run:
             value = self._value(item, self.body_content)
             if value is not None:
                 result.query[item.target] = value
+        result.query.update(entry.query_constants)
         for parameter in operation.parameters:
             if parameter.get("in") == "query" and parameter.get("required") and parameter["name"] not in result.query:
                 result.losses.append(Loss("missing-required", parameter["name"],
@@ -258,32 +262,61 @@ class _Run:
 
     def _unmapped(self) -> None:
         """Every leaf of the request that no field reads: a gap the mapping explains, or not mapped."""
-        if self.body_content is None:
-            return
-        entry = self.entry
-        gaps = {path.lower(): (path, why) for path, why in entry.gaps.items()}
-        consumed = [path.lower() for path in entry.consumed()]
-        for item in entry.body:
-            if item.each:
-                consumed += [f"{item.each}/{source}".lower() for sub in item.fields for source in sub.sources]
-        reported: set[str] = set()
-        for element in self.body_content.iter(etree.Element):
-            if element is self.body_content or len(element):
-                continue
-            path = _path_of(element, self.body_content)
-            lowered = path.lower()
-            gap = next((g for g in gaps if lowered == g or lowered.startswith(g + "/")), None)
-            if gap is not None:
-                if gap not in reported:
-                    reported.add(gap)
-                    self.result.losses.append(Loss("gap", *gaps[gap]))
-                continue
-            if any(lowered == c or lowered.startswith(c + "/") for c in consumed):
-                continue
-            if lowered not in reported:
-                reported.add(lowered)
-                self.result.losses.append(Loss("not-mapped", path, "no REST counterpart in the mapping "
-                                               "(rules/migration/rest-mapping.yaml): its value is not carried over"))
+        self.result.losses.extend(uncarried(self.entry, self.body_content))
+
+
+def uncarried(entry: OperationMap, body_content: etree._Element | None) -> list[Loss]:
+    """The request's fields the REST request does not carry: a gap the mapping explains (once per
+    gap), or an element no field reads (not mapped). Names only: no value is read. Each leaf's path
+    prefixes are looked up in sets (the audit store runs this on every deprecated request)."""
+    if body_content is None:
+        return []
+    losses: list[Loss] = []
+    gaps, consumed = entry.known_paths
+    reported: set[str] = set()
+    for path, prefixes in _leaves(body_content):
+        lowered = prefixes[-1]
+        gap = next((prefix for prefix in prefixes if prefix in gaps), None)
+        if gap is not None:
+            if gap not in reported:
+                reported.add(gap)
+                losses.append(Loss("gap", *gaps[gap]))
+            continue
+        if any(prefix in consumed for prefix in prefixes):
+            continue
+        if lowered not in reported:
+            reported.add(lowered)
+            losses.append(Loss("not-mapped", path, "no REST counterpart in the mapping "
+                               "(rules/migration/rest-mapping.yaml): its value is not carried over"))
+    return losses
+
+
+def _leaves(top: etree._Element):
+    """(path, its lower-cased prefixes: a, a/b, a/b/c) of every element under `top` without child
+    elements, in document order; one walk down, each path built from its parent's."""
+    stack = [(child, "", ()) for child in reversed(top) if isinstance(child.tag, str)]
+    while stack:
+        element, parent, prefixes = stack.pop()
+        name = local_name(element)
+        path = f"{parent}/{name}" if parent else name
+        own = (*prefixes, path.lower())
+        children = [child for child in element if isinstance(child.tag, str)]
+        if not children:
+            yield path, own
+            continue
+        stack.extend((child, path, own) for child in reversed(children))
+
+
+def not_carried(message: Message) -> tuple[str, ...]:
+    """For the audit store: "gap enableOptions/HDvideo", "not-mapped foo/bar" for each field of a
+    Meetings request that its REST request would not carry; () for any other message. Element names
+    only, never a value, so the store can keep it. The shipped mapping is loaded on first use."""
+    from proxy_addon.migration.mapping import default_mapping  # noqa: PLC0415
+
+    entry = default_mapping().get(message.operation)
+    if entry is None:
+        return ()
+    return tuple(f"{loss.kind} {loss.field}" for loss in uncarried(entry, message.body_content))
 
 
 def _find_all(scope: etree._Element | None, path: str) -> list[etree._Element]:

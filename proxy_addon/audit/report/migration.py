@@ -70,6 +70,19 @@ class ClientPlan:
     auth_changes: list[dict[str, str]]  # {from: kind, advice}
     first_seen: float | None
     last_seen: float | None
+    scopes: list[str] = field(default_factory=list)  # what its REST calls need (the mapping's scopes)
+    # Rules to fix first: its findings per rule, most severe and most frequent first, WX601 (the
+    # deprecated calls themselves, which `calls` lists) apart: {rule, severity, findings, messages, anchor}.
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    calls_anchor: str | None = None  # where its deprecated calls are listed, one by one (WX601's findings)
+
+    # What would not survive the move: the fields its stored requests sent that their REST requests do
+    # not carry, per operation ({operation, kind: gap | not-mapped, field, why, requests}). Values over
+    # a REST limit need the request bodies: `webex-xml-lint migrate` on the captures.
+    not_carried: list[dict[str, Any]] = field(default_factory=list)
+
+    def not_carried_by(self, operation: str) -> list[dict[str, Any]]:
+        return [item for item in self.not_carried if item["operation"] == operation]
 
 
 @dataclass
@@ -175,11 +188,9 @@ def readiness(usage: list[dict[str, Any]], credentials: list[dict[str, Any]], li
     )
 
 
-REPOSITORY_FILES = "repository files"
-
-
 def _plans(clients: list[ClientUse], credentials: list[ClientCredentials], lifecycle: Lifecycle) -> list[ClientPlan]:
     """The store's per-(address, user agent, webExID) rows folded into one plan per application."""
+    from proxy_addon.audit.report.locations import application_label  # noqa: PLC0415
     from proxy_addon.migration.auth import ADVICE  # noqa: PLC0415 (the report's path only)
 
     rest_calls = _rest_calls()
@@ -188,9 +199,8 @@ def _plans(clients: list[ClientUse], credentials: list[ClientCredentials], lifec
     def plan_of(address: str | None, agent: str | None) -> ClientPlan:
         key = (address, agent)
         if key not in plans:
-            files = address is None and agent is None
-            label = REPOSITORY_FILES if files else f"{address or 'unknown address'} · {agent or 'unknown user agent'}"
-            plans[key] = ClientPlan(label, files, [], 0, 0, [], {}, [], None, None)
+            files = not address and not agent
+            plans[key] = ClientPlan(application_label(address, agent), files, [], 0, 0, [], {}, [], None, None)
         return plans[key]
 
     for client in clients:
@@ -204,8 +214,10 @@ def _plans(clients: list[ClientUse], credentials: list[ClientCredentials], lifec
             call = next((c for c in plan.calls if c["operation"] == op["operation"]), None)
             if call is None:
                 rest = rest_calls.get(op["operation"].lower())
-                call = {"operation": op["operation"], "requests": 0, "rest": rest[0] if rest else None,
-                        "basis": rest[1] if rest else None, "replacement": op["replacement"], "docs": op["docs"]}
+                call = {"operation": op["operation"], "requests": 0, "rest": rest["rest"] if rest else None,
+                        "basis": rest["basis"] if rest else None, "replacement": op["replacement"],
+                        "docs": op["docs"], "scopes": rest["scopes"] if rest else [],
+                        "gaps": rest["gaps"] if rest else {}}
                 plan.calls.append(call)
             call["requests"] += op["requests"]
     for entry in credentials:
@@ -218,21 +230,24 @@ def _plans(clients: list[ClientUse], credentials: list[ClientCredentials], lifec
     for plan in plans.values():
         plan.webex_ids.sort()
         plan.calls.sort(key=lambda c: (-c["requests"], c["operation"]))
+        plan.scopes = sorted({scope for call in plan.calls for scope in call["scopes"]})
         plan.auth_changes = [{"from": kind, "advice": ADVICE[kind]} for kind in ("password", "sessionTicket", "accessToken")
                              if plan.credentials.get(kind)] if plan.deprecated_requests else []
     # Applications first, busiest migration first; the repository's files last.
     return sorted(plans.values(), key=lambda p: (p.repository_files, -p.deprecated_requests, p.application))
 
 
-def _rest_calls() -> dict[str, tuple[str, str]]:
-    """XML operation (lower case) -> ("POST /meetings", basis), from rules/migration/rest-mapping.yaml."""
+def _rest_calls() -> dict[str, dict[str, Any]]:
+    """XML operation (lower case) -> {rest: "POST /meetings", basis, scopes, gaps}, from
+    rules/migration/rest-mapping.yaml."""
     from proxy_addon.migration.mapping import default_mapping  # noqa: PLC0415
     from proxy_addon.migration.rest import default_rest_spec  # noqa: PLC0415
 
     spec, calls = default_rest_spec(), {}
     for key, entry in default_mapping().operations.items():
         operation = spec.operation(entry.operation_id)
-        calls[key] = (f"{operation.method} {operation.path}", entry.basis)
+        calls[key] = {"rest": f"{operation.method} {operation.path}", "basis": entry.basis,
+                      "scopes": list(entry.scopes), "gaps": dict(entry.gaps)}
     return calls
 
 

@@ -14,7 +14,8 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from proxy_addon.audit.report.data import ReportData, client_label, percent, top, when
+from proxy_addon.audit.report.data import ReportData, client_label, percent, time_span, top, when
+from proxy_addon.audit.report.locations import SHOWN_PER_GROUP, anchor
 from proxy_addon.audit.report.migration import STATUS_LABELS
 from proxy_addon.audit.report.svg import bar_chart, timeline_chart
 from proxy_addon.audit.store import SEVERITIES
@@ -47,13 +48,17 @@ def environment() -> Environment:
                        client=lambda row: client_label(row if isinstance(row, dict) else vars(row)),
                        status_label=lambda status: STATUS_LABELS.get(status, status), anchor=rule_anchor)
     # The policy is our constant (no double quote), written as is so it reads as it is declared.
-    env.globals.update(severities=SEVERITIES, csp=Markup(CONTENT_SECURITY_POLICY), requests_with=requests_with)
+    env.globals.update(severities=SEVERITIES, csp=Markup(CONTENT_SECURITY_POLICY), requests_with=requests_with,
+                       finding_anchor=anchor, shown_per_group=SHOWN_PER_GROUP, input_limit=INPUTS_LISTED)
     return env
 
 
 def _undated(findings: int) -> str:
     what = "1 finding is in a message that carries" if findings == 1 else f"{findings:,} findings are in messages that carry"
     return f"{what} no time (plain .xml files): the last column, “no time”."
+
+
+INPUTS_LISTED = 20  # inputs named in the header; the rest are counted
 
 
 SITE_TYPE_NAMES = {"ci": "CI", "sso": "SSO", "non-sso": "non-SSO"}
@@ -73,6 +78,7 @@ def render_html(data: ReportData) -> str:
     ]
     page = environment().get_template("report.html").render(
         data=data, s=data.summary, charts=charts, migration=data.migration,
+        inputs_span=time_span(data.summary["first_seen"], data.summary["last_seen"]),
         credential_columns=CREDENTIAL_COLUMNS, site_type_names=SITE_TYPE_NAMES,
         docs=[data.rule(item.rule) for item in data.checklist if data.rule(item.rule) is not None])
     return page

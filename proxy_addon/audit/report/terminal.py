@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from proxy_addon.audit.report.data import ReportData, client_label, percent, top, when
+from proxy_addon.audit.report.data import ReportData, client_label, percent, time_span, top, when
 from proxy_addon.audit.report.migration import STATUS_LABELS
 from proxy_addon.audit.store import SEVERITIES, Breakdown
 
@@ -35,6 +35,7 @@ def print_inventory(data: ReportData, console: Console) -> None:
                   f"({s['requests']:,} requests, {s['responses']:,} responses), {s['findings']:,} findings "
                   f"({', '.join(f'{s['by_severity'][k]:,} {k}' for k in SEVERITIES)}), {s['sites']:,} sites, "
                   f"{s['clients']:,} clients, {when(s['first_seen'])} to {when(s['last_seen'])}", soft_wrap=True)
+    print_inputs(data, console)
     checklist = Table(title="Migration checklist (by impact)", title_justify="left")
     for name, justify in (("#", "right"), ("rule", "left"), ("severity", "left"), ("clients", "right"),
                           ("messages", "right"), ("sites", "right"), ("predicts", "left")):
@@ -85,6 +86,48 @@ def print_inventory(data: ReportData, console: Console) -> None:
         console.print(errors)
 
 
+INPUTS_LISTED = 20
+
+
+def print_inputs(data: ReportData, console: Console) -> None:
+    """The inputs the store's messages came from, the time they span, and the end of life against today."""
+    inputs = Table(title=f"Inputs: {len(data.inputs):,} ({time_span(data.summary['first_seen'], data.summary['last_seen'])})",
+                   title_justify="left")
+    for name in ("input", "messages", "requests", "first seen", "last seen"):
+        inputs.add_column(name, justify="right" if name in ("messages", "requests") else "left")
+    for row in data.inputs[:INPUTS_LISTED]:
+        inputs.add_row(row["source"], f"{row['messages']:,}", f"{row['requests']:,}", when(row["first_seen"]),
+                       when(row["last_seen"]))
+    if len(data.inputs) > INPUTS_LISTED:
+        inputs.add_row(f"and {len(data.inputs) - INPUTS_LISTED:,} more", "", "", "", "")
+    console.print(inputs)
+    m = data.migration
+    if m is not None:
+        days = m.end_of_life_passed(data.generated_at)
+        if days is not None:
+            console.print(f"[bold]The Meetings XML API's end of life ({m.end_of_life}) has passed[/bold]: {days:,} days "
+                          f"before this inventory's date ({when(data.generated_at)}).", soft_wrap=True)
+
+
+def print_plan(data: ReportData, console: Console) -> None:
+    """The migration plan per client application, as the report's section (findings per rule counted)."""
+    m = data.migration
+    plans = [plan for plan in m.plans if plan.deprecated_requests] if m is not None else []
+    table = Table(title="Migration plan, per client application", title_justify="left")
+    for name in ("application", "webExIDs", "calls to move -> REST", "rules to fix first", "not carried by REST",
+                 "auth change"):
+        table.add_column(name)
+    for plan in plans:
+        calls = "\n".join(f"{c['operation']} ({c['requests']:,}) -> {c['rest'] or 'no REST request'}" for c in plan.calls)
+        rules = "\n".join(f"{r['rule']} {r['severity']} ({r['findings']:,})" for r in plan.rules) or "-"
+        lost = "\n".join(f"{g['operation']} {g['field']} ({g['requests']:,})" for g in plan.not_carried) or "-"
+        auth = "\n".join(f"{c['from']} ({plan.credentials[c['from']]:,})" for c in plan.auth_changes) or "-"
+        if plan.scopes:
+            auth += "\nscopes: " + ", ".join(plan.scopes)
+        table.add_row(plan.application, ", ".join(plan.webex_ids) or "-", calls, rules, lost, auth)
+    console.print(table)
+
+
 def print_migration(data: ReportData, console: Console) -> None:
     m = data.migration
     if m is None or not m.requests:
@@ -101,6 +144,7 @@ def print_migration(data: ReportData, console: Console) -> None:
         groups.add_row(group["group"], STATUS_LABELS[group["status"]], f"{group['operations']:,}",
                        f"{group['requests']:,}")
     console.print(groups)
+    print_plan(data, console)
     clients = Table(title="Clients still calling deprecated operations", title_justify="left")
     for name in ("client", "webExID", "deprecated operations (requests)", "deprecated/all", "first seen", "last seen"):
         clients.add_column(name, justify="right" if name == "deprecated/all" else "left")

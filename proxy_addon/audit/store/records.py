@@ -50,6 +50,9 @@ class MessageRecord:
     result: str | None = None
     exception_id: str | None = None
     auth: str | None = None  # requests: the kinds of credential sent (see credential_kinds), never values
+    url: str | None = None  # a HAR entry's or flow's request URL: scheme, host and path (see input_url)
+    flow_id: str | None = None  # the flow that carried it: the proxy's flow id, or a flow dump's
+    not_carried: tuple[str, ...] = ()  # Meetings requests: fields REST would not carry (names, no values)
     secrets: frozenset[str] = field(default_factory=frozenset)
     # element index -> local name, for the elements the message's findings point at (never stored
     # as such: each finding keeps its element's name, e.g. the field WX201 reports).
@@ -76,9 +79,13 @@ class MessageRecord:
         seen = latest.observed
         # A client is a host: the proxy names "host:port", a new port per connection; captures the host.
         client = client_host(seen.client_address) if seen.source == PROXY_SOURCE else seen.client_address
-        return cls.from_result(latest.result, seen.data, source=seen.source, locator=seen.locator, time=seen.time,
-                               client_address=client, user_agent=seen.user_agent, site=record.site,
-                               webex_id=record.webex_id, operation=record.operation, secrets=record.secrets)
+        stored = cls.from_result(latest.result, seen.data, source=seen.source, locator=seen.locator, time=seen.time,
+                                 client_address=client, user_agent=seen.user_agent, site=record.site,
+                                 webex_id=record.webex_id, operation=record.operation, secrets=record.secrets)
+        stored.url = input_url(seen.url)
+        flow_id = seen.locator if seen.source == PROXY_SOURCE else seen.flow_id
+        stored.flow_id = flow_id[:MAX_FLOW_ID] if isinstance(flow_id, str) and flow_id else None
+        return stored
 
     @classmethod
     def from_result(cls, result, data: bytes, *, source: str, locator: str = "", time: float | None = None,
@@ -109,9 +116,34 @@ class MessageRecord:
             result=message.result if message is not None else None,
             exception_id=message.exception_id if message is not None else None,
             auth=credential_kinds(message) if message is not None and message.direction == "request" else None,
+            not_carried=_not_carried(message),
             secrets=secrets,
             elements=_element_names(result),
         )
+
+
+# A URL kept for provenance is cut here: a HAR may hold anything in `url`; a flow dump, any flow id.
+MAX_URL = 512
+MAX_FLOW_ID = 128
+# What a request's REST replacement would not carry, as stored: a hostile request with 100,000
+# distinct leaf elements must not make a row of megabytes. Past the bound, one line says how many more.
+MAX_NOT_CARRIED = 64
+MAX_FIELD_PATH = 200
+
+
+def input_url(url: object) -> str | None:
+    """A request URL as the store keeps it: scheme, host and path. The query string, the fragment
+    and any user:password@ are dropped whole (a query may carry an access token or a ticket)."""
+    if not isinstance(url, str) or not url:
+        return None
+    scheme, _, rest = url.partition("://")
+    if not rest:
+        scheme, rest = "", url
+    rest = rest.split("#", 1)[0].split("?", 1)[0]
+    host, slash, path = rest.partition("/")
+    host = host.rpartition("@")[2]
+    kept = f"{scheme}://{host}{slash}{path}" if scheme else f"{host}{slash}{path}"
+    return kept[:MAX_URL] or None
 
 
 def stored_rows(record) -> tuple[MessageRecord, list]:
@@ -204,6 +236,23 @@ def tree_digest(message, secrets: frozenset[str]) -> bytes:
     for part in ("\0".join(values), "".join(texts)):  # query-string tokens too (redact_text)
         digest.update(b"\0" + redact_text(part, secrets).encode("utf-8", "surrogatepass"))
     return digest.digest()
+
+
+def _not_carried(message) -> tuple[str, ...]:
+    """What a deprecated Meetings request's REST replacement would not carry (migration/translate.py);
+    the migration code is loaded only once such a request is seen."""
+    if message is None or message.direction != "request" or not message.operation:
+        return ()
+    from proxy_addon.lint.lifecycle import default_lifecycle  # noqa: PLC0415 (cached)
+
+    if default_lifecycle().lookup(message.operation).status != "deprecated":
+        return ()
+    from proxy_addon.migration.translate import not_carried  # noqa: PLC0415
+
+    found = [line[:MAX_FIELD_PATH] for line in not_carried(message)]
+    if len(found) > MAX_NOT_CARRIED:
+        found = [*found[:MAX_NOT_CARRIED], f"more {len(found) - MAX_NOT_CARRIED} fields not listed"]
+    return tuple(found)
 
 
 def _element_names(result) -> dict[int, str]:

@@ -84,6 +84,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE sites ADD COLUMN api_version TEXT",
         "ALTER TABLE sites ADD COLUMN version_learned_from TEXT",
     )),
+    # Where a message was recorded, so that every finding names its input: the request URL of a HAR
+    # entry or flow (scheme, host and path: never a query string, which may carry a token) and a
+    # flow dump's flow id. Per message, not per finding: a message's findings share it, and the
+    # findings table stays as narrow as it was (its writes are the audit's hot path).
+    # And, for a Meetings request the REST mapping translates, the fields its REST request would not
+    # carry ("gap enableOptions/HDvideo", one per line): element names, never values, so that the
+    # report's migration plan says what of each application's data would not survive.
+    Migration(4, "messages.url, flow_id: where a HAR entry or flow was recorded; messages.not_carried", (
+        "ALTER TABLE messages ADD COLUMN url TEXT",
+        "ALTER TABLE messages ADD COLUMN flow_id TEXT",
+        "ALTER TABLE messages ADD COLUMN not_carried TEXT",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

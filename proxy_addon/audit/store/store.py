@@ -46,7 +46,7 @@ _RANK = "CASE f.severity WHEN 'error' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END"
 _SEVERITY_OF_RANK = {rank: name for name, rank in SEVERITY_RANK.items()}
 _MESSAGE_COLUMNS = ("key", "content_hash", "source", "locator", "direction", "operation", "site", "site_id",
                     "webex_id", "client_address", "user_agent", "time", "day", "size", "result", "exception_id",
-                    "auth")
+                    "auth", "url", "flow_id", "not_carried")
 _UPSERT_MESSAGE = (
     f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(_MESSAGE_COLUMNS))}) "
     "ON CONFLICT (key) DO UPDATE SET "
@@ -269,6 +269,19 @@ class Store:
         names = ("client_address", "user_agent", "webex_id", "operation", "requests", "first_seen", "last_seen")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    def not_carried(self) -> list[dict[str, Any]]:
+        """Requests per client, operation and field its REST replacement would not carry."""
+        rows = self._query(
+            f"SELECT {_CLIENT}, m.operation, m.not_carried, COUNT(*) FROM messages m "
+            f"WHERE m.direction = 'request' AND m.not_carried IS NOT NULL GROUP BY {_CLIENT}, m.operation, m.not_carried")
+        found = []
+        for address, agent, webex_id, operation, fields, count in rows:
+            for line in fields.splitlines():
+                kind, _, name = line.partition(" ")
+                found.append({"client_address": address, "user_agent": agent, "webex_id": webex_id,
+                              "operation": operation, "kind": kind, "field": name, "requests": count})
+        return found
+
     def client_credentials(self) -> list[dict[str, Any]]:
         """Requests per client and kind of credential (password, accessToken, ...): counts, never values."""
         rows = self._query(
@@ -276,6 +289,43 @@ class Store:
             "FROM messages m WHERE m.direction = 'request' "
             "GROUP BY m.client_address, m.user_agent, m.webex_id, COALESCE(m.auth, 'unknown')")
         names = ("client_address", "user_agent", "webex_id", "auth", "requests")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def inputs(self) -> list[dict[str, Any]]:
+        """Every input the store's messages came from (a capture file, a folder's .xml file, the
+        proxy): its messages, requests and the time they span."""
+        rows = self._query(
+            "SELECT m.source, COUNT(*), COALESCE(SUM(CASE WHEN m.direction = 'request' THEN 1 ELSE 0 END), 0), "
+            f"MIN({_TIME}), MAX({_TIME}) FROM messages m GROUP BY m.source ORDER BY m.source")
+        names = ("source", "messages", "requests", "first_seen", "last_seen")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def finding_counts(self) -> list[dict[str, Any]]:
+        """Findings and messages per rule and client identity, with the most severe severity: what
+        the plan's "rules to fix first" and the links from its numbers count."""
+        rows = self._query(
+            f"SELECT f.rule, {_CLIENT}, MAX({_RANK}), COUNT(*), COUNT(DISTINCT f.message_key) "
+            f"FROM findings f JOIN messages m ON m.key = f.message_key GROUP BY f.rule, {_CLIENT}")
+        return [{"rule": rule, "client_address": address, "user_agent": agent, "webex_id": webex_id,
+                 "severity": _SEVERITY_OF_RANK[rank], "findings": findings, "messages": messages}
+                for rule, address, agent, webex_id, rank, findings, messages in rows]
+
+    def finding_locations(self, per_client: int = 50) -> list[dict[str, Any]]:
+        """Finding occurrences with where each came from: the input, the place in it (a HAR entry
+        and its URL, a flow and its id), the line and column in the message. At most `per_client`
+        per rule and client address and user agent (the first seen), so a report stays readable
+        whatever the store holds; finding_counts() has the totals."""
+        rows = self._query(
+            "SELECT rule, severity, client_address, user_agent, webex_id, operation, direction, source, locator, "
+            "url, flow_id, line, col, time FROM ("
+            "SELECT f.rule, f.severity, m.client_address, m.user_agent, m.webex_id, m.operation, m.direction, "
+            f"m.source, m.locator, m.url, m.flow_id, f.line, f.col, {_TIME} AS time, ROW_NUMBER() OVER ("
+            "PARTITION BY f.rule, m.client_address, m.user_agent "
+            f"ORDER BY {_TIME}, m.source, m.locator, m.direction, f.ordinal) AS n "
+            "FROM findings f JOIN messages m ON m.key = f.message_key) numbered "
+            "WHERE n <= ? ORDER BY rule, client_address, user_agent, n", (per_client,))
+        names = ("rule", "severity", "client_address", "user_agent", "webex_id", "operation", "direction", "source",
+                 "locator", "url", "flow_id", "line", "column", "time")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def checklist(self) -> list[ChecklistItem]:
@@ -373,7 +423,8 @@ def _message_row(key: bytes, message: MessageRecord, days: dict[int, str]) -> tu
     return (key, message.content_hash, clean(message.source), clean(message.locator), message.direction,
             clean(message.operation), clean(message.site), clean(message.site_id), clean(message.webex_id),
             clean(message.client_address), clean(message.user_agent), message.time, day, message.size,
-            clean(message.result), clean(message.exception_id), message.auth)
+            clean(message.result), clean(message.exception_id), message.auth, clean(message.url),
+            clean(message.flow_id), clean("\n".join(message.not_carried)) if message.not_carried else None)
 
 
 def _finding_row(key: bytes, ordinal: int, finding: StoredFinding, secrets: frozenset[str]) -> tuple[Any, ...]:

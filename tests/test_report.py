@@ -160,6 +160,12 @@ def test_inventory_json_carries_the_migration_section(audited, tmp_path):
     assert [op["operation"] for op in client["operations"]] == ["CreateMeeting", "LstsummaryMeeting"]
     assert {c["webex_id"]: c["password_requests"] for c in migration["credentials"]}["scheduler"] == 3
     assert PASSWORD not in output and TICKET not in output
+    assert {entry["source"] for entry in inventory["inputs"]} == {entry["source"] for entry in data.inputs}
+    assert inventory["end_of_life_passed_days"] == data.migration.end_of_life_passed(inventory["generated_at"]) > 0
+    located = {entry["rule"]: entry for entry in inventory["findings"]}
+    assert {entry.rule for entry in data.findings_index} == set(located)
+    shown = [occurrence for entry in located.values() for group in entry["groups"] for occurrence in group["shown"]]
+    assert shown and all(occurrence["source"] for occurrence in shown)
     text = cli("inventory", "--db", store.url).stdout.decode()
     assert "Migration readiness" in text and "Clients still sending passwords" in text
 

@@ -57,11 +57,16 @@ def inventory_console() -> Console:
 
 
 def inventory_json(data) -> dict:
-    """What `inventory` prints, as data: the summary, the checklist, the breakdowns, migration readiness."""
+    """What `inventory` prints, as data: the inputs, the summary, the checklist, the breakdowns,
+    migration readiness with its plan, and every finding with the input it came from."""
+    migration = data.migration
     return {
-        "store": data.store_url, "generated_at": data.generated_at, "summary": data.summary,
+        "store": data.store_url, "generated_at": data.generated_at, "inputs": data.inputs,
+        "end_of_life_passed_days": migration.end_of_life_passed(data.generated_at) if migration else None,
+        "summary": data.summary,
         "checklist": [asdict(item) for item in data.checklist],
         "by_rule": [asdict(row) for row in data.by_rule], "by_site": [asdict(row) for row in data.by_site],
         "by_operation": [asdict(row) for row in data.by_operation], "by_day": [asdict(row) for row in data.by_day],
-        "migration": data.migration.as_dict() if data.migration is not None else None,
+        "migration": migration.as_dict() if migration is not None else None,
+        "findings": [asdict(entry) for entry in data.findings_index],
     }

@@ -90,6 +90,19 @@ def test_the_budget_is_an_option_checked_in_configure(proxy):
     proxy.set(webexlint_lint_budget="2.5")
     proxy.request(meeting("warm"))
     assert proxy.session.backend.budget == 2.5
+    proxy.set(webexlint_lint_budget="0")  # off: a timer already armed must not kill the worker
+    assert proxy.session.backend.budget == 0
+
+
+def test_a_budget_of_0_is_no_limit(proxy):
+    proxy.set(webexlint_lint_budget="0")
+    warm = proxy.request(meeting("warm"))
+    assert proxy.wait_until(lambda: proxy.findings(warm))
+    backend = proxy.session.backend
+    proxy.request(SLOW)
+    proxy.wait_until(lambda: False, timeout=1.5)
+    assert backend.over_budget == 0 and not proxy.events("not_linted")
+    backend.process.kill()  # without a budget this worker never comes back
 
 
 def test_a_message_over_budget_is_not_linted_and_the_ones_after_it_are(proxy):
@@ -182,3 +195,17 @@ def test_through_mitmdump_a_slow_message_holds_no_other_client(start_proxy, slow
         text = proxy.log.read_text()
         assert SLOW_VALUE not in text and PASSWORD not in text
         assert proxy.process.poll() is None
+
+
+def test_messages_kept_without_their_body_are_reported_when_the_worker_is_stopped(proxy, monkeypatch):
+    """Bodies are kept for sending again only up to KEEP_FOR_RESEND bytes in all (big decoded bodies
+    are copies of their own); the others, lost with the stopped worker, are named as not linted."""
+    monkeypatch.setattr(proxy_backends, "KEEP_FOR_RESEND", 0)
+    warm = proxy.request(meeting("warm"))
+    assert proxy.wait_until(lambda: proxy.findings(warm))
+    slow = proxy.request(SLOW)
+    after = [proxy.request(meeting(f"after-{i}")) for i in range(2)]
+    assert proxy.wait_until(lambda: len(proxy.events("not_linted")) == 3, timeout=20)
+    reasons = {event["flow_id"]: event["reason"] for event in proxy.events("not_linted")}
+    assert reasons[slow.id].startswith("time budget")
+    assert all("restarted (another message's time budget)" in reasons[flow.id] for flow in after)

@@ -17,6 +17,7 @@ once and sent every job that came after it: one message cannot hold the others.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fcntl
 import logging
 import mmap
@@ -55,6 +56,11 @@ STOP_TIMEOUT = 30.0
 # on a loaded machine; the hostile ones of issue 21 took 15-40 s. Under addons.REWRITE_TIMEOUT, so a
 # rewrite queued behind a slow message is still answered.
 LINT_BUDGET = 3.0
+# Bodies kept to send again to a new worker, while the old one may not have linted them: at most
+# this many bytes in all. The others are kept without their body (a decoded or cut body is a copy
+# of its own: keeping 16 MiB ones grew mitmdump by that much each) and, should the worker be
+# stopped before it linted them, are reported as not linted.
+KEEP_FOR_RESEND = 8 * 1024 * 1024
 
 AnnotationSink = Callable[[Annotation, bool], None]  # (annotation, arrived later than its hook)
 
@@ -184,6 +190,7 @@ class WorkerBackend:
         # what to send it again with); `tracked` counts every job written to it, as the worker does.
         self.jobs: deque[tuple[str, object]] = deque()
         self.tracked = 0
+        self.kept = 0  # bytes of the bodies in `jobs`
         self.loop.add_reader(self.results_fd, self._on_results)
         self.spawned_at = time.monotonic()
         self._send(("configure", self.settings), essential=True)
@@ -325,6 +332,8 @@ class WorkerBackend:
     def _track(self, job: tuple[str, object]) -> None:
         self.jobs.append(job)
         self.tracked += 1
+        if job[0] == "message":
+            self.kept += len(job[1][0].data)
         if len(self.jobs) > 1:
             self._progress()  # let go of the bodies the worker is done with
         self._arm(self.budget / 4)
@@ -336,8 +345,14 @@ class WorkerBackend:
             return 0.0  # read while the worker wrote: no news this time
         done, started = first
         for _ in range(len(self.jobs) - (self.tracked - done)):
-            self.jobs.popleft()
+            self._forget_job()
         return started
+
+    def _forget_job(self) -> tuple[str, object]:
+        kind, what = self.jobs.popleft()
+        if kind == "message":
+            self.kept -= len(what[0].data)
+        return kind, what
 
     def _arm(self, delay: float) -> None:
         # One timer at a time, while the worker has jobs: not one per job, none while idle.
@@ -346,7 +361,7 @@ class WorkerBackend:
 
     def _check_budget(self) -> None:
         self.watchdog = None
-        if self.process is None:
+        if self.process is None or self.budget <= 0:
             return
         started = self._progress()
         if not self.jobs:
@@ -362,7 +377,7 @@ class WorkerBackend:
     def _over_budget(self) -> None:
         """The message at the head has run past its budget: kill the worker, report the message, start
         a new worker and send it every job that came after (what the old one had learned is lost)."""
-        _, (seen, _reply) = self.jobs.popleft()
+        _, (seen, _reply, _kept) = self._forget_job()
         after = list(self.jobs)
         process = self.process
         self._detach()
@@ -384,17 +399,24 @@ class WorkerBackend:
                                                   "flow_id": seen.locator}), essential=True)
         self._send(("not_linted", seen.locator, seen.direction or "message", reason, seen.client_address),
                    essential=True)
+        self.kept = 0
         for kind, what in after:
             if kind == "configure" or what is None:
                 continue  # the new worker was sent the latest settings
-            if kind == "message":
-                again, reply = what
-                if not self._write(message_frame(again, reply), (kind, what)) and reply:
-                    pending = self.waiting.pop(again.locator, None)
-                    if pending is not None and not pending.done():
-                        pending.set_result(None)
-            else:
+            if kind != "message":
                 self._write([what], (kind, what), essential=True)
+                continue
+            again, reply, kept = what
+            if kept and self._write(message_frame(again, reply), (kind, what)):
+                continue
+            if reply:
+                pending = self.waiting.pop(again.locator, None)
+                if pending is not None and not pending.done():
+                    pending.set_result(None)
+            if not kept:
+                self._send(("not_linted", again.locator, again.direction or "message", "the lint worker was "
+                            "restarted (another message's time budget) before it linted this one",
+                            again.client_address), essential=True)
         self.on_annotation(Annotation(seen.locator, None, "", "webexlint: not linted (time budget)"), True)
 
     # -- the addon's calls ------------------------------------------------------------------------
@@ -406,7 +428,8 @@ class WorkerBackend:
     def submit(self, seen: Observed, *, reply: bool = False) -> PendingRewrite | None:
         """Hand it to the worker; with `reply`, the result resolves once the worker answered (its
         annotation, sent first, applied) and gives the rewritten request, if any."""
-        sent = self._write(message_frame(seen, reply), ("message", (seen, reply)))
+        kept = seen if self.kept + len(seen.data) <= KEEP_FOR_RESEND else dataclasses.replace(seen, data=b"")
+        sent = self._write(message_frame(seen, reply), ("message", (kept, reply, kept is seen)))
         if not reply:
             return None
         future = self.loop.create_future()

@@ -15,7 +15,7 @@ import gzip
 import zlib
 from dataclasses import dataclass, field
 
-from tests.builders import request_xml
+from tests.builders import request_xml, response_xml
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 SERVICE_NS = "http://www.webex.com/schemas/2002/06/service"
@@ -194,3 +194,57 @@ def _zstd():
     except ImportError:
         from backports import zstd  # noqa: PLC0415 (mitmproxy's dependency before 3.14)
     return zstd
+
+
+# -- issue 21: inputs that made a front end slow or big (each once took seconds to minutes, or GBs) -------
+
+@dataclass(frozen=True)
+class Costly:
+    """One of issue 21's inputs: a message body that cost a front end super-linear time or memory.
+    Each is a request (its body as the client sends it, or a file's bytes); `service` says whether it
+    goes to the service path (else it is classified by its content alone, like a file in a folder)."""
+
+    name: str
+    body: bytes
+    service: bool = True
+
+
+_SECURITY = "<siteName>acme</siteName><webExID>admin@acme.com</webExID><password>costly-pw-1</password>"
+
+
+def costly_inputs() -> list[Costly]:
+    """Issue 21's hostile set, one of each (sizes as reported, or the size that showed it)."""
+    attributes = " ".join(f'a{i}="v{i}"' for i in range(200_000))
+    return [
+        Costly("doctype-29-pairs", b"<!DOCTYPE" + b"[]" * 29, service=False),          # High 1: 13 s, every client
+        Costly("empty-comments", b"<!---->" * 27 + b"<x", service=False),             # High 1: 11 s
+        Costly("doctype-service-path", b"<!DOCTYPE" + b"[]" * 29),                    # the linter's source map too
+        Costly("placeholder-confname", request_xml(                                   # Medium 3: 26 s
+            "CreateMeeting", "<metaData><confName>" + "{{" * 50_000 + "</confName></metaData>", package="meeting",
+            security=_SECURITY)),
+        Costly("lenient-request-type", request_xml("GetUser", "<webExId>u</webExId>", security=_SECURITY).replace(
+            b"binding.user.GetUser", b"binding.user.GetUser" + b" " * 100_000 + b"1")),  # Medium 3: 42 s
+        Costly("webexid-64k", request_xml("GetUser", "<webExId>x@" + "a." * 32_000 + " </webExId>",  # Medium 3: 15-20 s
+                                          security=_SECURITY)),
+        Costly("credential-start-tag-attributes", request_xml(                         # Medium 4: GBs
+            "GetUser", "<webExId>u</webExId>",
+            security="<siteName>acme</siteName><webExID>a</webExID><password " + 'a="b" ' * 300_000 + ">pw</password>")),
+        Costly("long-attribute", request_xml("GetUser", '<webExId x="' + "v" * 4_000_000 + '">u</webExId>',
+                                             security=_SECURITY)),                      # Medium 4
+        Costly("attributes-200000", request_xml("GetUser", f"<webExId {attributes}>u</webExId>",  # Medium 5: 158 s
+                                                security=_SECURITY)),
+        Costly("api-version-digits", response_xml(                                    # this round: 20,000 digits 2 s
+            "GetAPIVersion", "<ep:apiVersion>" + "1" * 200_000 + "</ep:apiVersion><ep:release>" + "2" * 200_000
+            + "</ep:release><ep:apiVer>" + "3" * 200_000 + "</ep:apiVer>")),
+    ]
+
+
+GOOD_REQUESTS = {
+    # body -> the rules its request findings must be exactly (with ci-site acme, the newest API version)
+    "meeting": (request_xml("CreateMeeting", "<metaData><confName>Sync</confName></metaData>"
+                            "<enableOptions><HQvideo>true</HQvideo></enableOptions>", package="meeting",
+                            security="<siteID>5941234567</siteID><webExID>admin@acme.com</webExID>"
+                                     "<password>good-pw-1</password>"),
+                frozenset({"WX101", "WX301", "WX601"})),
+    "get-user": (request_xml("GetUser", "<webExId>jdoe@acme.com</webExId>", security=_SECURITY), frozenset()),
+}

@@ -56,8 +56,10 @@ _NON_ASCII_BYTE = re.compile(rb"[\x80-\xff]")
 _PREFIXES_NAMED = 10  # in a WX002 message
 _MAX_ERROR_TEXT = 300  # characters of the parser's error in a WX001 message
 _DECLARED_PREFIX = re.compile(r"xmlns:([A-Za-z_][\w.-]*)\s*=")
+# Names and attributes read possessively and never across a "<" (neither holds one): a run of "<"
+# made every one a new start reading to the run's end (quadratic).
 _ROOT_START_TAG = re.compile(
-    r"<(?![!?/])[^\s/>]+(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(?=/?>)", re.DOTALL
+    r"<(?![!?/])[^\s/<>]++(?:\s++[^\s=/<>]++\s*+=\s*+(?:\"[^\"]*+\"|'[^']*+'))*+\s*+(?=/?>)", re.DOTALL
 )
 _UNDEFINED_PREFIX_ERROR = re.compile(r"Namespace prefix (\S+) (?:on|for) ")
 # libxml2's namespace error (not a well-formedness one) for xmlns="not a URI" (WX010).

@@ -23,6 +23,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import math
 import os
 import sys
 import weakref
@@ -35,7 +36,7 @@ from proxy_addon.audit.recorder import StoreUnavailable, check_audit_store
 from proxy_addon.core.charsets import charset_of
 from proxy_addon.exchange.observed import PROXY_SOURCE, Observed
 from proxy_addon.exchange.sniff import is_xml_api
-from proxy_addon.mitm.backends import InProcessBackend, PendingRewrite, WorkerBackend
+from proxy_addon.mitm.backends import LINT_BUDGET, InProcessBackend, PendingRewrite, WorkerBackend
 from proxy_addon.mitm.bodies import LINT_BYTES, UndecodableBody, decoded_body
 from proxy_addon.mitm.contentview import register as register_contentview
 from proxy_addon.mitm.flows import COMMENT_KEY, METADATA_KEY, OUR_MARKS
@@ -64,6 +65,7 @@ class ProxySession:
     def __init__(self) -> None:
         self.settings = Settings(console=True, fault=os.environ.get(FAULT_ENV, ""))
         self.offload = True
+        self.lint_budget = LINT_BUDGET
         # The Linter built while checking the team rule packs, for a pipeline inside mitmdump: built
         # once. A worker builds its own from the settings it is sent.
         self.linter = None
@@ -89,7 +91,7 @@ class ProxySession:
         sink = self._deliver
         if self.offload and not getattr(sys, "frozen", False):
             try:
-                return WorkerBackend(self.settings, sink, asyncio.get_running_loop())
+                return WorkerBackend(self.settings, sink, asyncio.get_running_loop(), budget=self.lint_budget)
             except (RuntimeError, OSError) as error:  # no running loop (tests), or no process to spawn
                 logger.info("webexlint: linting inside mitmdump (%s)", error)
         return InProcessBackend(self.settings, sink, self.linter)
@@ -252,8 +254,25 @@ class LintWorker:
                           "Lint in a worker process, off mitmproxy's event loop (findings are logged a few "
                           "milliseconds after the flow passed). Off: lint inside mitmdump, before the flow "
                           "moves on.")
+        # A text: mitmproxy's --set cannot parse a float option.
+        loader.add_option("webexlint_lint_budget", str, f"{LINT_BUDGET:g}",
+                          "Seconds one message may keep the lint worker busy; past it the worker is restarted "
+                          "and the message logged as not linted (a rewrite waiting on it goes upstream "
+                          "unchanged), so no message holds the others' findings. 0: no limit.")
 
     def configure(self, updated: set[str]) -> None:
+        if "webexlint_lint_budget" in updated:
+            text = ctx.options.webexlint_lint_budget
+            try:
+                budget = float(text)
+            except ValueError:
+                budget = math.nan
+            if not math.isfinite(budget) or budget < 0:
+                raise exceptions.OptionsError(f"webexlint_lint_budget: {text[:40]!r} is not a number of seconds "
+                                              "(0 or more; 0: no limit)")
+            self.session.lint_budget = budget
+            if isinstance(self.session.backend, WorkerBackend):
+                self.session.backend.set_budget(budget)
         if "webexlint_offload" in updated and ctx.options.webexlint_offload != self.session.offload:
             self.session.offload = ctx.options.webexlint_offload
             self.session.stop_backend()  # the next flow starts the other kind

@@ -5,24 +5,35 @@ message (never blocking the event loop: a backlog is flushed when the pipe drain
 limit messages are dropped and counted rather than slowing traffic). Annotations come back
 asynchronously. A worker that dies is restarted, forever, after a back-off that grows with each death
 in a row (what it learned about sites is then lost); each restart is an event in the findings log.
+
+A message has a time budget in the worker (webexlint_lint_budget). Python cannot interrupt a regex
+or a libxml2 parse running in C, so the budget is kept from here: the worker says on a shared page
+how many jobs it has done and since when it is in the next one, and a message still running past
+its budget gets the worker killed. That message is logged as not linted (its flow named, nothing of
+its body), a rewrite waiting on it goes upstream unchanged at once, and a fresh worker is started at
+once and sent every job that came after it: one message cannot hold the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fcntl
 import logging
+import mmap
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.shipped import PACKAGE_DIR
 from proxy_addon.mitm.pipeline import Annotation, LintPipeline, Observed, Rewritten
-from proxy_addon.mitm.worker import FrameReader, encode_frame, message_frame, write_all
+from proxy_addon.mitm.worker import PROGRESS, FrameReader, encode_frame, message_frame, write_all
 from proxy_addon.settings import Settings, make_linter
 
 if TYPE_CHECKING:
@@ -40,8 +51,29 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 RESTART_DELAYS: Sequence[float] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER = 60.0
 STOP_TIMEOUT = 30.0
+# Seconds a message may keep the worker busy (webexlint_lint_budget's default): the slowest legitimate
+# messages (16 MiB list responses, the biggest trees the memory budget accepts) take about a second
+# on a loaded machine; the hostile ones of issue 21 took 15-40 s. Under addons.REWRITE_TIMEOUT, so a
+# rewrite queued behind a slow message is still answered.
+LINT_BUDGET = 3.0
+# Bodies kept to send again to a new worker, while the old one may not have linted them: at most
+# this many bytes in all. The others are kept without their body (a decoded or cut body is a copy
+# of its own: keeping 16 MiB ones grew mitmdump by that much each) and, should the worker be
+# stopped before it linted them, are reported as not linted.
+KEEP_FOR_RESEND = 8 * 1024 * 1024
 
 AnnotationSink = Callable[[Annotation, bool], None]  # (annotation, arrived later than its hook)
+
+
+def _shared_page_fd() -> int:
+    """A file descriptor of a page the worker maps too (never on disk where it can be helped)."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("webexlint-progress", 0)  # not inherited unless passed
+    else:
+        with tempfile.TemporaryFile() as page:
+            fd = os.dup(page.fileno())
+    os.ftruncate(fd, PROGRESS.size)
+    return fd
 
 
 class PendingRewrite:
@@ -113,8 +145,12 @@ class WorkerBackend:
     offloaded = True
 
     def __init__(self, settings: Settings, on_annotation: AnnotationSink, loop: asyncio.AbstractEventLoop,
-                 restart_delays: Sequence[float] | None = None):
+                 restart_delays: Sequence[float] | None = None, budget: float = LINT_BUDGET):
+        """`budget`: seconds a message may keep the worker busy (0: no limit)."""
         self.settings = settings
+        self.budget = budget
+        self.over_budget = 0  # messages the worker was killed for, since mitmdump started
+        self.watchdog: asyncio.TimerHandle | None = None
         self.on_annotation = on_annotation
         self.loop = loop
         self.dropped = 0
@@ -138,15 +174,23 @@ class WorkerBackend:
             pass
         package_parent = str(PACKAGE_DIR.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+        progress_fd = _shared_page_fd()
+        self.progress = mmap.mmap(progress_fd, PROGRESS.size)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "proxy_addon.mitm.worker", str(jobs_read), str(results_write)],
-            pass_fds=(jobs_read, results_write), env=env, stdin=subprocess.DEVNULL)
+            [sys.executable, "-m", "proxy_addon.mitm.worker", str(jobs_read), str(results_write), str(progress_fd)],
+            pass_fds=(jobs_read, results_write, progress_fd), env=env, stdin=subprocess.DEVNULL)
         os.close(jobs_read)
         os.close(results_write)
+        os.close(progress_fd)
         os.set_blocking(self.jobs_fd, False)
         os.set_blocking(self.results_fd, False)
         self.backlog = bytearray()
         self.reader = FrameReader()
+        # The jobs written (or queued) to this worker that it may not have done, oldest first: (kind,
+        # what to send it again with); `tracked` counts every job written to it, as the worker does.
+        self.jobs: deque[tuple[str, object]] = deque()
+        self.tracked = 0
+        self.kept = 0  # bytes of the bodies in `jobs`
         self.loop.add_reader(self.results_fd, self._on_results)
         self.spawned_at = time.monotonic()
         self._send(("configure", self.settings), essential=True)
@@ -184,6 +228,7 @@ class WorkerBackend:
                                                   "deaths_in_a_row": self.deaths_in_a_row}), essential=True)
 
     def _detach(self) -> None:
+        self.progress.close()
         self.loop.remove_reader(self.results_fd)
         self.loop.remove_writer(self.jobs_fd)
         for fd in (self.jobs_fd, self.results_fd):
@@ -195,11 +240,14 @@ class WorkerBackend:
     # -- sending ----------------------------------------------------------------------------------
 
     def _send(self, job: tuple, *, essential: bool = False) -> bool:
-        return self._write([encode_frame(job)], essential=essential, always=job[0] == "configure")
+        frame = encode_frame(job)
+        return self._write([frame], (job[0], frame), essential=essential, always=job[0] == "configure")
 
-    def _write(self, parts: Sequence[bytes | memoryview], *, essential: bool = False, always: bool = False) -> bool:
+    def _write(self, parts: Sequence[bytes | memoryview], job: tuple[str, object] = ("frame", None), *,
+               essential: bool = False, always: bool = False) -> bool:
         """Write a frame's parts with one writev, or queue what the pipe does not take now.
 
+        `job`: what the frame is, to send it again to a new worker (see _over_budget).
         Past MAX_BACKLOG_BYTES a message is dropped (counted, logged); essential frames (settings,
         events, errors) have ESSENTIAL_RESERVE more, then they are dropped too: a stalled worker must
         not grow mitmdump without bound. The settings are always kept: the worker needs the latest."""
@@ -215,6 +263,7 @@ class WorkerBackend:
         if self.backlog:
             for part in parts:
                 self.backlog += part
+            self._track(job)
             return True
         try:
             written = os.writev(self.jobs_fd, parts)
@@ -226,6 +275,7 @@ class WorkerBackend:
         if written < size:
             self._keep(parts, written)
             self.loop.add_writer(self.jobs_fd, self._flush)
+        self._track(job)
         return True
 
     def _keep(self, parts: Sequence[bytes | memoryview], written: int) -> None:
@@ -272,6 +322,103 @@ class WorkerBackend:
             elif kind == "settings_error":
                 logger.error("webexlint: %s", result[1])
 
+    # -- the time budget -------------------------------------------------------------------------
+
+    def set_budget(self, seconds: float) -> None:
+        self.budget = seconds
+        if self.jobs:
+            self._arm(seconds / 4)
+
+    def _track(self, job: tuple[str, object]) -> None:
+        self.jobs.append(job)
+        self.tracked += 1
+        if job[0] == "message":
+            self.kept += len(job[1][0].data)
+        if len(self.jobs) > 1:
+            self._progress()  # let go of the bodies the worker is done with
+        self._arm(self.budget / 4)
+
+    def _progress(self) -> float:
+        """Forget the jobs the worker has done; when it started the one it is in (0.0: none)."""
+        first, second = PROGRESS.unpack_from(self.progress), PROGRESS.unpack_from(self.progress)
+        if first != second:
+            return 0.0  # read while the worker wrote: no news this time
+        done, started = first
+        for _ in range(len(self.jobs) - (self.tracked - done)):
+            self._forget_job()
+        return started
+
+    def _forget_job(self) -> tuple[str, object]:
+        kind, what = self.jobs.popleft()
+        if kind == "message":
+            self.kept -= len(what[0].data)
+        return kind, what
+
+    def _arm(self, delay: float) -> None:
+        # One timer at a time, while the worker has jobs: not one per job, none while idle.
+        if self.watchdog is None and self.budget > 0 and not self.closing:
+            self.watchdog = self.loop.call_later(delay, self._check_budget)
+
+    def _check_budget(self) -> None:
+        self.watchdog = None
+        if self.process is None or self.budget <= 0:
+            return
+        started = self._progress()
+        if not self.jobs:
+            return
+        running = time.monotonic() - started if started else 0.0
+        # Only a message is timed: settings (a new linter, rule packs compiled) and events are not.
+        if started and self.jobs[0][0] == "message" and running >= self.budget:
+            self._over_budget()
+            return
+        # Look again when the job in progress would reach its budget, or soon after one starts.
+        self._arm(self.budget - running if started and self.jobs[0][0] == "message" else self.budget / 4)
+
+    def _over_budget(self) -> None:
+        """The message at the head has run past its budget: kill the worker, report the message, start
+        a new worker and send it every job that came after (what the old one had learned is lost)."""
+        _, (seen, _reply, _kept) = self._forget_job()
+        after = list(self.jobs)
+        process = self.process
+        self._detach()
+        self.process = None
+        process.kill()
+        status = process.wait()
+        self.over_budget += 1
+        future = self.waiting.pop(seen.locator, None)
+        if future is not None and not future.done():
+            future.set_result(None)  # fail open at once: the request goes upstream as the client sent it
+        reason = (f"time budget: the lint took over {self.budget:g} s (webexlint_lint_budget); the worker "
+                  f"was stopped and restarted")
+        logger.warning("webexlint: the %s of flow %s was not linted: %s", seen.direction or "message", seen.locator,
+                       reason)
+        self._spawn()
+        self.restarts += 1
+        self._send(("event", "worker_restarted", {"restart": self.restarts, "status": status, "delay": 0.0,
+                                                  "deaths_in_a_row": self.deaths_in_a_row, "cause": "time budget",
+                                                  "flow_id": seen.locator}), essential=True)
+        self._send(("not_linted", seen.locator, seen.direction or "message", reason, seen.client_address),
+                   essential=True)
+        self.kept = 0
+        for kind, what in after:
+            if kind == "configure" or what is None:
+                continue  # the new worker was sent the latest settings
+            if kind != "message":
+                self._write([what], (kind, what), essential=True)
+                continue
+            again, reply, kept = what
+            if kept and self._write(message_frame(again, reply), (kind, what)):
+                continue
+            if reply:
+                pending = self.waiting.pop(again.locator, None)
+                if pending is not None and not pending.done():
+                    pending.set_result(None)
+            if not kept:
+                self._send(("not_linted", again.locator, again.direction or "message", "the lint worker was "
+                            "restarted (another message's time budget) before it linted this one",
+                            again.client_address), essential=True)
+        self.on_annotation(Annotation(seen.locator, None, "", "webexlint: not linted (time budget)"), True)
+
     # -- the addon's calls ------------------------------------------------------------------------
 
     def configure(self, settings: Settings) -> None:
@@ -281,7 +428,8 @@ class WorkerBackend:
     def submit(self, seen: Observed, *, reply: bool = False) -> PendingRewrite | None:
         """Hand it to the worker; with `reply`, the result resolves once the worker answered (its
         annotation, sent first, applied) and gives the rewritten request, if any."""
-        sent = self._write(message_frame(seen, reply))
+        kept = seen if self.kept + len(seen.data) <= KEEP_FOR_RESEND else dataclasses.replace(seen, data=b"")
+        sent = self._write(message_frame(seen, reply), ("message", (kept, reply, kept is seen)))
         if not reply:
             return None
         future = self.loop.create_future()
@@ -308,6 +456,9 @@ class WorkerBackend:
     def close(self) -> None:
         """Let the worker finish what it was sent (log, store), then stop it."""
         self.closing = True
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
         if self.pending_restart is not None:
             self.pending_restart.cancel()
             self.pending_restart = None

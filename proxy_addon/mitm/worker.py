@@ -15,18 +15,25 @@ pipes are length-prefixed pickles (both ends are this package):
 
 The worker ends when the jobs pipe closes (mitmdump stopping, or dying: it never outlives it).
 
-    python -m proxy_addon.mitm.worker JOBS_FD RESULTS_FD
+A third, shared page (PROGRESS_FD, mapped by both) says how many jobs the worker has done and since
+when it has been in the next one: mitmdump keeps each message's time budget from it
+(backends.WorkerBackend), without a frame or a wake-up per job. It has to be shared memory: a
+worker stuck in a C call (a regex, a parse) holds the GIL and can send nothing.
+
+    python -m proxy_addon.mitm.worker JOBS_FD RESULTS_FD [PROGRESS_FD]
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import mmap
 import os
 import pickle
 import signal
 import struct
 import sys
+import time
 from typing import Any
 
 from proxy_addon.core.redaction import redact
@@ -37,6 +44,26 @@ from proxy_addon.settings import Settings, SettingsError, make_linter
 HEADER = struct.Struct(">I")
 NICENESS = 10  # under overload, linting lags behind; traffic does not
 READ_SIZE = 1 << 20
+# The shared progress page: jobs done, and the time.monotonic() (CLOCK_MONOTONIC: the same clock in
+# every process) at which the worker started the next one, 0.0 while it is in none.
+PROGRESS = struct.Struct("=qd")
+
+
+class Progress:
+    """The worker's side of the progress page: two plain stores per job."""
+
+    def __init__(self, fd: int | None):
+        self.page = None if fd is None else mmap.mmap(fd, PROGRESS.size)
+        self.done = 0
+
+    def started(self) -> None:
+        if self.page is not None:
+            PROGRESS.pack_into(self.page, 0, self.done, time.monotonic())
+
+    def finished(self) -> None:
+        self.done += 1
+        if self.page is not None:
+            PROGRESS.pack_into(self.page, 0, self.done, 0.0)
 
 
 def encode_frame(job: Any) -> bytes:
@@ -163,8 +190,9 @@ class Worker:
             self.pipeline.not_linted(*job[1:])
         elif kind == "forget":
             self.pipeline.forget(job[1])
-        elif kind == "event":  # about the proxy itself (a worker restarted), not a flow
-            self.pipeline.emit(job[1], None, None, None, **job[2])
+        elif kind == "event":  # about the proxy itself (a worker restarted), maybe naming a flow
+            fields = dict(job[2])
+            self.pipeline.emit(job[1], None, fields.pop("flow_id", None), fields.pop("client", None), **fields)
 
     def _configure(self, settings: Settings) -> None:
         try:
@@ -212,7 +240,7 @@ class Worker:
         self.outbox.clear()
 
 
-def serve(jobs_fd: int, results_fd: int) -> int:
+def serve(jobs_fd: int, results_fd: int, progress_fd: int | None = None) -> int:
     # Ctrl-C reaches the whole process group: mitmdump decides when the worker stops (EOF on jobs).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -223,14 +251,17 @@ def serve(jobs_fd: int, results_fd: int) -> int:
     # The worker's log lines (the store it opened, write errors) go to mitmdump's standard error.
     logging.basicConfig(level=logging.INFO, format="webexlint worker: %(message)s", stream=sys.stderr)
     worker = Worker(results_fd)
+    progress = Progress(progress_fd)
     reader = FrameReader()
     try:
         while chunk := os.read(jobs_fd, READ_SIZE):
             for job in reader.feed(chunk):
+                progress.started()
                 try:
                     worker.handle(job)
                 except Exception as error:  # noqa: BLE001 (one bad job must not end the worker)
                     print(f"webexlint worker: {redact(f'{type(error).__name__}: {error}')}", file=sys.stderr)
+                progress.finished()
             worker.flush()
     finally:
         worker.flush()
@@ -241,10 +272,11 @@ def serve(jobs_fd: int, results_fd: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2 or not all(arg.isdigit() for arg in args):
-        print("usage: python -m proxy_addon.mitm.worker JOBS_FD RESULTS_FD (started by the addon)", file=sys.stderr)
+    if len(args) not in (2, 3) or not all(arg.isdigit() for arg in args):
+        print("usage: python -m proxy_addon.mitm.worker JOBS_FD RESULTS_FD [PROGRESS_FD] (started by the addon)",
+              file=sys.stderr)
         return 2
-    return serve(int(args[0]), int(args[1]))
+    return serve(*map(int, args))
 
 
 if __name__ == "__main__":

@@ -127,7 +127,10 @@ def format_json(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool 
 # A HAR entry's number in `entry 3 request`; a flow dump's `flow 7 ...` has no line to point at.
 _HAR_ENTRY = re.compile(r"entry (\d+)\b")
 # The JSON tokens that shape a document: strings (whole, escapes and all) and brackets.
-_JSON_SHAPE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# Runs between escapes, possessive (the alternation per character kept ~136 bytes of backtracking
+# state a character: a 16 MiB body in a HAR, ~2 GB), and a string left open runs to the end (each
+# quote of an open one started a scan to the end again: quadratic).
+_JSON_SHAPE = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
 
 
 def capture_line(finding: Finding, lines: Callable[[str], list[int]] | None = None) -> int:

@@ -85,6 +85,11 @@ INVENTORY: dict[str, Traffic | NotTraffic] = {
     "core/parsing.py::_CONTROL_BYTES": Traffic(),
     "core/parsing.py::_DECLARED_PREFIX": Traffic(),
     "core/parsing.py::_ROOT_START_TAG": Traffic(),
+    "core/parsing.py::_NON_ASCII_BYTE": Traffic(),
+    "core/parsing.py::_undeclared_on_start_tag": Traffic(patterns=lambda: [
+        importlib.import_module("proxy_addon.core.parsing")._undeclared_on_start_tag(("serv", "use", "xsi"))]),
+    "core/parsing.py::_use_of": Traffic(patterns=lambda: [
+        importlib.import_module("proxy_addon.core.parsing")._use_of(("p", "ns1", "a.b"))]),
     "core/parsing.py::_UNDEFINED_PREFIX_ERROR": Traffic(why="libxml2's messages quote the message"),
     "core/parsing.py::_INVALID_NS_URI_TEXT": Traffic(why="libxml2's messages quote the message"),
     "core/parsing.py::_describe": Traffic(why="libxml2's messages quote the message"),

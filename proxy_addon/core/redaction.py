@@ -13,6 +13,8 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from proxy_addon.core.frozen import LazyPattern
+
 MASK = "***"
 
 # Element and field names whose values are credentials. Matching is on the local name,
@@ -31,7 +33,7 @@ _SECRET_SUFFIXES = ("password", "token", "ticket", "passwd", "secret")
 # Settings about a credential are not credentials: forceChangePassword, resetPassword, excludePassword,
 # isEnforceAudioPassword, strictUserPassword, allMeetingsPassword are booleans. Masking them hid real
 # changes, and their values ("true", "FALSE") were then masked wherever they appeared.
-_SETTING_OF_A_SECRET = re.compile(r"(?:is|has|enforce|force|exclude|reset|strict|require|enable|allow|allMeetings)"
+_SETTING_OF_A_SECRET = LazyPattern(r"(?:is|has|enforce|force|exclude|reset|strict|require|enable|allow|allMeetings)"
                                   r"(?=[A-Z])")
 
 
@@ -50,14 +52,14 @@ _SECRET_LOCAL_NAME = (r"(?i:(?:[A-Za-z_][\w.-]*)?(?:" + "|".join(_SECRET_SUFFIXE
                       + "|".join(re.escape(name) for name in sorted(_EXACT_SECRET_NAMES)) + ")")
 # <prefix:name attrs> start tags of secret elements; the value (which may span lines and hold
 # CDATA) runs to the first matching end tag, found by _mask_xml_elements.
-_SECRET_START_TAG = re.compile(
+_SECRET_START_TAG = LazyPattern(
     r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>" + _SECRET_LOCAL_NAME + r"))"
     r"(?P<attrs>(?:\s(?:[^<>\"']++|\"[^\"<]*+\"|'[^'<]*+')*+)?)>"
 )
 # How every secret element's local name ends: a suffix, or a whole exact name. A start tag can match
 # _SECRET_START_TAG only where one of these ends its name, right before a space or ">".
 _SECRET_NAME_ENDINGS = tuple(sorted({*_SECRET_SUFFIXES, *_EXACT_SECRET_NAMES}))
-_SECRET_NAME_ENDING = re.compile("(?i:" + "|".join(map(re.escape, _SECRET_NAME_ENDINGS)) + r")(?=[\s>])")
+_SECRET_NAME_ENDING = LazyPattern("(?i:" + "|".join(map(re.escape, _SECRET_NAME_ENDINGS)) + r")(?=[\s>])")
 
 
 def _secret_start_tags(text: str, qnames: Collection[str] | None = None) -> Iterator[re.Match[str]]:
@@ -113,19 +115,19 @@ def _ends_of(text: str, ending: str) -> Iterator[int]:
 # character (base64 is all words; a 4 MiB image took 4 s to digest), and unbounded it was quadratic.
 # Every quote is a candidate (a charset first lets the scan skip text quickly); only one followed by
 # ":" ends a key.
-_KEY_ANCHOR = re.compile(r"""[="'](?:(?<=["'])\s*:)?""")
-_BARE_KEY_BACKWARDS = re.compile(r"[\w.-]{1,128}")  # matched on the reversed text before an "="
-_KEY_START = re.compile(r"[A-Za-z_]")
-_QUOTED_KEY = re.compile(r"[A-Za-z_][\w.-]*")
-_SPACES = re.compile(r"\s*")
+_KEY_ANCHOR = LazyPattern(r"""[="'](?:(?<=["'])\s*:)?""")
+_BARE_KEY_BACKWARDS = LazyPattern(r"[\w.-]{1,128}")  # matched on the reversed text before an "="
+_KEY_START = LazyPattern(r"[A-Za-z_]")
+_QUOTED_KEY = LazyPattern(r"[A-Za-z_][\w.-]*")
+_SPACES = LazyPattern(r"\s*")
 # Quoted values: JSON-style with backslash escapes first, else plain (XML attributes, where a
 # backslash is only a character).
 # Each quoted form is runs of ordinary characters between escapes ([^"\\]*+ ...): the alternation
 # (?:[^"\\]|\\.)* of before kept ~136 bytes of backtracking state per character (an 8 MiB
 # attribute: 1.1 GB).
-_VALUE = re.compile(r"""(?P<value>"[^"\\]*+(?:\\.[^"\\]*+)*+"|"[^"]*+"|'[^'\\]*+(?:\\.[^'\\]*+)*+'|'[^']*+'"""
+_VALUE = LazyPattern(r"""(?P<value>"[^"\\]*+(?:\\.[^"\\]*+)*+"|"[^"]*+"|'[^'\\]*+(?:\\.[^'\\]*+)*+'|'[^']*+'"""
                     r"""|[^\s&,;"'<>}]++)""")
-_HEADER_LINE = re.compile(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>[^\r\n]+)", re.MULTILINE)
+_HEADER_LINE = LazyPattern(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>[^\r\n]+)", re.MULTILINE)
 
 
 def _mask_xml_elements(text: str) -> str:
@@ -175,7 +177,7 @@ def _mask_xml_elements(text: str) -> str:
 # Linear in time and memory: the name starts only after a delimiter and is possessive (an unclosed
 # quote made every character a new start: quadratic), and each quote's value is one [^"]*+ run (the
 # lazy `.*?(?P=quote)` of before kept backtracking state as it went).
-_ATTRIBUTE = re.compile(r"""(?<![^\s=/<>"'])(?P<name>[^\s=/<>"']++)(?P<equals>\s*+=\s*+)"""
+_ATTRIBUTE = LazyPattern(r"""(?<![^\s=/<>"'])(?P<name>[^\s=/<>"']++)(?P<equals>\s*+=\s*+)"""
                         r"""(?:(?P<quote>")(?P<value>[^"]*+)"|(?P<squote>')(?P<svalue>[^']*+)')""")
 
 
@@ -254,8 +256,8 @@ def credential_spans(text: str, qnames: Collection[str] | None = None) -> list[t
 
 # What a parser's message may quote: names, entity names, a run of the document (split at spaces,
 # quotes, the cut mark, and the markup around names).
-_QUOTED_TOKEN = re.compile(r"[^\s'\"…&;<>/=]+")
-_MASKED_RUN = re.compile(r"\*\*\*(?:[\s&;<>/=]*\*\*\*)+")
+_QUOTED_TOKEN = LazyPattern(r"[^\s'\"…&;<>/=]+")
+_MASKED_RUN = LazyPattern(r"\*\*\*(?:[\s&;<>/=]*\*\*\*)+")
 
 
 def mask_quoted_credentials(message: str, text: str) -> str:

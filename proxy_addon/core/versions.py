@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from proxy_addon.core import data_cache
+from proxy_addon.core.frozen import LazyPattern
 from proxy_addon.core.shipped import data_dir
 
 Version = tuple[int, int, int]
 
-_VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?(?:\s*SP\s*(\d+))?", re.IGNORECASE)
+_VERSION = LazyPattern(r"(\d+)\.(\d+)(?:\.(\d+))?(?:\s*SP\s*(\d+))?", re.IGNORECASE)
 
 
 class ReleaseCatalogError(ValueError):

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from proxy_addon import __version__
 from proxy_addon.core.findings import Finding, Severity
+from proxy_addon.core.frozen import LazyPattern
 from proxy_addon.core.text import encodable, path_bytes
 from proxy_addon.lint.ruleset import Rule, RuleSet
 
@@ -21,7 +22,7 @@ DOCS_URL = "https://github.com/webex-xml-lint/webex-xml-lint/blob/main/docs/rule
 
 # Characters a terminal or a line-based reader acts on: C0 and C1 controls (newlines forge finding lines,
 # ESC and CSI start terminal escapes), Unicode line separators, and bidirectional overrides.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = LazyPattern("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def visible(text: str, keep: str = "") -> str:
@@ -125,9 +126,9 @@ def format_json(findings: Sequence[Finding], ruleset: RuleSet, statistics: bool 
 
 
 # A HAR entry's number in `entry 3 request`; a flow dump's `flow 7 ...` has no line to point at.
-_HAR_ENTRY = re.compile(r"entry (\d+)\b")
+_HAR_ENTRY = LazyPattern(r"entry (\d+)\b")
 # The JSON tokens that shape a document: strings (whole, escapes and all) and brackets.
-_JSON_SHAPE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_JSON_SHAPE = LazyPattern(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def capture_line(finding: Finding, lines: Callable[[str], list[int]] | None = None) -> int:

@@ -359,20 +359,37 @@ def _mask_key_values(text: str) -> str:
 
 
 def redact_text(text: str, known_secrets: frozenset[str] | set[str] = frozenset()) -> str:
-    if "<" in text:
-        text = _mask_xml_elements(text)
-    # A key=value needs an "=" or a quoted key; skipping it otherwise saves a slow scan of prose.
-    if "=" in text or '"' in text or "'" in text:
-        text = _mask_key_values(text)
-    if ":" in text:
-        text = _HEADER_LINE.sub(_mask_key_value, text)
-    # Longest first, so a secret that contains another is masked whole.
-    for secret in sorted(known_secrets, key=len, reverse=True):
-        if secret and len(secret) >= 3 and secret != MASK:
-            for form in _written_forms(secret):
+    # Each pattern below masks only under a name is_secret_name accepts (an element, a key, a
+    # header), and every such name holds one of the endings, in any case: text without one (most
+    # finding messages) has nothing for them to change. str.lower() maps character by character,
+    # so the lowered name is inside the lowered text.
+    if _may_name_a_secret(text):
+        if "<" in text:
+            text = _mask_xml_elements(text)
+        # A key=value needs an "=" or a quoted key; skipping it otherwise saves a slow scan of prose.
+        if "=" in text or '"' in text or "'" in text:
+            text = _mask_key_values(text)
+        if ":" in text:
+            text = _HEADER_LINE.sub(_mask_key_value, text)
+    if known_secrets:
+        for forms in _forms_longest_first(known_secrets if type(known_secrets) is frozenset else frozenset(known_secrets)):
+            for form in forms:
                 while form in text:  # again: masking "a***" in "aa***" leaves "a***"
                     text = text.replace(form, MASK)
     return text
+
+
+def _may_name_a_secret(text: str) -> bool:
+    folded = text.lower()
+    return any(ending in folded for ending in _SECRET_NAME_ENDINGS)
+
+
+@functools.lru_cache(maxsize=64)  # one exchange's secrets mask each of its findings' texts
+def _forms_longest_first(known_secrets: frozenset[str]) -> tuple[tuple[str, ...], ...]:
+    """The written forms of each secret worth masking, longest secret first, so a secret that
+    contains another is masked whole."""
+    return tuple(tuple(_written_forms(secret)) for secret in sorted(known_secrets, key=len, reverse=True)
+                 if secret and len(secret) >= 3 and secret != MASK)
 
 
 def _written_forms(secret: str) -> set[str]:

@@ -71,8 +71,7 @@ def read_file(path: Path | str, walk: Walk | None = None, *, sniff: bool = False
         # sniffed and classified from the bytes read. A capture file by its content is read again
         # as a stream below.
         try:
-            with open(source, "rb", buffering=0) as raw:
-                data = read_at_most(raw, DEFAULT_MAX_BYTES + 1)
+            data = _read_message_file(source, DEFAULT_MAX_BYTES + 1)
         except OSError as error:
             yield CaptureError(source, f"cannot read: {error.strerror or error}")
             return
@@ -83,6 +82,34 @@ def read_file(path: Path | str, walk: Walk | None = None, *, sniff: bool = False
             return
         del data
     yield from _read_capture(source)
+
+
+def _read_message_file(source: str, limit: int) -> bytes:
+    """At most `limit` bytes of the file: for a regular file one open, fstat and read (no file
+    object, no seek), else as read_at_most reads a pipe."""
+    descriptor = os.open(source, os.O_RDONLY | _CLOEXEC)
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            with open(descriptor, "rb", buffering=0, closefd=False) as raw:
+                return read_at_most(raw, limit)
+        want = min(limit, status.st_size + 1)  # one byte more than fstat says: a file that grew shows it
+        data = os.read(descriptor, want)
+        # All fstat announced is the usual answer; any other short read (a large file, a signal,
+        # a file growing as it is read) goes on as read_at_most would.
+        if 0 < len(data) < want and len(data) != status.st_size:
+            chunks = [data]
+            total = len(data)
+            while total < want and (chunk := os.read(descriptor, want - total)):
+                chunks.append(chunk)
+                total += len(chunk)
+            data = b"".join(chunks)
+        return data
+    finally:
+        os.close(descriptor)
+
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def _read_capture(source: str) -> Iterator[Exchange | CaptureError]:

@@ -92,7 +92,9 @@ def iter_messages(paths: list[str], errors: list[str], direction: str | None,
                 errors.append(str(item))
                 continue
             for seen in item.messages:
-                yield seen if seen.direction else Observed(seen.data, direction, seen.source)
+                # A lone file's message (no locator) is Observed(data, None, source) already.
+                keep = seen.direction or (direction is None and not seen.locator)
+                yield seen if keep else Observed(seen.data, direction, seen.source)
 
 
 def use_color(stream: TextIO) -> bool:

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from proxy_addon.core.frozen import LazyPattern
 from proxy_addon.core.namespaces import SERVICE_NS, XSI_NS
 from proxy_addon.core.redaction import is_secret_name
 
 # Packages may be dotted: teleconference sessions live in "meeting.auo".
-REQUEST_TYPE = re.compile(
+REQUEST_TYPE = LazyPattern(
     r"^java:com\.webex\.service\.binding\.(?P<package>[a-z]+(?:\.[a-z]+)*)\.(?P<operation>[A-Z][A-Za-z]*)$"
 )
 # What a broken-but-recognisable request type looks like (java.com..., doubled dots, line breaks):
@@ -22,18 +23,18 @@ REQUEST_TYPE = re.compile(
 # operation, each followed by spaces, backtracked over every split (a type ending in 100,000 spaces
 # and a digit took 42 s).
 # "xmlapi." after "webex." is a form integrations copy from one another; no sample shows it.
-_LENIENT_PREFIX = re.compile(
+_LENIENT_PREFIX = LazyPattern(
     r"java\s*+[:.]\s*+com\s*+\.\s*+webex\s*+\.\s*+(?:xmlapi\s*+\.\s*+)?service\s*+\.\s*+binding\s*+\.++\s*+",
     re.IGNORECASE)
 # The XML API Reference Guide's LstTimeZone request sample writes xsi:type="site.LstTimeZone" (the
 # package and the operation, no java: prefix), and integrations send it: the same operation. Only
 # the packages the guide's operations live in, so that a word with a dot is not taken for one.
-_SHORT_REQUEST_TYPE = re.compile(
+_SHORT_REQUEST_TYPE = LazyPattern(
     r"^(?P<package>attendee|ep|event|history|meeting|meeting\.auo|meetingtype|sales|site|support|training|user)"
     r"\.(?P<operation>[A-Z][A-Za-z]*)$")
-_LENIENT_PACKAGE = re.compile(r"[a-z]++(?:\s*+\.++\s*+[a-z]++)*+", re.IGNORECASE)
-_LENIENT_OPERATION = re.compile(r"\s*+(?P<operation>[A-Z][A-Za-z\s]*+)", re.IGNORECASE)
-RESPONSE_TYPE = re.compile(r"^(?:[\w.-]+:)?(?P<operation>\w+?)Response$")
+_LENIENT_PACKAGE = LazyPattern(r"[a-z]++(?:\s*+\.++\s*+[a-z]++)*+", re.IGNORECASE)
+_LENIENT_OPERATION = LazyPattern(r"\s*+(?P<operation>[A-Z][A-Za-z\s]*+)", re.IGNORECASE)
+RESPONSE_TYPE = LazyPattern(r"^(?:[\w.-]+:)?(?P<operation>\w+?)Response$")
 
 
 def local_name(element: etree._Element) -> str:

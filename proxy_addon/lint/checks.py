@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 
+from proxy_addon.core.frozen import LazyPattern
 from proxy_addon.core.message import Message, child, exception_key, local_name, text_of
 from proxy_addon.core.text import format_time
 from proxy_addon.core.versions import Version, format_version
@@ -45,9 +46,9 @@ Element = etree._Element
 # and later "}}", or "${" and later "}"; or %(name)s anywhere; or the whole value {name}. Said without
 # a regex alternation like \{\{.*?\}\}: tried from every "{{" it scanned the rest of the line each
 # time, quadratic (a 100 KB confName of "{{" took 26 s).
-_PRINTF_NAME = re.compile(r"%\(\w+\)s")
-_BRACED_NAME = re.compile(r"\{\w+\}$")
-WEBEX_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?\s*$")
+_PRINTF_NAME = LazyPattern(r"%\(\w+\)s")
+_BRACED_NAME = LazyPattern(r"\{\w+\}$")
+WEBEX_DATE = LazyPattern(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?\s*$")
 
 
 @dataclass(slots=True)

@@ -79,3 +79,28 @@ class LazyPattern:
 
     def __repr__(self) -> str:
         return f"LazyPattern({self.pattern!r})"
+
+
+class Plain:
+    """A mutable record without a dataclass's creation cost: the subclass writes its `__init__` (a
+    hot one stays as fast as the dataclass's) and names its fields in `_FIELDS`; equality and repr
+    are over them, and it is unhashable, as a dataclass with eq."""
+
+    __slots__ = ()
+    _FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._FIELDS)})"
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with these fields changed (what dataclasses.replace gave)."""
+        values = {name: getattr(self, name) for name in self._FIELDS}
+        values.update(changes)
+        return type(self)(**values)

@@ -90,3 +90,23 @@ def test_settings_replace_and_fresh_tables():
     assert first.ci_sites == () and pickle.loads(pickle.dumps(changed)) == changed
     with pytest.raises(AttributeError):
         first.rewrite = True
+
+
+def test_code_written_for_the_dataclasses_still_works_on_the_plain_classes():
+    import dataclasses  # noqa: PLC0415
+
+    from proxy_addon.core.findings import Finding, Severity  # noqa: PLC0415
+    from proxy_addon.exchange.observed import Observed  # noqa: PLC0415
+    from proxy_addon.exchange.record import ExchangeRecord, Outcome  # noqa: PLC0415
+    from proxy_addon.settings import Settings  # noqa: PLC0415
+
+    seen = Observed(b"<m/>", "request", "capture.har", "entry 1", upstream="acme.webex.com:443")
+    assert dataclasses.replace(seen, data=b"") == Observed(b"", "request", "capture.har", "entry 1",
+                                                            upstream="acme.webex.com:443")
+    assert dataclasses.replace(Settings(), rule_packs=()) == Settings()
+    finding = Finding("WX101", "site-id", Severity.WARNING, "m", notes=["n"])
+    assert [f.name for f in dataclasses.fields(Finding)] == list(Finding._FIELDS)
+    assert dataclasses.asdict(finding)["notes"] == ["n"]
+    record = ExchangeRecord(None, None, Outcome.ALONE, site="acme")
+    assert [f.name for f in dataclasses.fields(record)][-1] == "learned"  # its cache is no field
+    assert dataclasses.replace(record, operation="GetUser").site == "acme"

@@ -11,9 +11,33 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
+class _DataclassFields:
+    """`__dataclass_fields__` worked out on first use, so that what code written for the dataclasses
+    these classes replace does (dataclasses.replace, fields, asdict) still works; the dataclasses
+    module is imported only then."""
+
+    def __init__(self) -> None:
+        self._by_class: dict[type, dict[str, Any]] = {}
+
+    def __get__(self, instance: object, owner: type) -> dict[str, Any]:
+        found = self._by_class.get(owner)
+        if found is None:
+            import dataclasses  # noqa: PLC0415
+
+            found = {}
+            for name in getattr(owner, "_FIELDS", ()) or owner.__slots__:
+                described = dataclasses.field()
+                described.name, described._field_type = name, dataclasses._FIELD  # type: ignore[attr-defined]
+                found[name] = described
+            self._by_class[owner] = found
+        return found
+
+
 class Frozen:
     __slots__ = ()
     _defaults: ClassVar[dict[str, Any]] = {}
+    _FIELDS: ClassVar[tuple[str, ...]] = ()  # the fields, when not every slot is one (default: __slots__)
+    __dataclass_fields__ = _DataclassFields()
 
     def __init__(self, *values: Any, **named: Any):
         names = self.__slots__
@@ -88,6 +112,7 @@ class Plain:
 
     __slots__ = ()
     _FIELDS: ClassVar[tuple[str, ...]] = ()
+    __dataclass_fields__ = _DataclassFields()
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):

@@ -72,6 +72,7 @@ class ExchangeRecord(Frozen):
         "learned",  # site facts this exchange's answer taught that were news
         "_secrets",  # worked out on first use (see secrets)
     )
+    _FIELDS = __slots__[:-1]
 
     def __init__(self, request: LintedMessage | None, response: LintedMessage | None, outcome: Outcome,
                  site: str | None = None, webex_id: str | None = None, operation: str | None = None,
@@ -91,8 +92,7 @@ class ExchangeRecord(Frozen):
     __hash__ = object.__hash__
 
     def _fields(self) -> tuple:
-        return (self.request, self.response, self.outcome, self.site, self.webex_id, self.operation, self.failure,
-                self.predicted_by, self.learned)
+        return tuple(getattr(self, name) for name in ExchangeRecord._FIELDS)
 
     def __repr__(self) -> str:
         return (f"ExchangeRecord(outcome={self.outcome!r}, site={self.site!r}, operation={self.operation!r}, "
@@ -167,6 +167,6 @@ class ExchangeRecord(Frozen):
 
     def answered(self, response: LintedMessage, **changes) -> ExchangeRecord:
         """This request's record completed with its answer."""
-        values = dict(zip(ExchangeRecord.__slots__, self._fields()))
+        values = dict(zip(ExchangeRecord._FIELDS, self._fields()))
         values.update(response=response, **changes)
         return ExchangeRecord(**values)

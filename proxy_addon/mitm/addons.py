@@ -20,6 +20,7 @@ Without rewriting, no body is ever assigned, so upstream gets exactly the client
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -71,7 +72,7 @@ class ProxySession:
 
     def update(self, **changes: object) -> None:
         """New settings from an addon's configure(); a bad value is an OptionsError naming the option."""
-        settings = self.settings.replace(**changes)
+        settings = dataclasses.replace(self.settings, **changes)
         try:
             if self.backend is not None:
                 self.backend.configure(settings)

@@ -20,6 +20,7 @@ The worker ends when the jobs pipe closes (mitmdump stopping, or dying: it never
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pickle
@@ -173,7 +174,7 @@ class Worker:
         except (SettingsError, ValueError, OSError) as error:  # a RuleError is a ValueError
             # mitmdump checked these settings; a rule pack changed on disk since. Lint with the rest.
             self._reply(("settings_error", str(error)))
-            fallback = settings.replace(rule_packs=())
+            fallback = dataclasses.replace(settings, rule_packs=())
             if self.pipeline is None:
                 self.pipeline = LintPipeline(make_linter(fallback), fallback.rule_packs)
             self.pipeline.configure(fallback)

@@ -52,3 +52,61 @@ def test_the_values_check_creates_are_frozen_values():
     operation = Operation("CreateMeeting", "meeting", "deprecated", "stated", source, Rest("none-known"))
     assert operation.note == "" and operation.known is True and operation.rest.label == "none known"
     assert FixSpec("remove", True) == FixSpec(action="remove", safe=True)
+
+
+def test_a_lazy_pattern_compiles_on_first_use_and_reads_like_re():
+    import re  # noqa: PLC0415
+
+    from proxy_addon.core.frozen import LazyPattern  # noqa: PLC0415
+
+    lazy = LazyPattern(r"(?P<word>ab+)", re.IGNORECASE)
+    with pytest.raises(AttributeError):
+        object.__getattribute__(lazy, "match")  # nothing compiled yet
+    compiled = re.compile(r"(?P<word>ab+)", re.IGNORECASE)
+    for text in ["xABbb", "", "ab ab", "b"]:
+        assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in compiled.finditer(text)]
+        assert lazy.sub("-", text) == compiled.sub("-", text)
+    assert lazy.groupindex == compiled.groupindex and lazy.flags == compiled.flags and lazy.pattern == compiled.pattern
+
+
+def test_a_plain_record_compares_by_value_and_replaces_like_a_dataclass():
+    from proxy_addon.core.findings import Fix  # noqa: PLC0415
+
+    fix = Fix("drop it", True, "remove", 3)
+    assert fix == Fix("drop it", True, "remove", 3) and fix != Fix("drop it", False, "remove", 3)
+    assert fix.replace(safe=False) == Fix("drop it", False, "remove", 3) and fix.safe is True
+    assert repr(fix) == "Fix(description='drop it', safe=True, action='remove', element_index=3, replacement=None)"
+    with pytest.raises(TypeError):
+        hash(fix)
+
+
+def test_settings_replace_and_fresh_tables():
+    from proxy_addon.settings import Settings  # noqa: PLC0415
+
+    first, second = Settings(), Settings()
+    assert first == second and first.site_ids is not second.site_ids
+    changed = first.replace(ci_sites=("acme",), rewrite=True)
+    assert changed.ci_sites == ("acme",) and changed.rewrite and changed.api_version == first.api_version
+    assert first.ci_sites == () and pickle.loads(pickle.dumps(changed)) == changed
+    with pytest.raises(AttributeError):
+        first.rewrite = True
+
+
+def test_code_written_for_the_dataclasses_still_works_on_the_plain_classes():
+    import dataclasses  # noqa: PLC0415
+
+    from proxy_addon.core.findings import Finding, Severity  # noqa: PLC0415
+    from proxy_addon.exchange.observed import Observed  # noqa: PLC0415
+    from proxy_addon.exchange.record import ExchangeRecord, Outcome  # noqa: PLC0415
+    from proxy_addon.settings import Settings  # noqa: PLC0415
+
+    seen = Observed(b"<m/>", "request", "capture.har", "entry 1", upstream="acme.webex.com:443")
+    assert dataclasses.replace(seen, data=b"") == Observed(b"", "request", "capture.har", "entry 1",
+                                                            upstream="acme.webex.com:443")
+    assert dataclasses.replace(Settings(), rule_packs=()) == Settings()
+    finding = Finding("WX101", "site-id", Severity.WARNING, "m", notes=["n"])
+    assert [f.name for f in dataclasses.fields(Finding)] == list(Finding._FIELDS)
+    assert dataclasses.asdict(finding)["notes"] == ["n"]
+    record = ExchangeRecord(None, None, Outcome.ALONE, site="acme")
+    assert [f.name for f in dataclasses.fields(record)][-1] == "learned"  # its cache is no field
+    assert dataclasses.replace(record, operation="GetUser").site == "acme"

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from proxy_addon.core.frozen import LazyPattern
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,6 +129,9 @@ INVENTORY: dict[str, Traffic | NotTraffic] = {
     "inputs/har.py::_OUTSIDE": Traffic(),
     "inputs/model.py::_DECLARED": Traffic(),
     "inputs/walk.py::_spec": NotTraffic(".gitignore patterns rewritten to bounded ones: tests/test_hardening_walk_patterns.py"),
+    "inputs/walk.py::_PLAIN_NAME": NotTraffic("applied to exclude patterns from the settings, not to files' content"),
+    "core/frozen.py::LazyPattern.__getattr__": NotTraffic("compiles the pattern of a LazyPattern call site, each listed here"),
+    "core/redaction.py::_ANY_NAME_ENDING": Traffic(),
     "inputs/walk.py::_STAR_THEN_PIECE": NotTraffic("applied to .gitignore patterns, not to files' content"),
     # lint/
     "lint/checks.py::_PRINTF_NAME": Traffic(),
@@ -163,11 +168,21 @@ class Site:
     flags: ast.expr | None
 
 
+def _is_re_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+        isinstance(node.func.value, ast.Name) and node.func.value.id == "re" and node.func.attr in RE_FUNCTIONS
+
+
+def _is_lazy_pattern(node: ast.AST) -> bool:
+    """core/frozen.LazyPattern(pattern, flags): re.compile on first use, a call site all the same."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "LazyPattern"
+
+
 def _flags(call: ast.Call) -> ast.expr | None:
     for keyword in call.keywords:
         if keyword.arg == "flags":
             return keyword.value
-    function = call.func.attr
+    function = "compile" if _is_lazy_pattern(call) else call.func.attr
     position = {"compile": 1, "search": 2, "match": 2, "fullmatch": 2, "findall": 2, "finditer": 2,
                 "split": 3, "sub": 4, "subn": 4}[function]
     return call.args[position] if len(call.args) > position else None
@@ -181,9 +196,7 @@ def call_sites() -> dict[str, Site]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
 
         def visit(node: ast.AST, scope: list[str], in_function: bool, assigned: str | None) -> None:
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                    isinstance(node.func.value, ast.Name) and node.func.value.id == "re" and \
-                    node.func.attr in RE_FUNCTIONS and node.args:
+            if (_is_re_call(node) or _is_lazy_pattern(node)) and node.args:
                 base = f"{relative}::{assigned or '.'.join(scope) or '<module>'}"
                 key, count = base, 1
                 while key in sites:
@@ -209,8 +222,11 @@ def patterns_of(site: Site, entry: Traffic) -> list[re.Pattern]:
     if entry.patterns is not None:
         return entry.patterns()
     module = importlib.import_module(site.module)
-    if site.name is not None and isinstance(getattr(module, site.name, None), re.Pattern):
-        return [getattr(module, site.name)]
+    value = getattr(module, site.name, None) if site.name is not None else None
+    if isinstance(value, re.Pattern):
+        return [value]
+    if isinstance(value, LazyPattern):
+        return [re.compile(value.pattern, value.flags)]
     if isinstance(site.pattern, ast.Constant):
         flags = 0 if site.flags is None else eval(ast.unparse(site.flags), {"re": re})  # noqa: S307 (our source)
         return [re.compile(site.pattern.value, flags)]

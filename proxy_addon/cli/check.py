@@ -23,7 +23,6 @@ from proxy_addon.cli.options import (
 from proxy_addon.core.redaction import redact
 from proxy_addon.core.text import encodable
 from proxy_addon.core.findings import Finding
-from proxy_addon.core.fixes import apply_fixes, fixes_blocked
 from proxy_addon.exchange.linter import ExchangeLinter, Scope
 from proxy_addon.exchange.observed import Observed
 from proxy_addon.exchange.record import ExchangeRecord
@@ -93,7 +92,9 @@ def iter_messages(paths: list[str], errors: list[str], direction: str | None,
                 errors.append(str(item))
                 continue
             for seen in item.messages:
-                yield seen if seen.direction else Observed(seen.data, direction, seen.source)
+                # A lone file's message (no locator) is Observed(data, None, source) already.
+                keep = seen.direction or (direction is None and not seen.locator)
+                yield seen if keep else Observed(seen.data, direction, seen.source)
 
 
 def use_color(stream: TextIO) -> bool:
@@ -130,8 +131,8 @@ class _Run:
         latest = record.latest
         seen = latest.observed
         findings = record.redacted_findings("response" if record.response is not None else "request")
-        if fixes_blocked(findings):  # --fix would refuse them: neither marked [*] nor counted
-            for finding in findings:
+        if any(finding.fix is not None for finding in findings) and _fixes_blocked(findings):
+            for finding in findings:  # --fix would refuse them: neither marked [*] nor counted
                 finding.fix = None
         if seen.locator:
             for finding in findings:
@@ -147,6 +148,7 @@ class _Run:
     def _fix(self, record: ExchangeRecord) -> list[Finding] | None:
         """Fix a lone file; what is left after fixing (re-checked as the file itself is), or None
         when nothing changed."""
+        from proxy_addon.core.fixes import apply_fixes  # noqa: PLC0415 (a message with fixes only)
         from proxy_addon.outputs.fixed_files import FixNotWritten, write_fixed  # noqa: PLC0415
 
         args = self.args
@@ -188,6 +190,14 @@ class _Run:
             self.diffs += 1
             print(f"webex-xml-lint: {encodable(visible(result.path))}:{line}: a fix changes a line that holds a "
                   "credential: not shown in the diff; `check --fix` applies it", file=sys.stderr)
+
+
+def _fixes_blocked(findings: list[Finding]) -> bool:
+    """core.fixes.fixes_blocked; the module is imported by the first message that has a fix (a clean
+    file's `check` never needs it)."""
+    from proxy_addon.core.fixes import fixes_blocked  # noqa: PLC0415
+
+    return fixes_blocked(findings)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,11 +6,13 @@ import codecs
 import functools
 import re
 
+from proxy_addon.core.frozen import LazyPattern
+
 # Each mark and the codec that reads what follows it. UTF-32 first: its little-endian mark starts
 # with UTF-16's.
 BYTE_ORDER_MARKS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
                     (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';,\s]+)""", re.IGNORECASE)
+_CHARSET = LazyPattern(r"""charset\s*=\s*["']?([^"';,\s]+)""", re.IGNORECASE)
 
 
 def byte_order_mark(data: bytes) -> tuple[bytes, str] | None:

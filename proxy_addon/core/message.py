@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from proxy_addon.core.frozen import LazyPattern
 from proxy_addon.core.namespaces import SERVICE_NS, XSI_NS
 from proxy_addon.core.redaction import is_secret_name
 
 # Packages may be dotted: teleconference sessions live in "meeting.auo".
-REQUEST_TYPE = re.compile(
+REQUEST_TYPE = LazyPattern(
     r"^java:com\.webex\.service\.binding\.(?P<package>[a-z]+(?:\.[a-z]+)*)\.(?P<operation>[A-Z][A-Za-z]*)$"
 )
 # What a broken-but-recognisable request type looks like (java.com..., doubled dots, line breaks):
@@ -22,7 +23,7 @@ REQUEST_TYPE = re.compile(
 # operation, each followed by spaces, backtracked over every split (a type ending in 100,000 spaces
 # and a digit took 42 s).
 # "xmlapi." after "webex." is a form integrations copy from one another; no sample shows it.
-_LENIENT_PREFIX = re.compile(
+_LENIENT_PREFIX = LazyPattern(
     r"java\s*+[:.]\s*+com\s*+\.\s*+webex\s*+\.\s*+(?:xmlapi\s*+\.\s*+)?service\s*+\.\s*+binding\s*+\.++\s*+",
     re.IGNORECASE)
 # <package>.<Operation> without the java: prefix, in a package the guide's operations live in (so
@@ -30,13 +31,13 @@ _LENIENT_PREFIX = re.compile(
 # it names the operation, and is well formed only
 # where a reference-guide request sample writes it. The LstTimeZone sample writes site.LstTimeZone;
 # every other sample read writes the full form (docs/api-40.md, "Request samples read for WX004").
-_SHORT_REQUEST_TYPE = re.compile(
+_SHORT_REQUEST_TYPE = LazyPattern(
     r"^(?P<package>attendee|ep|event|history|meeting|meeting\.auo|meetingtype|sales|site|support|supportsession|training|user)"
     r"\.(?P<operation>[A-Z][A-Za-z]*)$")
 DOCUMENTED_SHORT_TYPES = frozenset({("site", "lsttimezone")})  # (package, operation in lower case)
-_LENIENT_PACKAGE = re.compile(r"[a-z]++(?:\s*+\.++\s*+[a-z]++)*+", re.IGNORECASE)
-_LENIENT_OPERATION = re.compile(r"\s*+(?P<operation>[A-Z][A-Za-z\s]*+)", re.IGNORECASE)
-RESPONSE_TYPE = re.compile(r"^(?:[\w.-]+:)?(?P<operation>\w+?)Response$")
+_LENIENT_PACKAGE = LazyPattern(r"[a-z]++(?:\s*+\.++\s*+[a-z]++)*+", re.IGNORECASE)
+_LENIENT_OPERATION = LazyPattern(r"\s*+(?P<operation>[A-Z][A-Za-z\s]*+)", re.IGNORECASE)
+RESPONSE_TYPE = LazyPattern(r"^(?:[\w.-]+:)?(?P<operation>\w+?)Response$")
 
 
 def local_name(element: etree._Element) -> str:

@@ -5,7 +5,6 @@ Everything that leaves the tool (findings, logs, stores, reports, errors) passes
 
 from __future__ import annotations
 
-import bisect
 import functools
 import io
 import json
@@ -13,6 +12,8 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
+
+from proxy_addon.core.frozen import LazyPattern
 
 MASK = "***"
 
@@ -32,7 +33,7 @@ _SECRET_SUFFIXES = ("password", "token", "ticket", "passwd", "secret")
 # Settings about a credential are not credentials: forceChangePassword, resetPassword, excludePassword,
 # isEnforceAudioPassword, strictUserPassword, allMeetingsPassword are booleans. Masking them hid real
 # changes, and their values ("true", "FALSE") were then masked wherever they appeared.
-_SETTING_OF_A_SECRET = re.compile(r"(?:is|has|enforce|force|exclude|reset|strict|require|enable|allow|allMeetings)"
+_SETTING_OF_A_SECRET = LazyPattern(r"(?:is|has|enforce|force|exclude|reset|strict|require|enable|allow|allMeetings)"
                                   r"(?=[A-Z])")
 
 
@@ -51,14 +52,14 @@ _SECRET_LOCAL_NAME = (r"(?i:(?:[A-Za-z_][\w.-]*)?(?:" + "|".join(_SECRET_SUFFIXE
                       + "|".join(re.escape(name) for name in sorted(_EXACT_SECRET_NAMES)) + ")")
 # <prefix:name attrs> start tags of secret elements; the value (which may span lines and hold
 # CDATA) runs to the first matching end tag, found by _mask_xml_elements.
-_SECRET_START_TAG = re.compile(
+_SECRET_START_TAG = LazyPattern(
     r"<(?P<qname>(?:[A-Za-z_][\w.-]*:)?(?P<local>" + _SECRET_LOCAL_NAME + r"))"
     r"(?P<attrs>(?:\s(?:[^<>\"']++|\"[^\"<]*+\"|'[^'<]*+')*+)?)>"
 )
 # How every secret element's local name ends: a suffix, or a whole exact name. A start tag can match
 # _SECRET_START_TAG only where one of these ends its name, right before a space or ">".
 _SECRET_NAME_ENDINGS = tuple(sorted({*_SECRET_SUFFIXES, *_EXACT_SECRET_NAMES}))
-_SECRET_NAME_ENDING = re.compile("(?i:" + "|".join(map(re.escape, _SECRET_NAME_ENDINGS)) + r")(?=[\s>])")
+_SECRET_NAME_ENDING = LazyPattern("(?i:" + "|".join(map(re.escape, _SECRET_NAME_ENDINGS)) + r")(?=[\s>])")
 
 
 def _secret_start_tags(text: str, qnames: Collection[str] | None = None) -> Iterator[re.Match[str]]:
@@ -114,19 +115,19 @@ def _ends_of(text: str, ending: str) -> Iterator[int]:
 # character (base64 is all words; a 4 MiB image took 4 s to digest), and unbounded it was quadratic.
 # Every quote is a candidate (a charset first lets the scan skip text quickly); only one followed by
 # ":" ends a key.
-_KEY_ANCHOR = re.compile(r"""[="'](?:(?<=["'])\s*:)?""")
-_BARE_KEY_BACKWARDS = re.compile(r"[\w.-]{1,128}")  # matched on the reversed text before an "="
-_KEY_START = re.compile(r"[A-Za-z_]")
-_QUOTED_KEY = re.compile(r"[A-Za-z_][\w.-]*")
-_SPACES = re.compile(r"\s*")
+_KEY_ANCHOR = LazyPattern(r"""[="'](?:(?<=["'])\s*:)?""")
+_BARE_KEY_BACKWARDS = LazyPattern(r"[\w.-]{1,128}")  # matched on the reversed text before an "="
+_KEY_START = LazyPattern(r"[A-Za-z_]")
+_QUOTED_KEY = LazyPattern(r"[A-Za-z_][\w.-]*")
+_SPACES = LazyPattern(r"\s*")
 # Quoted values: JSON-style with backslash escapes first, else plain (XML attributes, where a
 # backslash is only a character).
 # Each quoted form is runs of ordinary characters between escapes ([^"\\]*+ ...): the alternation
 # (?:[^"\\]|\\.)* of before kept ~136 bytes of backtracking state per character (an 8 MiB
 # attribute: 1.1 GB).
-_VALUE = re.compile(r"""(?P<value>"[^"\\]*+(?:\\.[^"\\]*+)*+"|"[^"]*+"|'[^'\\]*+(?:\\.[^'\\]*+)*+'|'[^']*+'"""
+_VALUE = LazyPattern(r"""(?P<value>"[^"\\]*+(?:\\.[^"\\]*+)*+"|"[^"]*+"|'[^'\\]*+(?:\\.[^'\\]*+)*+'|'[^']*+'"""
                     r"""|[^\s&,;"'<>}]++)""")
-_HEADER_LINE = re.compile(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>[^\r\n]+)", re.MULTILINE)
+_HEADER_LINE = LazyPattern(r"^(?P<key>(?P<hname>[A-Za-z][\w-]*):[ \t]*)(?P<value>[^\r\n]+)", re.MULTILINE)
 
 
 def _mask_xml_elements(text: str) -> str:
@@ -176,7 +177,7 @@ def _mask_xml_elements(text: str) -> str:
 # Linear in time and memory: the name starts only after a delimiter and is possessive (an unclosed
 # quote made every character a new start: quadratic), and each quote's value is one [^"]*+ run (the
 # lazy `.*?(?P=quote)` of before kept backtracking state as it went).
-_ATTRIBUTE = re.compile(r"""(?<![^\s=/<>"'])(?P<name>[^\s=/<>"']++)(?P<equals>\s*+=\s*+)"""
+_ATTRIBUTE = LazyPattern(r"""(?<![^\s=/<>"'])(?P<name>[^\s=/<>"']++)(?P<equals>\s*+=\s*+)"""
                         r"""(?:(?P<quote>")(?P<value>[^"]*+)"|(?P<squote>')(?P<svalue>[^']*+)')""")
 
 
@@ -265,8 +266,8 @@ def credential_spans(text: str, qnames: Collection[str] | None = None) -> list[t
 
 # What a parser's message may quote: names, entity names, a run of the document (split at spaces,
 # quotes, the cut mark, and the markup around names).
-_QUOTED_TOKEN = re.compile(r"[^\s'\"…&;<>/=]+")
-_MASKED_RUN = re.compile(r"\*\*\*(?:[\s&;<>/=]*\*\*\*)+")
+_QUOTED_TOKEN = LazyPattern(r"[^\s'\"…&;<>/=]+")
+_MASKED_RUN = LazyPattern(r"\*\*\*(?:[\s&;<>/=]*\*\*\*)+")
 
 
 def mask_quoted_credentials(message: str, text: str) -> str:
@@ -377,20 +378,40 @@ def _mask_key_values(text: str) -> str:
 
 
 def redact_text(text: str, known_secrets: frozenset[str] | set[str] = frozenset()) -> str:
-    if "<" in text:
-        text = _mask_xml_elements(text)
-    # A key=value needs an "=" or a quoted key; skipping it otherwise saves a slow scan of prose.
-    if "=" in text or '"' in text or "'" in text:
-        text = _mask_key_values(text)
-    if ":" in text:
-        text = _HEADER_LINE.sub(_mask_key_value, text)
-    # Longest first, so a secret that contains another is masked whole.
-    for secret in sorted(known_secrets, key=len, reverse=True):
-        if secret and len(secret) >= 3 and secret != MASK:
-            for form in _written_forms(secret):
+    # Each pattern below masks only under a name is_secret_name accepts (an element, a key, a
+    # header), and every such name holds one of the endings, in any case: text without one (most
+    # finding messages) has nothing for them to change. str.lower() maps character by character,
+    # so the lowered name is inside the lowered text.
+    if _may_name_a_secret(text):
+        if "<" in text:
+            text = _mask_xml_elements(text)
+        # A key=value needs an "=" or a quoted key; skipping it otherwise saves a slow scan of prose.
+        if "=" in text or '"' in text or "'" in text:
+            text = _mask_key_values(text)
+        if ":" in text:
+            text = _HEADER_LINE.sub(_mask_key_value, text)
+    if known_secrets:
+        for forms in _forms_longest_first(known_secrets if type(known_secrets) is frozenset else frozenset(known_secrets)):
+            for form in forms:
                 while form in text:  # again: masking "a***" in "aa***" leaves "a***"
                     text = text.replace(form, MASK)
     return text
+
+
+def _may_name_a_secret(text: str) -> bool:
+    return _ANY_NAME_ENDING.search(text.lower()) is not None
+
+
+# Any of the endings, in lowered text: one search instead of one scan per ending.
+_ANY_NAME_ENDING = LazyPattern("|".join(map(re.escape, _SECRET_NAME_ENDINGS)))
+
+
+@functools.lru_cache(maxsize=64)  # one exchange's secrets mask each of its findings' texts
+def _forms_longest_first(known_secrets: frozenset[str]) -> tuple[tuple[str, ...], ...]:
+    """The written forms of each secret worth masking, longest secret first, so a secret that
+    contains another is masked whole."""
+    return tuple(tuple(_written_forms(secret)) for secret in sorted(known_secrets, key=len, reverse=True)
+                 if secret and len(secret) >= 3 and secret != MASK)
 
 
 def _written_forms(secret: str) -> set[str]:
@@ -411,6 +432,8 @@ def lines_with_credentials(text: str, known_secrets: frozenset[str] | set[str] =
     """The 0-based numbers of the lines ("\\n"-separated) of `text` that redaction would change: a
     credential element's content, a credential key=value, or a known secret in any written form,
     including those that run over several lines."""
+    import bisect  # noqa: PLC0415 (only --diff asks which lines hold credentials)
+
     starts = [0, *(index + 1 for index, char in enumerate(text) if char == "\n")]
 
     def lines_of(start: int, end: int) -> range:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from proxy_addon.core import data_cache
+from proxy_addon.core.frozen import LazyPattern
 from proxy_addon.core.shipped import data_dir
 
 Version = tuple[int, int, int]
@@ -19,7 +20,7 @@ Version = tuple[int, int, int]
 # A match starts only at the start of a run of digits, and each run is read once (possessive): a
 # GetAPIVersion answer's apiVer of 20,000 digits took 2 s (each digit a new start scanning to the
 # end of the run), quadratic. The same matches: a match inside a run has one at the run's start.
-_VERSION = re.compile(r"(?<!\d)(\d++)\.(\d++)(?:\.(\d++))?(?:\s*+SP\s*+(\d++))?", re.IGNORECASE)
+_VERSION = LazyPattern(r"(?<!\d)(\d++)\.(\d++)(?:\.(\d++))?(?:\s*+SP\s*+(\d++))?", re.IGNORECASE)
 
 
 class ReleaseCatalogError(ValueError):

@@ -19,15 +19,18 @@ from __future__ import annotations
 import enum
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from proxy_addon.core.findings import Finding
 from proxy_addon.core.message import Message, build_message, exception_key
 from proxy_addon.core.parsing import parse_document
-from proxy_addon.exchange.knowledge import Fact, KnowledgeContext, SiteKnowledge, facts_from_answer, may_teach
 from proxy_addon.exchange.observed import Exchange, Observed
 from proxy_addon.exchange.record import ExchangeRecord, LintedMessage, Outcome
 from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.engine import Linter, LintResult
+
+if TYPE_CHECKING:
+    from proxy_addon.exchange.knowledge import Fact, KnowledgeContext, SiteKnowledge
 
 MAX_IN_FLIGHT = 10_000  # requests waiting for their answer; the oldest are given up on beyond this
 NO_EXCEPTION_ID = "(no exceptionID)"
@@ -52,11 +55,25 @@ class ExchangeLinter:
         self.linter = linter
         self.scope = scope
         self.ignored_rules = ignored_rules  # per-file-ignores: the rule selectors left out for a source
-        self.knowledge = knowledge if knowledge is not None else SiteKnowledge()
+        self._knowledge = knowledge  # None: none yet (made on first use: a lone file never needs one)
         self.max_in_flight = max_in_flight
         self._capture: str | None = None  # Scope.CAPTURE: the capture file the knowledge is from
         self._pending: OrderedDict[tuple[str, str], ExchangeRecord] = OrderedDict()
         self.configure(context or LintContext())
+
+    @property
+    def knowledge(self) -> SiteKnowledge:
+        """What was learned in the current scope. exchange.knowledge is imported on first use: `check`
+        of lone message files learns nothing and never pays for it."""
+        if self._knowledge is None:
+            from proxy_addon.exchange.knowledge import SiteKnowledge  # noqa: PLC0415
+
+            self._knowledge = SiteKnowledge()
+        return self._knowledge
+
+    @knowledge.setter
+    def knowledge(self, knowledge: SiteKnowledge) -> None:
+        self._knowledge = knowledge
 
     def configure(self, context: LintContext) -> None:
         self.base_context = context
@@ -89,6 +106,8 @@ class ExchangeLinter:
         chunk starts from the facts the exchanges before it taught. Only answers that can teach are
         parsed (`may_teach`), and the facts are the ones `lint` learns from the same answer.
         """
+        from proxy_addon.exchange.knowledge import facts_from_answer, may_teach  # noqa: PLC0415
+
         request = next((seen for seen in exchange.messages if seen.direction == "request"), None)
         answer = next((seen for seen in exchange.messages if seen.direction == "response"), None)
         if answer is None or request is None or not answer.locator or not may_teach(answer.data):
@@ -125,7 +144,7 @@ class ExchangeLinter:
     def _enter_scope(self, seen: Observed) -> None:
         if self.scope is Scope.CAPTURE and seen.source != self._capture:
             self._capture = seen.source
-            self.knowledge = SiteKnowledge()
+            self._knowledge = None  # a new capture's, made when first needed
             self._pending.clear()
 
     def _context(self, upstream: str | None) -> KnowledgeContext:
@@ -134,6 +153,8 @@ class ExchangeLinter:
         if context is None or context.knowledge is not self.knowledge:  # a new capture's knowledge
             if len(self._contexts) > 1024:  # upstream names come from traffic: keep the memo bounded
                 self._contexts.clear()
+            from proxy_addon.exchange.knowledge import KnowledgeContext  # noqa: PLC0415
+
             context = self._contexts[upstream] = KnowledgeContext.around(self.base_context, self.knowledge, upstream)
         return context
 
@@ -184,6 +205,8 @@ class ExchangeLinter:
             outcome = Outcome.FAILED if paired else Outcome.ALONE
             predicted_by = self._predictors(message.exception_id, asked.findings_in("request"))
             _note_failure(result.findings, failure, predicted_by)
+        from proxy_addon.exchange.knowledge import facts_from_answer  # noqa: PLC0415
+
         learned = tuple(fact for fact in facts_from_answer(asked.site, operation, message, seen, asked.webex_id)
                         if self.knowledge.learn(fact) and fact.is_site_fact)
         return asked.answered(answer, outcome=outcome, operation=operation, failure=failure,

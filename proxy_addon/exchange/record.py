@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from proxy_addon.core.findings import Finding
+from proxy_addon.core.frozen import Frozen
 from proxy_addon.core.redaction import redact
 from proxy_addon.exchange.observed import Observed
 
 if TYPE_CHECKING:
     from proxy_addon.exchange.knowledge import Fact
     from proxy_addon.lint.engine import LintResult
+
+_set = object.__setattr__
 
 
 class Outcome(enum.StrEnum):
@@ -35,12 +36,15 @@ class Outcome(enum.StrEnum):
     UNANSWERED = "unanswered"  # the request's flow ended without an answer, or it waited too long
 
 
-@dataclass(frozen=True, slots=True)
-class LintedMessage:
-    """One direction of an exchange as the linter saw it."""
+class LintedMessage(Frozen):
+    """One direction of an exchange as the linter saw it. (Plain classes here, not dataclasses:
+    `check FILE` creates them at import, core/frozen.py.)"""
 
-    observed: Observed
-    result: LintResult
+    __slots__ = ("observed", "result")
+
+    def __init__(self, observed: Observed, result: LintResult):
+        _set(self, "observed", observed)
+        _set(self, "result", result)
 
     @property
     def findings(self) -> list[Finding]:
@@ -52,19 +56,47 @@ class LintedMessage:
         return (message.direction if message is not None else None) or self.observed.direction
 
 
-@dataclass(frozen=True, eq=False)
-class ExchangeRecord:
-    """A request and its answer as linted, with what the exchange is about and what it taught."""
+class ExchangeRecord(Frozen):
+    """A request and its answer as linted, with what the exchange is about and what it taught.
+    Immutable; two records are equal only when they are the same record."""
 
-    request: LintedMessage | None
-    response: LintedMessage | None
-    outcome: Outcome
-    site: str | None = None
-    webex_id: str | None = None
-    operation: str | None = None
-    failure: str | None = None  # the exceptionID of a FAILURE ("(no exceptionID)" without one)
-    predicted_by: tuple[str, ...] = ()  # the request's rules that predicted the failure
-    learned: tuple[Fact, ...] = ()  # site facts this exchange's answer taught that were news
+    __slots__ = (
+        "request",
+        "response",
+        "outcome",
+        "site",
+        "webex_id",
+        "operation",
+        "failure",  # the exceptionID of a FAILURE ("(no exceptionID)" without one)
+        "predicted_by",  # the request's rules that predicted the failure
+        "learned",  # site facts this exchange's answer taught that were news
+        "_secrets",  # worked out on first use (see secrets)
+    )
+    _FIELDS = __slots__[:-1]
+
+    def __init__(self, request: LintedMessage | None, response: LintedMessage | None, outcome: Outcome,
+                 site: str | None = None, webex_id: str | None = None, operation: str | None = None,
+                 failure: str | None = None, predicted_by: tuple[str, ...] = (), learned: tuple[Fact, ...] = ()):
+        _set(self, "request", request)
+        _set(self, "response", response)
+        _set(self, "outcome", outcome)
+        _set(self, "site", site)
+        _set(self, "webex_id", webex_id)
+        _set(self, "operation", operation)
+        _set(self, "failure", failure)
+        _set(self, "predicted_by", predicted_by)
+        _set(self, "learned", learned)
+        _set(self, "_secrets", None)
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in ExchangeRecord._FIELDS)
+
+    def __repr__(self) -> str:
+        return (f"ExchangeRecord(outcome={self.outcome!r}, site={self.site!r}, operation={self.operation!r}, "
+                f"failure={self.failure!r}, predicted_by={self.predicted_by!r})")
 
     @property
     def observed(self) -> Observed:
@@ -108,14 +140,18 @@ class ExchangeRecord:
             return self.response.findings if self.response is not None else []
         return self.findings
 
-    @cached_property
+    @property
     def secrets(self) -> frozenset[str]:
-        """The credential values of both messages: an answer may echo what its request sent."""
-        found: frozenset[str] = frozenset()
-        for part in self.messages:
-            message = part.result.message
-            if message is not None:
-                found |= message.secrets
+        """The credential values of both messages: an answer may echo what its request sent.
+        Worked out once, the first time something about the exchange is about to leave the process."""
+        found = self._secrets
+        if found is None:
+            found = frozenset()
+            for part in self.messages:
+                message = part.result.message
+                if message is not None:
+                    found |= message.secrets
+            _set(self, "_secrets", found)
         return found
 
     def redact(self, value):
@@ -131,4 +167,6 @@ class ExchangeRecord:
 
     def answered(self, response: LintedMessage, **changes) -> ExchangeRecord:
         """This request's record completed with its answer."""
-        return replace(self, response=response, **changes)
+        values = dict(zip(ExchangeRecord._FIELDS, self._fields()))
+        values.update(response=response, **changes)
+        return ExchangeRecord(**values)

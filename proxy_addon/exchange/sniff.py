@@ -16,10 +16,10 @@ byte-order mark, or NULs beside ASCII) are decoded first and scanned the same wa
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from proxy_addon.core.charsets import byte_order_mark
+from proxy_addon.core.frozen import LazyPattern
 from proxy_addon.core.namespaces import SERVICE_NS
 
 SNIFF_BYTES = 4096
@@ -39,11 +39,11 @@ class _Syntax:
         self.comment, self.comment_end = word("<!--"), word("-->")
         self.doctype = word("<!DOCTYPE")
         self.subset_open, self.subset_close, self.tag_close = word("["), word("]"), word(">")
-        self.gap = re.compile(word(f"{gap}*+"))
-        self.doctype_text = re.compile(word(r"[^\[>]*+"))
+        self.gap = LazyPattern(word(f"{gap}*+"))
+        self.doctype_text = LazyPattern(word(r"[^\[>]*+"))
         # An optional prefix (its name read once, possessively: at most two tries), `message`, then a
         # space, `/` or `>`.
-        self.root = re.compile(word(rf"<(?:[A-Za-z_]{name_char}*+:)?message(?:{space}|[/>])"))
+        self.root = LazyPattern(word(rf"<(?:[A-Za-z_]{name_char}*+:)?message(?:{space}|[/>])"))
 
 
 # What re's `\s` and `\w` matched when the head was decoded first, so that the answer does not depend

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from proxy_addon.core.frozen import LazyPattern
 from proxy_addon.exchange.sniff import SNIFF_BYTES, is_message
 from proxy_addon.inputs.model import CaptureError
 
@@ -66,41 +67,65 @@ class Walk:
                    root=Path(settings.root) if settings.root else None, force_exclude=settings.force_exclude)
 
     def files(self, paths: Iterable[str]) -> Iterator[Path | CaptureError]:
-        """Every file to read: named files as given, folders searched."""
+        """Every file to read: named files as given, folders searched (.xml files that are not
+        messages left out, see `candidates`)."""
+        for item in self.candidates(paths):
+            if isinstance(item, CaptureError):
+                yield item
+                continue
+            path, sniff = item
+            if sniff and not _is_message_file(path):
+                self.not_messages.append(Path(path))
+                continue
+            yield Path(path)
+
+    def candidates(self, paths: Iterable[str]) -> Iterator[tuple[str, bool] | CaptureError]:
+        """(path, sniff) for every file to read, in order; `sniff`: an .xml file a folder walk found,
+        to be left out (`skip_not_message`) if its first bytes are not a message. Who reads the
+        file sniffs the bytes it read: one open per file, not one to sniff and one to read."""
         excluded = None  # compiled for the first folder: a named file needs no pattern
         for raw in paths:
             path = Path(raw)
             if path.is_dir():
                 if excluded is None:
-                    excluded = _spec([*self.exclude, *self.extend_exclude])
+                    excluded = _Excludes([*self.exclude, *self.extend_exclude])
                 yield from self._search(path, excluded)
             elif path.is_file():
                 if self.force_exclude:
                     if excluded is None:
-                        excluded = _spec([*self.exclude, *self.extend_exclude])
+                        excluded = _Excludes([*self.exclude, *self.extend_exclude])
                     if self._named_left_out(path, excluded):
                         continue
-                yield path
+                yield str(path), False
             else:
                 yield CaptureError(raw, "no such file or folder")
 
-    def _named_left_out(self, path: Path, excluded: pathspec.PathSpec) -> bool:
+    def skip_not_message(self, path: str, head: bytes) -> bool:
+        """For a candidate to sniff: True (and counted) when `head`, its first bytes, is not a message."""
+        if is_message(head[:SNIFF_BYTES]):
+            return False
+        self.not_messages.append(Path(path))
+        return True
+
+    def _named_left_out(self, path: Path, excluded: _Excludes) -> bool:
         """With force_exclude: whether a file named on the command line is left out, as a folder
         walk from the project's root would leave it out (a pattern, or XML that is not a message)."""
         root = str((self.root or Path.cwd()).resolve())
         absolute = os.path.abspath(path)
         relative = _relative(absolute, root) or absolute.replace(os.sep, "/").lstrip("/")
-        if excluded.match_file(relative):
+        if excluded.match(relative):
             self.excluded += 1
             return True
-        if self.messages_only and path.suffix.lower() in XML_SUFFIXES and not _is_message_file(path):
+        if self.messages_only and path.suffix.lower() in XML_SUFFIXES and not _is_message_file(str(path)):
             self.not_messages.append(path)
             return True
         return False
 
-    def _search(self, top: Path, excluded: pathspec.PathSpec) -> Iterator[Path]:
+    def _search(self, top: Path, excluded: _Excludes) -> Iterator[tuple[str, bool]]:
         """The files under `top` to read, in path order. Strings and directory entries, not Path
-        objects and a stat per name: the walk of a thousand files cost more than linting half of them."""
+        objects and a stat per name: the walk of a thousand files cost more than linting half of them.
+        Exclude patterns that are plain names (the defaults: `.git`, `node_modules`) are a set looked
+        up once per folder and name; .gitignore files are read where a folder's listing shows one."""
         root = (self.root or Path.cwd()).resolve()
         if not top.resolve().is_relative_to(root):
             root = top.resolve()  # a folder outside the project: its patterns apply from the folder itself
@@ -109,47 +134,63 @@ class Walk:
         pending = [(os.path.abspath(top), str(top), _ancestor_gitignores(top.resolve()))]
         while pending:
             absolute, shown, ignores = pending.pop()
-            gitignore = _gitignore(Path(shown))
-            if gitignore is not None:
-                ignores = [*ignores, (Path(absolute).resolve(), gitignore)]
             try:
                 with os.scandir(shown) as scan:
                     entries = list(scan)
             except OSError:
                 continue
+            if any(entry.name == ".gitignore" for entry in entries):
+                gitignore = _gitignore(Path(shown))
+                if gitignore is not None:
+                    ignores = [*ignores, (Path(absolute).resolve(), gitignore)]
+            folder = _relative(absolute, root_text)
+            # A plain name among this folder's own components excludes everything in it.
+            folder_excluded = folder is not None and excluded.names_any(folder)
             for entry in entries:
+                name = entry.name
+                # As str(Path(...)) writes it: no "./" before what `check .` finds.
+                shown_path = name if shown == "." else entry.path
                 try:
                     is_folder = entry.is_dir()
                     linked = entry.is_symlink()
                 except OSError:
                     continue
                 if is_folder:
-                    if not linked and not self._left_out(os.path.join(absolute, entry.name), root_text, excluded,
-                                                         ignores, folder=True):
-                        pending.append((os.path.join(absolute, entry.name), entry.path, ignores))
+                    if not linked and not self._left_out(os.path.join(absolute, name), root_text, excluded,
+                                                         ignores, folder=True, plain=folder_excluded):
+                        pending.append((os.path.join(absolute, name), shown_path, ignores))
                     continue
-                if os.path.splitext(entry.name)[1].lower() not in KNOWN_SUFFIXES:
+                suffix = os.path.splitext(name)[1].lower()
+                if suffix not in KNOWN_SUFFIXES:
                     continue
-                full = os.path.realpath(entry.path) if linked else os.path.join(absolute, entry.name)
                 try:
                     is_file = entry.is_file()
                 except OSError:
                     continue
-                if is_file and not self._left_out(full, root_text, excluded, ignores, folder=False):
-                    found.append(entry.path)
+                if not is_file:
+                    continue
+                if linked:  # where the link points decides, whatever the folder it sits in
+                    left_out = self._left_out(os.path.realpath(shown_path), root_text, excluded, ignores, folder=False)
+                else:
+                    left_out = self._left_out(os.path.join(absolute, name), root_text, excluded, ignores,
+                                              folder=False, plain=folder_excluded)
+                if not left_out:
+                    found.append(shown_path)
+        sniff = self.messages_only
         for shown_path in sorted(found):
-            path = Path(shown_path)
-            if self.messages_only and path.suffix.lower() in XML_SUFFIXES and not _is_message_file(path):
-                self.not_messages.append(path)
-                continue
-            yield path
+            yield shown_path, sniff and os.path.splitext(shown_path)[1].lower() in XML_SUFFIXES
 
-    def _left_out(self, absolute: str, root: str, excluded: pathspec.PathSpec,
-                  ignores: list[tuple[Path, pathspec.PathSpec]], *, folder: bool) -> bool:
-        """Whether the file or folder at `absolute` (symlinks resolved) is excluded or .gitignore'd."""
+    def _left_out(self, absolute: str, root: str, excluded: _Excludes,
+                  ignores: list[tuple[Path, pathspec.PathSpec]], *, folder: bool, plain: bool | None = None) -> bool:
+        """Whether the file or folder at `absolute` (symlinks resolved) is excluded or .gitignore'd.
+        `plain`: whether its folder is known to be excluded by a plain name (None: not known)."""
         suffix = "/" if folder else ""
         relative = _relative(absolute, root) or os.path.basename(absolute)
-        if excluded.match_file(relative + suffix):
+        if plain is None:
+            hit = excluded.match(relative + suffix)
+        else:
+            hit = plain or excluded.names_has(os.path.basename(absolute)) or excluded.others_match(relative + suffix)
+        if hit:
             self.excluded += 1
             return True
         ignored = None
@@ -161,6 +202,40 @@ class Walk:
         if ignored:
             self.excluded += 1
         return bool(ignored)
+
+
+# An exclude pattern that is only a name (`.git`, `node_modules`, `__pycache__`): gitignore matches it
+# against every component of a path, which a set answers without a regex per pattern.
+_PLAIN_NAME = LazyPattern(r"(?!\.*\Z)[\w.-]+")
+
+
+class _Excludes:
+    """`exclude` and `extend-exclude`, compiled once per walk: gitignore-style, as pathspec reads
+    them, with plain names looked up in a set and only the other patterns given to pathspec."""
+
+    def __init__(self, patterns: list[str]):
+        if any(pattern.startswith("!") for pattern in patterns):  # a negation needs gitignore's order
+            self.names: frozenset[str] = frozenset()
+            others = patterns
+        else:
+            self.names = frozenset(pattern for pattern in patterns if _PLAIN_NAME.fullmatch(pattern))
+            others = [pattern for pattern in patterns if pattern not in self.names]
+        real = [pattern for pattern in others if pattern.strip() and not pattern.startswith("#")]
+        self.others = _spec(others) if real else None
+
+    def names_has(self, name: str) -> bool:
+        return name in self.names
+
+    def names_any(self, relative: str) -> bool:
+        """Whether a plain name is one of the components of `relative` ("/"-separated)."""
+        return bool(self.names) and bool(relative) and not self.names.isdisjoint(relative.split("/"))
+
+    def others_match(self, relative: str) -> bool:
+        return self.others is not None and self.others.match_file(relative)
+
+    def match(self, relative: str) -> bool:
+        """What pathspec's match_file of every pattern answers for `relative` (a folder ends in "/")."""
+        return self.names_any(relative.rstrip("/")) or self.others_match(relative)
 
 
 def _relative(path: str, base: str) -> str | None:
@@ -205,7 +280,7 @@ def _spec(lines: list[str]) -> pathspec.PathSpec:
 
 # In pathspec's regex: a star ("[^/]*"), then a piece of fixed length (escaped characters, literal
 # characters, bracket expressions; no quantifier, group or slash), then another star.
-_STAR_THEN_PIECE = re.compile(r"\[\^/\]\*((?:\\.|\[(?:\\.|[^\]\\])+\]|[^\\\[\](){}/$^*?+|.])+)(?=\[\^/\]\*)")
+_STAR_THEN_PIECE = LazyPattern(r"\[\^/\]\*((?:\\.|\[(?:\\.|[^\]\\])+\]|[^\\\[\](){}/$^*?+|.])+)(?=\[\^/\]\*)")
 
 
 def _ancestor_gitignores(top: Path) -> list[tuple[Path, pathspec.PathSpec]]:
@@ -222,9 +297,9 @@ def _ancestor_gitignores(top: Path) -> list[tuple[Path, pathspec.PathSpec]]:
     return []
 
 
-def _is_message_file(path: Path) -> bool:
+def _is_message_file(path: str) -> bool:
     try:
-        with path.open("rb") as stream:
+        with open(path, "rb") as stream:
             return is_message(stream.read(SNIFF_BYTES))
     except OSError:
         return True  # read it anyway: reading it again reports why it cannot be read

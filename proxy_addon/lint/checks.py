@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from lxml import etree
 
+from proxy_addon.core.frozen import LazyPattern, Plain
 from proxy_addon.core.message import Message, child, exception_key, local_name, text_of
 from proxy_addon.core.text import format_time
 from proxy_addon.core.versions import Version, format_version
@@ -45,29 +45,49 @@ Element = etree._Element
 # and later "}}", or "${" and later "}"; or %(name)s anywhere; or the whole value {name}. Said without
 # a regex alternation like \{\{.*?\}\}: tried from every "{{" it scanned the rest of the line each
 # time, quadratic (a 100 KB confName of "{{" took 26 s).
-_PRINTF_NAME = re.compile(r"%\(\w+\)s")
-_BRACED_NAME = re.compile(r"\{\w+\}$")
-WEBEX_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?\s*$")
+_PRINTF_NAME = LazyPattern(r"%\(\w+\)s")
+_BRACED_NAME = LazyPattern(r"\{\w+\}$")
+WEBEX_DATE = LazyPattern(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?\s*$")
 
 
-@dataclass(slots=True)
-class Hit:
-    element: Element
-    values: dict[str, Any] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()  # where what the check relied on came from (an earlier answer)
+class Hit(Plain):
+    """What a check found: the element, the values its message names, and notes. (Hit and CheckEnv
+    are plain classes, not dataclasses: `check FILE` creates them at import, core/frozen.py.)"""
+
+    __slots__ = ("element", "values", "notes")
+    _FIELDS = __slots__
+
+    def __init__(self, element: Element, values: dict[str, Any] | None = None, notes: tuple[str, ...] = ()):
+        self.element = element
+        self.values = {} if values is None else values
+        self.notes = notes  # where what the check relied on came from (an earlier answer)
 
 
-@dataclass(slots=True)
-class CheckEnv:
-    message: Message
-    api_version: Version
-    is_ci: bool | None  # None: the site type is unknown
-    exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)  # rules/exceptions.yaml
-    lifecycle: Any = None  # rules/lifecycle.yaml (proxy_addon.lint.lifecycle.Lifecycle)
-    site_kind: str | None = None  # "ci" | "sso" | "non-sso" (GetSiteType, A174-178); None: unknown
-    site: str | None = None  # the site the message is for (siteName, or the siteID's mapped name)
-    time: float | None = None  # when the message was seen (a capture's or the proxy's clock)
-    remembered: Callable[[str, str | None, str], Any] = lambda kind, site, key: None  # LintContext.remembered
+def _nothing_remembered(kind: str, site: str | None, key: str) -> Any:
+    return None
+
+
+class CheckEnv(Plain):
+    __slots__ = ("message", "api_version", "is_ci", "exceptions", "lifecycle", "site_kind", "site", "time", "remembered")
+    _FIELDS = __slots__
+
+    def __init__(self, message: Message, api_version: Version,
+                 is_ci: bool | None,  # None: the site type is unknown
+                 exceptions: dict[str, dict[str, Any]] | None = None,  # rules/exceptions.yaml
+                 lifecycle: Any = None,  # rules/lifecycle.yaml (proxy_addon.lint.lifecycle.Lifecycle)
+                 site_kind: str | None = None,  # "ci" | "sso" | "non-sso" (GetSiteType, A174-178); None: unknown
+                 site: str | None = None,  # the site the message is for (siteName, or the siteID's mapped name)
+                 time: float | None = None,  # when the message was seen (a capture's or the proxy's clock)
+                 remembered: Callable[[str, str | None, str], Any] = _nothing_remembered):  # LintContext.remembered
+        self.message = message
+        self.api_version = api_version
+        self.is_ci = is_ci
+        self.exceptions = {} if exceptions is None else exceptions
+        self.lifecycle = lifecycle
+        self.site_kind = site_kind
+        self.site = site
+        self.time = time
+        self.remembered = remembered
 
 
 Check = Callable[[list[Element], dict[str, Any], CheckEnv], Iterator[Hit]]

@@ -11,12 +11,11 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from proxy_addon.core.findings import Severity
-from proxy_addon.core.frozen import Frozen
+from proxy_addon.core.frozen import Frozen, Plain
 from proxy_addon.core.message import exception_key
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.core.versions import Version, parse_version
@@ -65,41 +64,60 @@ class Case(Frozen):
     severity: Severity
 
 
-@dataclass
-class Rule:
-    """One rule (one variant of it): where it applies, what it selects, the check, its words and fix."""
+class Rule(Plain):
+    """One rule (one variant of it): where it applies, what it selects, the check, its words and fix.
+    (A plain class, not a dataclass: `check FILE` creates it at import, core/frozen.py.)"""
 
-    id: str
-    name: str
-    severity: Severity
-    message: str
-    introduced: str
-    direction: str = "any"
-    operations: tuple[str, ...] | None = None  # None = every operation
-    site: str = "any"  # "any" | "ci" | "not-ci" (not known to be CI) | "known" (the type is known)
-    since: Version | None = None
-    until: Version | None = None
-    given: list[str] = field(default_factory=list)
-    selectors: list[Selector] = field(default_factory=list)
-    unless: list[Selector] = field(default_factory=list)
-    when: list[Selector] = field(default_factory=list)  # each must match, or the rule does not run
-    function: str = "builtin"
-    check: Check | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    predicts: str | None = None
-    fix: FixSpec | None = None
-    docs: dict[str, str] = field(default_factory=dict)
-    cases: dict[str, Case] = field(default_factory=dict)
-    pack: str = ""  # the pack's name (file stem)
-    source: str = ""  # the pack's path
+    _FIELDS = ("id", "name", "severity", "message", "introduced", "direction", "operations", "site", "since", "until",
+               "given", "selectors", "unless", "when", "function", "check", "options", "predicts", "fix", "docs",
+               "cases", "pack", "source", "log", "opt_in")
+
+    def __init__(self, id: str, name: str, severity: Severity, message: str, introduced: str,  # noqa: A002
+                 direction: str = "any",
+                 operations: tuple[str, ...] | None = None,  # None = every operation
+                 site: str = "any",  # "any" | "ci" | "not-ci" (not known to be CI) | "known" (the type is known)
+                 since: Version | None = None, until: Version | None = None,
+                 given: list[str] | None = None, selectors: list[Selector] | None = None,
+                 unless: list[Selector] | None = None,
+                 when: list[Selector] | None = None,  # each must match, or the rule does not run
+                 function: str = "builtin", check: Check | None = None, options: dict[str, Any] | None = None,
+                 predicts: str | None = None, fix: FixSpec | None = None, docs: dict[str, str] | None = None,
+                 cases: dict[str, Case] | None = None,
+                 pack: str = "",  # the pack's name (file stem)
+                 source: str = "",  # the pack's path
+                 log: str = "every",  # see LOG_MODES
+                 # Off unless selected by its own id (--select WX503), as ruff's opt-in rules: for findings a
+                 # correct message can carry, which only someone auditing their own code asked for.
+                 opt_in: bool = False):
+        self.id = id
+        self.name = name
+        self.severity = severity
+        self.message = message
+        self.introduced = introduced
+        self.direction = direction
+        self.operations = operations
+        self.site = site
+        self.since = since
+        self.until = until
+        self.given = [] if given is None else given
+        self.selectors = [] if selectors is None else selectors
+        self.unless = [] if unless is None else unless
+        self.when = [] if when is None else when
+        self.function = function
+        self.check = check
+        self.options = {} if options is None else options
+        self.predicts = predicts
+        self.fix = fix
+        self.docs = {} if docs is None else docs
+        self.cases = {} if cases is None else cases
+        self.pack = pack
+        self.source = source
+        self.log = log
+        self.opt_in = opt_in
 
     @property
     def team(self) -> bool:
         return self.id.rstrip("0123456789") != BUILTIN_PREFIX
-    log: str = "every"  # see LOG_MODES
-    # Off unless selected by its own id (--select WX503), as ruff's opt-in rules: for findings a
-    # correct message can carry, which only someone auditing their own code asked for.
-    opt_in: bool = False
 
     @property
     def is_builtin(self) -> bool:

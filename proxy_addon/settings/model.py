@@ -9,14 +9,13 @@ checked when their layer is read, so an error names the file key, flag or option
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from proxy_addon.core.findings import Severity
-from proxy_addon.core.versions import LATEST, Version
+from proxy_addon.core.frozen import Frozen
+from proxy_addon.core.versions import LATEST
 from proxy_addon.lint.context import LintContext
 
 
@@ -31,40 +30,62 @@ ADDED = frozenset({"ci_sites", "control_hub_sites", "ignore", "rule_packs", "ext
 UPDATED = frozenset({"site_ids", "severity", "per_file_ignores", "selector_origins"})
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What a command runs with, every source applied (see `merged`)."""
+class Settings(Frozen):
+    """What a command runs with, every source applied (see `merged`). Immutable, built by keyword
+    (a plain class, not a dataclass: `check` creates it at start-up, core/frozen.py)."""
 
-    # What to lint with (check, audit, proxy).
-    ci_sites: tuple[str, ...] = ()
-    control_hub_sites: tuple[str, ...] = ()  # sites managed in Control Hub (41.11): WX203-WX206
-    api_version: Version = LATEST
-    site_ids: Mapping[str, str] = field(default_factory=dict)  # siteID -> siteName
-    select: tuple[str, ...] = ()  # rule ids or prefixes; empty: all
-    ignore: tuple[str, ...] = ()
-    severity: Mapping[str, Severity] = field(default_factory=dict)
-    validate: bool = False
-    schema_dir: str | None = None  # another XSD bundle (absolute); implies validate
-    rule_packs: tuple[str, ...] = ()  # team rule packs (YAML files), added to the shipped ones
-    # The least severe finding that fails a run (exit 1): info findings are shown but, by default,
-    # fail nothing (as Spectral's --fail-severity).
-    fail_on: Severity = Severity.WARNING
-    # Which files a folder walk reads (check, audit); patterns are gitignore-style, relative to the
-    # configuration file's folder. exclude=None: the defaults (inputs/walk.py DEFAULT_EXCLUDE).
-    exclude: tuple[str, ...] | None = None
-    extend_exclude: tuple[str, ...] = ()
-    force_exclude: bool = False  # the excludes (and the message sniff) apply to named files too
-    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # pattern -> rule selectors
-    selector_origins: Mapping[str, str] = field(default_factory=dict)  # selector -> the key, flag or option
-    # What the proxy does with it.
-    findings_log: str = ""  # JSON lines: a path, "-" for standard output, "" for none
-    console: bool = False  # readable lines on standard output (unless the JSON lines are there)
-    db: str = ""  # the audit store's URL, written by the process that runs the lint pipeline
-    rewrite: bool = False
-    rewrite_unsafe: bool = False
-    rewrite_learned: bool = False  # also rewrite what only a fact learned from traffic calls for
-    fault: str = ""  # tests only: where to raise (see mitm/pipeline.py FAULT_ENV)
-    source: str | None = None  # the configuration file read, if any
+    __slots__ = (
+        # What to lint with (check, audit, proxy).
+        "ci_sites",
+        "control_hub_sites",  # sites managed in Control Hub (41.11): WX203-WX206
+        "api_version",
+        "site_ids",  # siteID -> siteName
+        "select",  # rule ids or prefixes; empty: all
+        "ignore",
+        "severity",
+        "validate",
+        "schema_dir",  # another XSD bundle (absolute); implies validate
+        "rule_packs",  # team rule packs (YAML files), added to the shipped ones
+        # The least severe finding that fails a run (exit 1): info findings are shown but, by default,
+        # fail nothing (as Spectral's --fail-severity).
+        "fail_on",
+        # Which files a folder walk reads (check, audit); patterns are gitignore-style, relative to the
+        # configuration file's folder. exclude=None: the defaults (inputs/walk.py DEFAULT_EXCLUDE).
+        "exclude",
+        "extend_exclude",
+        "force_exclude",  # the excludes (and the message sniff) apply to named files too
+        "per_file_ignores",  # pattern -> rule selectors
+        "selector_origins",  # selector -> the key, flag or option
+        # What the proxy does with it.
+        "findings_log",  # JSON lines: a path, "-" for standard output, "" for none
+        "console",  # readable lines on standard output (unless the JSON lines are there)
+        "db",  # the audit store's URL, written by the process that runs the lint pipeline
+        "rewrite",
+        "rewrite_unsafe",
+        "rewrite_learned",  # also rewrite what only a fact learned from traffic calls for
+        "fault",  # tests only: where to raise (see mitm/pipeline.py FAULT_ENV)
+        "source",  # the configuration file read, if any
+    )
+    _defaults: ClassVar[dict[str, Any]] = {
+        "ci_sites": (), "control_hub_sites": (), "api_version": LATEST, "select": (), "ignore": (), "validate": False,
+        "schema_dir": None, "rule_packs": (), "fail_on": Severity.WARNING, "exclude": None, "extend_exclude": (),
+        "force_exclude": False, "findings_log": "", "console": False, "db": "", "rewrite": False,
+        "rewrite_unsafe": False, "rewrite_learned": False, "fault": "", "source": None,
+    }
+    _TABLES = ("site_ids", "severity", "per_file_ignores", "selector_origins")  # each instance its own {}
+
+    def __init__(self, *values: Any, **named: Any):
+        given = set(Settings.__slots__[:len(values)]) | named.keys()
+        for table in Settings._TABLES:
+            if table not in given:
+                named[table] = {}
+        super().__init__(*values, **named)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with these fields changed (what dataclasses.replace gave)."""
+        values = {name: getattr(self, name) for name in Settings.__slots__}
+        values.update(changes)
+        return Settings(**values)
 
     @property
     def rewriting(self) -> bool:
@@ -80,7 +101,7 @@ class Settings:
 
     def merged(self, *layers: Layer) -> Settings:
         """These settings with the layers applied in order (file, flags, options)."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values = {name: getattr(self, name) for name in Settings.__slots__}
         for layer in layers:
             for name, value in layer.items():
                 if name in ADDED:

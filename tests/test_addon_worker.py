@@ -31,7 +31,8 @@ MEETING = request_xml("CreateMeeting", "<metaData><confName>Sync</confName></met
 @pytest.fixture
 def proxy(tmp_path):
     chain = addon_module.make_addons()
-    with taddons.context(*chain) as tctx:
+    # A view shows the flows (mitmweb): the worker sends their marks and comments back.
+    with taddons.context(*chain, view.View()) as tctx:
         log_path = tmp_path / "findings.jsonl"
         tctx.options.update(webexlint_findings_log=str(log_path), webexlint_ci_site=["acme"])
         harness = Harness(tctx, chain, log_path)
@@ -132,7 +133,8 @@ def test_frames_survive_any_chunking():
 @pytest.mark.parametrize("with_view", [True, False])
 def test_late_annotations_refresh_a_view_and_cost_nothing_without_one(tmp_path, with_view):
     """mitmweb's view hears of a late annotation through an `update` event; mitmdump has no view,
-    and there the event (a pass over every addon) is not sent."""
+    and there nobody would see the marks: the worker sends none back (no read, no unpickling, no
+    event on mitmdump's loop), and the findings are logged all the same."""
     chain = addon_module.make_addons()
     with taddons.context(*chain, *([view.View()] if with_view else [])) as tctx:
         log_path = tmp_path / "findings.jsonl"
@@ -142,9 +144,33 @@ def test_late_annotations_refresh_a_view_and_cost_nothing_without_one(tmp_path, 
         trigger = tctx.master.addons.trigger
         tctx.master.addons.trigger = lambda event: (sent.append(event), trigger(event))  # our late events only
         flow = harness.exchange(CREATE_USER, FAILURE_030098)
-        assert harness.wait_until(lambda: "FAILURE 030098" in flow.comment)  # the annotation arrived late
         if with_view:
+            assert harness.wait_until(lambda: "FAILURE 030098" in flow.comment)  # the annotation arrived late
             assert harness.wait_until(lambda: any(flow in event.flows for event in sent))
         else:
-            assert sent == []
+            assert harness.wait_until(lambda: len(harness.findings(flow)) == 2)
+            chain[0].done()  # the worker drained: whatever it had to say has been said
+            assert (flow.marked, flow.comment, sent) == ("", "", [])
+            assert METADATA_KEY not in flow.metadata
+            return
         chain[0].done()
+
+
+def test_messages_go_to_the_worker_in_batches(proxy, monkeypatch):
+    """Messages no one waits for are written together, a few milliseconds later: one system call and
+    one wake-up of the worker for the lot; a request waiting for its rewrite goes at once."""
+    by_id = f"<siteID>5941234567</siteID><webExID>admin@acme.com</webExID><password>{PASSWORD}</password>"
+    first = proxy.request(request_xml("GetUser", security=by_id))  # starts the worker and sends it the settings
+    assert proxy.wait_until(lambda: proxy.findings(first))
+    writes: list[int] = []
+    writev = proxy_backends.os.writev
+    monkeypatch.setattr(proxy_backends.os, "writev", lambda fd, parts: (writes.append(len(parts)), writev(fd, parts))[1])
+    flows = [proxy.request(request_xml("GetUser", f"<webExId>u{n}</webExId>", security=by_id)) for n in range(6)]
+    assert writes == []  # queued: nothing written while the hooks ran
+    assert proxy.wait_until(lambda: all(proxy.findings(flow) for flow in flows))
+    assert writes == [12]  # six frames of two parts each, in one writev
+    proxy.set(webexlint_rewrite=True, webexlint_site_id=["5941234567=acme"])
+    writes.clear()
+    flow = proxy.request(MEETING)
+    assert b"<siteName>acme</siteName>" in flow.request.raw_content
+    assert writes == [2, 1]  # the message at once, not after BATCH_DELAY; then rewrite_applied

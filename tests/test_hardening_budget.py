@@ -74,7 +74,10 @@ def proxy(tmp_path, slow_pack):
     chain = addon_module.make_addons()
     from mitmproxy.test import taddons  # noqa: PLC0415
 
-    with taddons.context(*chain) as tctx:
+    from mitmproxy.addons import view  # noqa: PLC0415
+
+    # A view shows the flows (mitmweb): the worker's marks and the budget's comment reach them.
+    with taddons.context(*chain, view.View()) as tctx:
         log_path = tmp_path / "findings.jsonl"
         tctx.options.update(webexlint_findings_log=str(log_path), webexlint_rule_pack=[str(slow_pack)],
                             webexlint_lint_budget="0.5")

@@ -94,9 +94,9 @@ def test_the_upstream_is_host_and_port(host, port, expected):
 def test_upstream_crosses_the_worker_frame():
     seen = Observed(b"<serv:message/>", "response", PROXY_SOURCE, "flow-1", 1.5, "127.0.0.1:5000", "agent",
                     "utf-8", "acme.webex.com:443")
-    assert FrameReader().feed(encode_frame(("message", seen, True))) == [("message", seen, True)]
+    assert FrameReader().feed(encode_frame(("message", seen, True, False))) == [("message", seen, True, False)]
     no_upstream = Observed(b"x", "request", PROXY_SOURCE, "flow-2")
-    assert FrameReader().feed(encode_frame(("message", no_upstream, False))) == [("message", no_upstream, False)]
+    assert FrameReader().feed(encode_frame(("message", no_upstream, False, True))) == [("message", no_upstream, False, True)]
 
 
 # -- bodies: no copies ---------------------------------------------------------------------------
@@ -111,13 +111,13 @@ def test_the_body_is_handed_over_as_the_very_bytes_mitmproxy_holds(spied):
 
 def test_a_frame_written_in_parts_and_read_in_any_chunks_is_the_message():
     seen = Observed(os.urandom(70000), "request", PROXY_SOURCE, "flow-1", None, None, None, None, "h:1")
-    stream = b"".join(message_frame(seen, True)) + encode_frame(("forget", "flow-1"))
+    stream = b"".join(message_frame(seen, True, False)) + encode_frame(("forget", "flow-1"))
     for size in (1, 7, 4096, 70000, 1 << 20):
         reader = FrameReader()
         frames = []
         for start in range(0, len(stream), size):
             frames += reader.feed(stream[start:start + size])
-        assert frames == [("message", seen, True), ("forget", "flow-1")], size
+        assert frames == [("message", seen, True, False), ("forget", "flow-1")], size
         assert not reader.buffer
 
 
@@ -125,6 +125,7 @@ def test_a_partial_writev_keeps_exactly_the_rest(monkeypatch, proxy):  # noqa: F
     proxy.request(GET_USER)  # the worker is up
     backend = proxy.session.backend
     assert isinstance(backend, proxy_backends.WorkerBackend)
+    backend._flush_batch()  # that request's frame, queued for the next batch, goes now
     written: list[bytes] = []
 
     def short_writev(fd, parts):

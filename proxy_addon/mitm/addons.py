@@ -27,7 +27,7 @@ import math
 import os
 import sys
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 
 from mitmproxy import ctx, exceptions, flowfilter, http
 from mitmproxy.hooks import UpdateHook
@@ -394,13 +394,13 @@ class WebexLint:
         backend = self.session.ensure_backend()
         shared = (client_address(flow), user_agent, upstream_of(request))
         self.linted[flow] = shared
-        self.annotations.watch(flow)
+        annotate = self._annotated(flow, backend)
         message = Observed(data, "request", PROXY_SOURCE, flow.id, request.timestamp_start, shared[0], shared[1],
                            charset_of(content_type), shared[2])
         if self.rewrite.wanted:
-            self.rewrite.expect(flow, backend.submit(message, reply=True))
+            self.rewrite.expect(flow, backend.submit(message, reply=True, annotate=annotate))
         else:
-            backend.submit(message)
+            backend.submit(message, annotate=annotate)
 
     @fail_open
     def response(self, flow: http.HTTPFlow) -> None:
@@ -423,13 +423,24 @@ class WebexLint:
         if shared is None:  # an answer recognised by its body alone
             request = flow.request
             shared = (client_address(flow), header_values(request.headers)[2], upstream_of(request))
-        self.annotations.watch(flow)
+        annotate = self._annotated(flow, backend)
         message = Observed(data, "response", PROXY_SOURCE, flow.id, response.timestamp_start, shared[0], shared[1],
                            charset_of(content_type), shared[2])
         if self.saved.wanted:
-            self.saved.expect(flow, backend.submit(message, reply=True))
+            self.saved.expect(flow, backend.submit(message, reply=True, annotate=annotate))
         else:
-            backend.submit(message)
+            backend.submit(message, annotate=annotate)
+
+    def _annotated(self, flow: http.HTTPFlow, backend: InProcessBackend | WorkerBackend) -> bool:
+        """Whether the flow gets its marks, comment and summary: always from a pipeline inside mitmdump
+        (they are there before the hook returns, for every later addon); from the worker, which
+        answers after the flow has moved on, only when someone will see them: a view (mitmweb, the
+        mitmproxy console) or a saved dump. In plain mitmdump nobody does, and the answers would cost
+        its event loop a read, an unpickling and a flow update per message."""
+        wanted = not backend.offloaded or self.saved.wanted or self.annotations.shown()
+        if wanted:
+            self.annotations.watch(flow)
+        return wanted
 
     @fail_open
     def error(self, flow: http.HTTPFlow) -> None:
@@ -523,10 +534,15 @@ class Rewrite:
     def expect(self, flow: http.HTTPFlow, pending: PendingRewrite) -> None:
         self.pending[flow] = pending
 
-    async def request(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow) -> Coroutine | None:
+        # Not a coroutine function: mitmproxy awaits what a hook returns, and most flows have nothing
+        # to wait for, so they cost no coroutine.
+        if not self.pending:
+            return None
         pending = self.pending.pop(flow, None)
-        if pending is None:
-            return
+        return None if pending is None else self._apply(flow, pending)
+
+    async def _apply(self, flow: http.HTTPFlow, pending: PendingRewrite) -> None:
         try:
             rewritten = await pending.result(REWRITE_TIMEOUT)
             if rewritten is None:
@@ -552,6 +568,11 @@ class FlowAnnotations:
     def watch(self, flow: http.HTTPFlow) -> None:
         self.live[flow.id] = flow
 
+    @staticmethod
+    def shown() -> bool:
+        """Whether a view shows flows as they change (mitmweb, the mitmproxy console; not mitmdump)."""
+        return ctx.master.addons.get("view") is not None
+
     def apply(self, annotation: Annotation, later: bool) -> None:
         flow = self.live.get(annotation.flow_id)
         if flow is None:
@@ -565,7 +586,7 @@ class FlowAnnotations:
         if annotation.comment and ours:
             flow.comment = annotation.comment
             flow.metadata[COMMENT_KEY] = annotation.comment
-        if later and ctx.master.addons.get("view") is not None:
+        if later and self.shown():
             # The hook has returned: tell mitmweb's (or mitmproxy's console) view the flow changed.
             # Only a view listens to `update`; in mitmdump the event would cost a pass over every
             # addon for nothing (about a tenth of the addon's cost on the event loop).
@@ -593,10 +614,13 @@ class SavedFlowFindings:
     def expect(self, flow: http.HTTPFlow, pending: PendingRewrite) -> None:
         self.answers[flow] = pending
 
-    async def response(self, flow: http.HTTPFlow) -> None:
+    def response(self, flow: http.HTTPFlow) -> Coroutine | None:
+        if not self.answers:  # as Rewrite.request: a coroutine only for a flow that waits
+            return None
         pending = self.answers.pop(flow, None)
-        if pending is None:
-            return
+        return None if pending is None else self._wait(flow, pending)
+
+    async def _wait(self, flow: http.HTTPFlow, pending: PendingRewrite) -> None:
         try:
             await pending.result(DUMP_WAIT)
         except TimeoutError:

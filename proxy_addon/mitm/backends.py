@@ -1,8 +1,10 @@
 """Where the addon's lint pipeline runs: in a worker process (the default) or inside mitmdump.
 
-Both backends take the same calls from the addon. The worker backend only writes a frame per
-message (never blocking the event loop: a backlog is flushed when the pipe drains, and past its
-limit messages are dropped and counted rather than slowing traffic). Annotations come back
+Both backends take the same calls from the addon. The worker backend only queues a frame per
+message and writes the queue with one writev a few milliseconds later (one system call and one
+wake-up of the worker per batch, not per message; what waits for an answer goes at once). It never
+blocks the event loop: a backlog is flushed when the pipe drains, and past its limit messages are
+dropped and counted rather than slowing traffic. Annotations come back
 asynchronously. A worker that dies is restarted, forever, after a back-off that grows with each death
 in a row (what it learned about sites is then lost); each restart is an event in the findings log.
 
@@ -44,6 +46,11 @@ MAX_BACKLOG_BYTES = 64 * 1024 * 1024
 ESSENTIAL_RESERVE = 8 * 1024 * 1024  # what events and errors may add to a full backlog
 PIPE_SIZE = 1024 * 1024
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+# Seconds a message waits for the next ones before the batch goes to the worker: each write is a
+# system call and, with the worker asleep, a wake-up of another process; batched, both are paid once
+# per batch. Findings are logged this much later; what waits for an answer is written at once.
+BATCH_DELAY = 0.01
+BATCH_PARTS = 512  # a writev takes at most IOV_MAX (1024) parts; two per message
 # Seconds to wait before restarting a worker that died, by how many died in a row: the first at once,
 # then doubling up to 30 s, which holds for as long as it keeps dying (a crash on every message must
 # not spin a core; a worker that comes back must not stay off). A worker up STABLE_AFTER seconds
@@ -103,9 +110,10 @@ class InProcessBackend:
     def configure(self, settings: Settings) -> None:
         self.pipeline.configure(settings)
 
-    def submit(self, seen: Observed, *, reply: bool = False) -> PendingRewrite | None:
+    def submit(self, seen: Observed, *, reply: bool = False, annotate: bool = True) -> PendingRewrite | None:
         """Lint it; with `reply`, the result resolves once its annotation has been applied (here: at
-        once) and gives the rewritten request, if any."""
+        once) and gives the rewritten request, if any. Flows are always annotated here: before the
+        hook returns, so every later addon sees the marks (`annotate` is the worker's saving)."""
         rewritten = self._run(seen)
         return PendingRewrite(rewritten) if reply else None
 
@@ -185,6 +193,9 @@ class WorkerBackend:
         os.set_blocking(self.jobs_fd, False)
         os.set_blocking(self.results_fd, False)
         self.backlog = bytearray()
+        self.batch: list[bytes | memoryview] = []  # frames' parts queued for the next writev
+        self.batch_bytes = 0
+        self.batch_timer: asyncio.TimerHandle | None = None
         self.reader = FrameReader()
         # The jobs written (or queued) to this worker that it may not have done, oldest first: (kind,
         # what to send it again with); `tracked` counts every job written to it, as the worker does.
@@ -228,6 +239,11 @@ class WorkerBackend:
                                                   "deaths_in_a_row": self.deaths_in_a_row}), essential=True)
 
     def _detach(self) -> None:
+        if self.batch_timer is not None:
+            self.batch_timer.cancel()
+            self.batch_timer = None
+        self.batch.clear()
+        self.batch_bytes = 0
         self.progress.close()
         self.loop.remove_reader(self.results_fd)
         self.loop.remove_writer(self.jobs_fd)
@@ -241,11 +257,13 @@ class WorkerBackend:
 
     def _send(self, job: tuple, *, essential: bool = False) -> bool:
         frame = encode_frame(job)
-        return self._write([frame], (job[0], frame), essential=essential, always=job[0] == "configure")
+        return self._write([frame], (job[0], frame), essential=essential, always=job[0] == "configure",
+                           now=essential)
 
     def _write(self, parts: Sequence[bytes | memoryview], job: tuple[str, object] = ("frame", None), *,
-               essential: bool = False, always: bool = False) -> bool:
-        """Write a frame's parts with one writev, or queue what the pipe does not take now.
+               essential: bool = False, always: bool = False, now: bool = True) -> bool:
+        """Write a frame's parts, after the batch, with one writev (`now`), or add them to the batch,
+        written BATCH_DELAY later; queue what the pipe does not take.
 
         `job`: what the frame is, to send it again to a new worker (see _over_budget).
         Past MAX_BACKLOG_BYTES a message is dropped (counted, logged); essential frames (settings,
@@ -255,16 +273,34 @@ class WorkerBackend:
             return False
         size = sum(map(len, parts))
         limit = MAX_BACKLOG_BYTES + (ESSENTIAL_RESERVE if essential else 0)
-        if len(self.backlog) + size > limit and not always:
+        if len(self.backlog) + self.batch_bytes + size > limit and not always:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 logger.warning("webexlint: the lint worker is behind; %d messages not linted so far", self.dropped)
             return False
-        if self.backlog:
+        if self.backlog:  # the pipe is full (and the batch empty): after what waits, in order
             for part in parts:
                 self.backlog += part
             self._track(job)
             return True
+        self.batch += parts
+        self.batch_bytes += size
+        self._track(job)
+        if now or len(self.batch) >= BATCH_PARTS or self.batch_bytes >= PIPE_SIZE:
+            return self._flush_batch()
+        if self.batch_timer is None:
+            self.batch_timer = self.loop.call_later(BATCH_DELAY, self._flush_batch)
+        return True
+
+    def _flush_batch(self) -> bool:
+        """Write the batch with one writev; what the pipe does not take now waits in the backlog."""
+        if self.batch_timer is not None:
+            self.batch_timer.cancel()
+            self.batch_timer = None
+        parts, size = self.batch, self.batch_bytes
+        if not parts:
+            return True
+        self.batch, self.batch_bytes = [], 0
         try:
             written = os.writev(self.jobs_fd, parts)
         except BlockingIOError:
@@ -275,7 +311,6 @@ class WorkerBackend:
         if written < size:
             self._keep(parts, written)
             self.loop.add_writer(self.jobs_fd, self._flush)
-        self._track(job)
         return True
 
     def _keep(self, parts: Sequence[bytes | memoryview], written: int) -> None:
@@ -425,11 +460,12 @@ class WorkerBackend:
         self.settings = settings
         self._send(("configure", settings), essential=True)
 
-    def submit(self, seen: Observed, *, reply: bool = False) -> PendingRewrite | None:
-        """Hand it to the worker; with `reply`, the result resolves once the worker answered (its
-        annotation, sent first, applied) and gives the rewritten request, if any."""
+    def submit(self, seen: Observed, *, reply: bool = False, annotate: bool = True) -> PendingRewrite | None:
+        """Hand it to the worker (with the next batch; at once with `reply`); with `reply`, the result
+        resolves once the worker answered (its annotation, sent first, applied) and gives the
+        rewritten request, if any. `annotate`: the worker sends the flow's marks back."""
         kept = seen if self.kept + len(seen.data) <= KEEP_FOR_RESEND else dataclasses.replace(seen, data=b"")
-        sent = self._write(message_frame(seen, reply), ("message", (kept, reply, kept is seen)))
+        sent = self._write(message_frame(seen, reply, annotate), ("message", (kept, reply, kept is seen)), now=reply)
         if not reply:
             return None
         future = self.loop.create_future()
@@ -465,14 +501,16 @@ class WorkerBackend:
         process = self.process
         if process is None:
             return
-        if self.backlog:
-            os.set_blocking(self.jobs_fd, True)
-            try:
-                write_all(self.jobs_fd, bytes(self.backlog))
-            except OSError:
-                pass
-            self.backlog.clear()
-        self._detach()  # EOF on the jobs pipe: the worker drains and exits
+        self._flush_batch()
+        if self.process is not None:  # else the write found the worker gone, and detached
+            if self.backlog:
+                os.set_blocking(self.jobs_fd, True)
+                try:
+                    write_all(self.jobs_fd, bytes(self.backlog))
+                except OSError:
+                    pass
+                self.backlog.clear()
+            self._detach()  # EOF on the jobs pipe: the worker drains and exits
         self.process = None
         try:
             process.wait(timeout=STOP_TIMEOUT)

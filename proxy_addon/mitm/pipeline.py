@@ -114,7 +114,9 @@ class LintPipeline:
 
     # -- messages ---------------------------------------------------------------------------------
 
-    def message(self, seen: Observed) -> tuple[Annotation | None, Rewritten | None]:
+    def message(self, seen: Observed, *, annotate: bool = True) -> tuple[Annotation | None, Rewritten | None]:
+        """Lint one message and send its record out; `annotate`: someone shows the flow (mitmweb, a
+        saved dump), so also work out its Annotation (else None: marks nobody reads cost nothing)."""
         self._inject_fault("lint-request" if seen.direction == "request" else "lint-response")
         record = self.exchanges.lint(seen)
         self._log_findings(record)
@@ -127,6 +129,10 @@ class LintPipeline:
         rewritten = None
         if record.outcome is Outcome.PENDING and self.settings.rewriting:
             rewritten = self._rewrite(seen.locator, record)
+        if not annotate:
+            if record.response is not None:
+                self._rewrites.pop(seen.locator, None)
+            return None, rewritten
         return self._annotation(record), rewritten
 
     def forget(self, flow_id: str) -> None:

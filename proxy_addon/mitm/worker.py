@@ -6,8 +6,9 @@ at a lower priority, so linting never delays traffic it does not rewrite. Frames
 pipes are length-prefixed pickles (both ends are this package):
 
   jobs    (proxy -> worker): ("configure", Settings), always first: the pipeline and its linter are
-                             built from it | ("message", Observed, reply: bool) (its own binary
-                             frame, see message_frame)
+                             built from it | ("message", Observed, reply: bool, annotate: bool)
+                             (its own binary frame, see message_frame; annotate: someone shows the
+                             flow's marks, so send them back)
                              | ("rewrite_applied", flow_id) | ("error", flow_id, where, text, client)
                              | ("forget", flow_id) | ("event", name, fields): a line for the findings log
   results (worker -> proxy): ("annotate", Annotation) | ("rewritten", flow_id, Rewritten | None)
@@ -68,7 +69,7 @@ class Progress:
 
 def encode_frame(job: Any) -> bytes:
     if job[0] == "message" and type(job[1]) is Observed:
-        return b"".join(message_frame(job[1], job[2]))
+        return b"".join(message_frame(job[1], job[2], *job[3:]))
     data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
     return HEADER.pack(len(data)) + data
 
@@ -79,34 +80,37 @@ def encode_frame(job: Any) -> bytes:
 # written with one writev). A pickle starts with its PROTO opcode (0x80), so the tag byte tells
 # the two apart.
 _MESSAGE_TAG = 1
-# frame length, then tag, reply, direction, time, then the lengths of the texts (-1: None)
+# frame length, then tag, flags (_REPLY, _ANNOTATE), direction, time, then the lengths of the texts (-1: None)
 _MESSAGE = struct.Struct(">IBBBd6i")
 _MESSAGE_FIELDS = struct.Struct(">BBBd6i")  # the same, after the length
 _TEXTS = ("source", "locator", "client_address", "user_agent", "http_charset", "upstream")
 _DIRECTIONS = (None, "request", "response")
 _DIRECTION_CODES = {name: code for code, name in enumerate(_DIRECTIONS)}
 _NO_TIME = float("-inf")
+_REPLY, _ANNOTATE = 1, 2
 
 
-def message_frame(seen: Observed, reply: bool) -> list[bytes | memoryview]:
+def message_frame(seen: Observed, reply: bool, annotate: bool = True) -> list[bytes | memoryview]:
     """The frame of a message as parts to write one after the other: its header and texts, then the
     body itself (the very object, not a copy)."""
     direction = _DIRECTION_CODES.get(seen.direction)
     if direction is None:  # a direction this frame has no code for: pickle it whole
-        data = pickle.dumps(("message", seen, reply), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(("message", seen, reply, annotate), protocol=pickle.HIGHEST_PROTOCOL)
         return [HEADER.pack(len(data)), data]
+    # List comprehensions, not generator expressions: inlined since 3.12 (PEP 709), no generator per call.
     texts = [None if text is None else text.encode("utf-8", "surrogatepass") for text in
              (seen.source, seen.locator, seen.client_address, seen.user_agent, seen.http_charset, seen.upstream)]
-    known = b"".join(text for text in texts if text)
+    known = b"".join([text for text in texts if text])
     data = seen.data
-    head = _MESSAGE.pack(_MESSAGE_FIELDS.size + len(known) + len(data), _MESSAGE_TAG, reply, direction,
+    flags = (_REPLY if reply else 0) | (_ANNOTATE if annotate else 0)
+    head = _MESSAGE.pack(_MESSAGE_FIELDS.size + len(known) + len(data), _MESSAGE_TAG, flags, direction,
                          _NO_TIME if seen.time is None else seen.time,
-                         *(-1 if text is None else len(text) for text in texts))
+                         *[-1 if text is None else len(text) for text in texts])
     return [head + known, data]
 
 
 def _decode_message(frame: memoryview) -> tuple:
-    _tag, reply, direction, time, *lengths = _MESSAGE_FIELDS.unpack_from(frame)
+    _tag, flags, direction, time, *lengths = _MESSAGE_FIELDS.unpack_from(frame)
     offset = _MESSAGE_FIELDS.size
     texts = []
     for length in lengths:
@@ -118,7 +122,7 @@ def _decode_message(frame: memoryview) -> tuple:
     source, locator, client, user_agent, charset, upstream = texts
     seen = Observed(bytes(frame[offset:]), _DIRECTIONS[direction], source, locator,
                     None if time == _NO_TIME else time, client, user_agent, charset, upstream)
-    return ("message", seen, bool(reply))
+    return ("message", seen, bool(flags & _REPLY), bool(flags & _ANNOTATE))
 
 
 class FrameReader:
@@ -181,7 +185,7 @@ class Worker:
         elif self.pipeline is None:
             return  # nothing comes before the settings; a stray frame is not worth a crash
         elif kind == "message":
-            self._message(job[1], job[2])
+            self._message(job[1], job[2], *job[3:])
         elif kind == "rewrite_applied":
             self._annotate(self.pipeline.rewrite_applied(job[1]))
         elif kind == "error":
@@ -207,10 +211,10 @@ class Worker:
                 self.pipeline = LintPipeline(make_linter(fallback), fallback.rule_packs)
             self.pipeline.configure(fallback)
 
-    def _message(self, seen, reply: bool) -> None:
+    def _message(self, seen, reply: bool, annotate: bool = True) -> None:
         annotation = rewritten = None
         try:
-            annotation, rewritten = self.pipeline.message(seen)
+            annotation, rewritten = self.pipeline.message(seen, annotate=annotate)
         except Exception as error:  # noqa: BLE001 (fail open: log it, the flow is not ours to stop)
             self.pipeline.internal_error(seen.locator, f"WebexLint.{seen.direction}",
                                          f"{type(error).__name__}: {error}", seen.client_address)

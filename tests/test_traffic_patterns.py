@@ -149,7 +149,9 @@ INVENTORY: dict[str, Traffic | NotTraffic] = {
     # outputs/
     "outputs/formats.py::_CONTROL": Traffic(why="findings quote values"),
     "outputs/formats.py::_HAR_ENTRY": Traffic(),
-    "outputs/formats.py::_JSON_SHAPE": Traffic(why="the HAR export's text, to point at an entry's line"),
+    "outputs/formats.py::_STRUCTURE": Traffic(why="the HAR export's text, to point at an entry's line"),
+    "outputs/formats.py::_STRING_STOP": Traffic(why="the HAR export's text, to point at an entry's line"),
+    "outputs/formats.py::_NOT_SPACE": Traffic(why="the HAR export's text, to point at an entry's line"),
     # simulator/: it answers whatever a client sends
     "simulator/answers.py::_WHITESPACE": Traffic(),
     "simulator/server.py::_OPERATION": Traffic(),

@@ -147,11 +147,11 @@ def _json_finding(f: Finding) -> str:
 
 # A HAR entry's number in `entry 3 request`; a flow dump's `flow 7 ...` has no line to point at.
 _HAR_ENTRY = LazyPattern(r"entry (\d+)\b")
-# The JSON tokens that shape a document: strings (whole, escapes and all) and brackets.
-# Runs between escapes, possessive (the alternation per character kept ~136 bytes of backtracking
-# state a character: a 16 MiB body in a HAR, ~2 GB), and a string left open runs to the end (each
-# quote of an open one started a scan to the end again: quadratic).
-_JSON_SHAPE = LazyPattern(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
+# What the HAR scan stops at: outside strings, a string's start or a bracket; inside, its end or an escape.
+_STRUCTURE = LazyPattern(r'["{}\[\]]')
+_STRING_STOP = LazyPattern(r'["\\]')
+_NOT_SPACE = LazyPattern(r"[^ \t\r\n]")
+_HAR_CHUNK = 1 << 20  # characters read at a time: a HAR of any size costs a chunk, not the file
 
 
 def capture_line(finding: Finding, lines: Callable[[str], list[int]] | None = None) -> int:
@@ -169,33 +169,89 @@ def capture_line(finding: Finding, lines: Callable[[str], list[int]] | None = No
 
 def har_entry_lines(path: str) -> list[int]:
     """The line each entry of a HAR export's `log.entries` starts on (1-based); [] when the file
-    cannot be read. Strings are skipped whole, so a brace or a key inside a body never counts."""
+    cannot be read. Strings are skipped whole, so a brace or a key inside a body never counts. Read
+    in chunks: a HAR with gigabytes of bodies costs one chunk of memory (the reader streams it too)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            text = stream.read()
+        stream = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed below)
     except OSError:
         return []
-    starts: list[int] = []
-    depth, entries_depth, line, counted, after_entries_key = 0, -1, 1, 0, False
-    for token in _JSON_SHAPE.finditer(text):
-        first = token.group()[0]
-        if first == '"':
-            after_entries_key = token.group() == '"entries"' and entries_depth < 0 and text[token.end():].lstrip()[:1] == ":"
-            continue
-        if first in "[{":
-            if first == "[" and after_entries_key:
-                entries_depth = depth + 1
-            elif first == "{" and depth == entries_depth:
-                line += text.count("\n", counted, token.start())
-                counted = token.start()
-                starts.append(line)
-            depth += 1
-        else:
-            depth -= 1
-            if depth < entries_depth:
-                break  # the end of log.entries
-        after_entries_key = False
-    return starts
+    with stream:
+        try:
+            return _EntryLines().scan(stream)
+        except OSError:
+            return []
+
+
+class _EntryLines:
+    """A linear scan of a HAR's strings and brackets that remembers only where it is."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.line = 1
+        self.depth = 0
+        self.entries_depth = -1  # the depth of log.entries' elements, once its "[" is seen
+        self.in_string = False
+        self.escaped = False  # the chunk ended on a backslash inside a string
+        self.head = ""  # the first characters of the string being read ("entries"?)
+        self.colon_pending = False  # after the key "entries": is a ":" next?
+        self.after_entries_key = False
+
+    def scan(self, stream) -> list[int]:
+        while chunk := stream.read(_HAR_CHUNK):
+            if self._chunk(chunk):
+                break
+        return self.starts
+
+    def _chunk(self, chunk: str) -> bool:
+        """Scan one chunk; True at the end of log.entries."""
+        position, counted, size = 0, 0, len(chunk)
+        while position < size:
+            if self.escaped:
+                position, self.escaped = position + 1, False
+            elif self.in_string:
+                stop = _STRING_STOP.search(chunk, position)
+                end = size if stop is None else stop.start()
+                if len(self.head) < 9:
+                    self.head += chunk[position:min(end, position + 9)]
+                if stop is None:
+                    position = size
+                elif stop.group() == "\\":
+                    self.head += "\\"  # an escaped key is not the key "entries"
+                    position, self.escaped = stop.end(), True
+                else:
+                    position, self.in_string = stop.end(), False
+                    self.colon_pending = self.head == "entries" and self.entries_depth < 0
+                    self.after_entries_key = False
+            elif self.colon_pending:
+                found = _NOT_SPACE.search(chunk, position)
+                if found is None:
+                    position = size
+                else:
+                    position = found.start()
+                    self.after_entries_key, self.colon_pending = found.group() == ":", False
+            else:
+                token = _STRUCTURE.search(chunk, position)
+                if token is None:
+                    break
+                position, mark = token.end(), token.group()
+                if mark == '"':
+                    self.in_string, self.head = True, ""
+                    continue
+                if mark in "[{":
+                    if mark == "[" and self.after_entries_key:
+                        self.entries_depth = self.depth + 1
+                    elif mark == "{" and self.depth == self.entries_depth:
+                        self.line += chunk.count("\n", counted, token.start())
+                        counted = token.start()
+                        self.starts.append(self.line)
+                    self.depth += 1
+                else:
+                    self.depth -= 1
+                    if self.depth < self.entries_depth:
+                        return True  # the end of log.entries
+                self.after_entries_key = False
+        self.line += chunk.count("\n", counted)
+        return False
 
 
 def _place(finding: Finding) -> str:

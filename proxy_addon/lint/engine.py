@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -51,10 +52,31 @@ class Plan:
     def __init__(self, rules: list[Rule]):
         self.rules = rules
         self.searches = Searches(selector for rule in rules for selector in (*rule.selectors, *rule.when, *rule.unless))
-        # What the loop over the rules reads of each, looked up once per plan rather than per message.
-        self.steps = tuple((rule, tuple(rule.unless), tuple(rule.when),
-                            rule.selectors[0] if len(rule.selectors) == 1 else None, tuple(rule.selectors))
-                           for rule in rules)
+        # Per rule, one function from a message to the elements its check gets (its `unless`, `when`
+        # and selectors folded in): the loop over the rules calls it and nothing else per rule.
+        self.steps = tuple((rule, _matcher(rule)) for rule in rules)
+
+
+def _matcher(rule: Rule) -> Callable[[Message], list[etree._Element]]:
+    """The elements `rule` is to check in a message: its selectors' matches, none when an `unless`
+    selector matches or a `when` one does not."""
+    selectors = [selector.matcher() for selector in rule.selectors]
+    if len(selectors) == 1:
+        select = selectors[0]
+    else:
+        def select(message: Message) -> list[etree._Element]:
+            return [element for select_any in selectors for element in select_any(message)]
+    unless, when = tuple(rule.unless), tuple(rule.when)
+    if not unless and not when:
+        return select
+
+    def guarded(message: Message) -> list[etree._Element]:
+        if unless and any(select_unless(message) for select_unless in unless):
+            return []
+        if when and not all(select_when(message) for select_when in when):
+            return []
+        return select(message)
+    return guarded
 
 
 class Linter:
@@ -129,13 +151,8 @@ class Linter:
         plan = self._runnable(message.direction, message.operation, version, site_kind, context,
                               context.is_control_hub(site))
         plan.searches.install(message)
-        for rule, unless, when, select, selectors in plan.steps:
-            if unless and any(select_unless(message) for select_unless in unless):
-                continue
-            if when and not all(select_when(message) for select_when in when):
-                continue
-            matches = select(message) if select is not None else [
-                el for select_any in selectors for el in select_any(message)]
+        for rule, select in plan.steps:
+            matches = select(message)
             if not matches:
                 continue
             env = env or CheckEnv(message, version, is_ci, self.ruleset.exceptions, self.ruleset.lifecycle,

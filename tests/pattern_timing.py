@@ -32,12 +32,13 @@ FLOOR = 0.004  # seconds: under this at the big size, nothing to measure
 DEADLINE = 2.0  # seconds a single measurement may take
 
 
-class TooSlow(Exception):
-    pass
+class TooSlow(TimeoutError):
+    """A block still running at its deadline (the re module checks for signals between steps)."""
 
 
 @contextmanager
 def deadline(seconds: float):
+    """Raise TooSlow in the block after `seconds`."""
     def expire(signum, frame):
         raise TooSlow(f"over {seconds} s")
 

@@ -10,8 +10,6 @@ too), so a regression fails in seconds instead of hanging the suite.
 from __future__ import annotations
 
 import codecs
-import contextlib
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +21,7 @@ from hypothesis import strategies as st
 
 from proxy_addon.exchange.sniff import SNIFF_BYTES, is_message, is_xml_api
 from tests.builders import REPO, request_xml
+from tests.pattern_timing import deadline
 
 # The issue's inputs, byte for byte in size.
 DOCTYPE_POST = b"<!DOCTYPE" + b"[]" * 29  # 67 bytes: froze every client of the proxy 13 s
@@ -32,21 +31,6 @@ DOCTYPE_FILE = b"<!DOCTYPE" + b"[]" * 27  # 63 bytes in a folder: stalled `check
 HOSTILE = {"doctype-post": DOCTYPE_POST, "comments-post": COMMENTS_POST, "doctype-response": DOCTYPE_RESPONSE,
            "doctype-file": DOCTYPE_FILE}
 SNIFF_DEADLINE = 0.5  # seconds for one classification: the linear scanner takes microseconds
-
-
-@contextlib.contextmanager
-def deadline(seconds: float):
-    """Raise TimeoutError in the block after `seconds` (the re module checks for signals)."""
-    def expire(signum, frame):
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_the_inputs_are_the_issues():

@@ -135,7 +135,7 @@ def _from_checked(entry: dict[str, Any]) -> Lifecycle:
     operations = {}
     for name, group, status, basis, source, rest_status, rest_name, rest_docs, rest_source, note in entry["operations"]:
         rest = Rest(rest_status, rest_name, rest_docs, sources[rest_source] if rest_source is not None else None)
-        operations[name.lower()] = Operation(name, group, status, basis, sources[source], rest, note)
+        operations[name.lower()] = Operation(name, group, status, basis, sources[source], rest, note, True)
     return Lifecycle(operations, entry["statuses"], entry["groups"], sources)
 
 

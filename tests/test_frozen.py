@@ -110,3 +110,40 @@ def test_code_written_for_the_dataclasses_still_works_on_the_plain_classes():
     record = ExchangeRecord(None, None, Outcome.ALONE, site="acme")
     assert [f.name for f in dataclasses.fields(record)][-1] == "learned"  # its cache is no field
     assert dataclasses.replace(record, operation="GetUser").site == "acme"
+
+
+def test_the_last_five_dataclasses_behave_as_they_did():
+    import dataclasses  # noqa: PLC0415
+
+    from proxy_addon.core.parsing import parse_document  # noqa: PLC0415
+    from proxy_addon.core.positions import Span  # noqa: PLC0415
+    from proxy_addon.core.versions import latest_version, parse_version  # noqa: PLC0415
+    from proxy_addon.exchange.knowledge import KnowledgeContext, SiteKnowledge  # noqa: PLC0415
+    from proxy_addon.lint.context import LintContext  # noqa: PLC0415
+    from proxy_addon.lint.engine import Linter, LintResult  # noqa: PLC0415
+
+    assert Span(1, 2, 3, 4) == Span(1, 2, 3, 4) != Span(1, 2, 3, 5)
+    assert repr(Span(1, 2, 3, 4)) == "Span(start=1, content_start=2, content_end=3, end=4)"
+    context = LintContext(ci_sites=frozenset({"acme"}))
+    assert context.api_version == latest_version() and context.site_ids == {} == context.severity_overrides
+    assert context == LintContext(frozenset({"acme"})) != LintContext()
+    assert context.site_ids is not LintContext().site_ids  # a fresh table each, as default_factory gave
+    with pytest.raises(AttributeError):
+        context.validate = True  # type: ignore[misc]
+    older = context.with_changes(api_version=parse_version("39.5"))
+    assert (type(older), older.api_version, older.ci_sites) == (LintContext, parse_version("39.5"), frozenset({"acme"}))
+    assert repr(LintContext(select=("WX1",))).startswith("LintContext(ci_sites=frozenset(), api_version=")
+    knowledge = SiteKnowledge()
+    learned = KnowledgeContext.around(context, knowledge, upstream="acme.webex.com")
+    assert (learned.ci_sites, learned.knowledge, learned.upstream) == (frozenset({"acme"}), knowledge, "acme.webex.com")
+    changed = learned.with_changes(validate=True)
+    assert type(changed) is KnowledgeContext and changed.knowledge is knowledge and changed.validate
+    assert changed.upstream == "acme.webex.com" and learned != changed
+    assert pickle.loads(pickle.dumps(context)) == context and copy.copy(context) == context
+    assert pickle.loads(pickle.dumps(learned)).upstream == "acme.webex.com"
+    result = Linter().lint(b"<a/>", path="x.xml")
+    assert isinstance(result, LintResult) and result == dataclasses.replace(result)
+    assert "document=ParsedDocument(raw=b'<a/>', path='x.xml'" in repr(result)
+    document = parse_document(b"<a/>", path="x.xml")
+    assert document.unbound_prefixes == [] and document.findings == [] and "voice" not in repr(document)
+    assert document == dataclasses.replace(document) and document != dataclasses.replace(document, path="y.xml")

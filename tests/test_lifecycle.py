@@ -210,3 +210,24 @@ def test_the_store_keeps_the_kind_of_credential_never_the_value(linter, tmp_path
     dump = (tmp_path / "a.sqlite").read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("a.sqlite-*"))
     for secret in (b"pw-1", b"t-1", b"tok-1"):
         assert secret not in dump
+
+
+def test_a_checked_file_is_rebuilt_from_the_cache_as_checking_it_would_build_it(tmp_path, monkeypatch):
+    from proxy_addon.core import data_cache  # noqa: PLC0415
+    from proxy_addon.lint import lifecycle as module  # noqa: PLC0415
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    target = tmp_path / "lifecycle.yaml"
+    target.write_bytes(SHIPPED.read_bytes())
+    checked = load_lifecycle(target)
+    assert data_cache.load(module.CHECKED_CACHE_KIND, target.read_bytes()) is not None
+    monkeypatch.setattr(module, "_checked", lambda path: pytest.fail("checked again although cached"))
+    cached = load_lifecycle(target)
+    assert cached == checked and cached.lookup("AuthenticateUser").rest.source is cached.sources[
+        checked.lookup("AuthenticateUser").rest.source.id]
+    # An edited file has other bytes, so no entry: it is checked (and refused) anew.
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    target.write_text("sources: {}\nstatuses: {}\ngroups: {}\n", encoding="utf-8")
+    with pytest.raises(RuleError, match="missing required field"):
+        load_lifecycle(target)

@@ -40,22 +40,27 @@ class Frozen:
     __dataclass_fields__ = _DataclassFields()
 
     def __init__(self, *values: Any, **named: Any):
+        # Start-up builds a few hundred of these (rules, lifecycle.yaml): positional values are set
+        # straight away, and only the fields after them are looked up by name.
         names = self.__slots__
-        if len(values) > len(names):
-            raise TypeError(f"{type(self).__name__} takes at most {len(names)} values, not {len(values)}")
-        given = dict(zip(names, values))
-        for name, value in named.items():
-            if name not in names or name in given:
-                raise TypeError(f"{type(self).__name__}: unexpected or repeated field {name!r}")
-            given[name] = value
-        for name in names:
-            if name in given:
-                value = given[name]
-            elif name in self._defaults:
-                value = self._defaults[name]
-            else:
-                raise TypeError(f"{type(self).__name__} needs {name!r}")
-            object.__setattr__(self, name, value)
+        count = len(values)
+        if count > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} values, not {count}")
+        define = object.__setattr__
+        for name, value in zip(names, values):
+            define(self, name, value)
+        if count < len(names):
+            defaults = self._defaults
+            for name in names[count:]:
+                if name in named:
+                    value = named.pop(name)
+                elif name in defaults:
+                    value = defaults[name]
+                else:
+                    raise TypeError(f"{type(self).__name__} needs {name!r}")
+                define(self, name, value)
+        if named:  # a name that is no field, or a field also given by position
+            raise TypeError(f"{type(self).__name__}: unexpected or repeated field {next(iter(named))!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")

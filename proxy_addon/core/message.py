@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
 
 from lxml import etree
 
-from proxy_addon.core.frozen import LazyPattern
+from proxy_addon.core.frozen import LazyPattern, Plain
 from proxy_addon.core.namespaces import SERVICE_NS, XSI_NS
 from proxy_addon.core.redaction import is_secret_name
 
@@ -111,8 +110,9 @@ class ChildIndex:
         return [item for name, item in self.ordered if name in names]
 
 
-@dataclass
-class Message:
+class Message(Plain):  # not a dataclass: creating one costs `check` start-up (core/frozen.py)
+    _FIELDS = ("root", "direction", "root_namespace", "body_content", "body_type", "operation", "package",
+               "security", "result", "reason", "exception_id", "header", "security_context", "response")
     root: etree._Element
     direction: str  # "request" | "response" | "unknown"
     root_namespace: str | None
@@ -120,13 +120,33 @@ class Message:
     body_type: str | None  # the raw xsi:type
     operation: str | None
     package: str | None
-    security: dict[str, str] = field(default_factory=dict)
-    result: str | None = None
-    reason: str | None = None
-    exception_id: str | None = None
-    header: etree._Element | None = None
-    security_context: etree._Element | None = None
-    response: etree._Element | None = None
+    security: dict[str, str]
+    result: str | None
+    reason: str | None
+    exception_id: str | None
+    header: etree._Element | None
+    security_context: etree._Element | None
+    response: etree._Element | None
+
+    def __init__(self, root: etree._Element, direction: str, root_namespace: str | None,
+                 body_content: etree._Element | None, body_type: str | None, operation: str | None,
+                 package: str | None, security: dict[str, str] | None = None, result: str | None = None,
+                 reason: str | None = None, exception_id: str | None = None, header: etree._Element | None = None,
+                 security_context: etree._Element | None = None, response: etree._Element | None = None):
+        self.root = root
+        self.direction = direction
+        self.root_namespace = root_namespace
+        self.body_content = body_content
+        self.body_type = body_type
+        self.operation = operation
+        self.package = package
+        self.security = {} if security is None else security
+        self.result = result
+        self.reason = reason
+        self.exception_id = exception_id
+        self.header = header
+        self.security_context = security_context
+        self.response = response
 
     @property
     def secrets(self) -> frozenset[str]:

@@ -12,13 +12,13 @@ import functools
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lxml import etree
 
 from proxy_addon.core.charsets import byte_order_mark, is_character_set
 from proxy_addon.core.findings import Finding, Severity
+from proxy_addon.core.frozen import Plain
 from proxy_addon.core.message import is_secret_tag, local_name_of
 from proxy_addon.core.namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
 from proxy_addon.core.positions import SourceMap
@@ -176,21 +176,45 @@ def _declaration_text(raw: bytes, sniffed: str | None) -> str:
     return raw[:2048].decode(sniffed, "ignore").lstrip("\ufeff")
 
 
-@dataclass
-class ParsedDocument:
+class ParsedDocument(Plain):  # not a dataclass: creating one costs `check` start-up (core/frozen.py)
+    _FIELDS = ("raw", "path", "root", "text", "encoding", "declared_encoding", "has_declaration",
+               "unbound_prefixes", "findings", "voice", "_source_map", "credential_elements")
+    _NOT_SHOWN = frozenset({"voice", "credential_elements"})  # left out of repr, as the dataclass did
     raw: bytes
     path: str
-    root: etree._Element | None = None
-    text: str | None = None
-    encoding: str = "utf-8"
-    declared_encoding: str | None = None
-    has_declaration: bool = False
-    unbound_prefixes: list[str] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    voice: Voice | None = field(default=None, repr=False)
-    _source_map: SourceMap | None = None
+    root: etree._Element | None
+    text: str | None
+    encoding: str
+    declared_encoding: str | None
+    has_declaration: bool
+    unbound_prefixes: list[str]
+    findings: list[Finding]
+    voice: Voice | None
+    _source_map: SourceMap | None
     # The tree's credential elements, when the parse had to find them (WX002): Message.secrets reuses them.
-    credential_elements: list[etree._Element] | None = field(default=None, repr=False)
+    credential_elements: list[etree._Element] | None
+
+    def __init__(self, raw: bytes, path: str, root: etree._Element | None = None, text: str | None = None,
+                 encoding: str = "utf-8", declared_encoding: str | None = None, has_declaration: bool = False,
+                 unbound_prefixes: list[str] | None = None, findings: list[Finding] | None = None,
+                 voice: Voice | None = None, _source_map: SourceMap | None = None,
+                 credential_elements: list[etree._Element] | None = None):
+        self.raw = raw
+        self.path = path
+        self.root = root
+        self.text = text
+        self.encoding = encoding
+        self.declared_encoding = declared_encoding
+        self.has_declaration = has_declaration
+        self.unbound_prefixes = [] if unbound_prefixes is None else unbound_prefixes
+        self.findings = [] if findings is None else findings
+        self.voice = voice
+        self._source_map = _source_map
+        self.credential_elements = credential_elements
+
+    def __repr__(self) -> str:
+        shown = (name for name in self._FIELDS if name not in self._NOT_SHOWN)
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in shown)})"
 
     @property
     def source_map(self) -> SourceMap:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+
+from proxy_addon.core.frozen import Plain
 
 # The DOCTYPE's internal subset ends at its first "]", runs possessive: (?:[^\[>]|\[.*?\])* tried every
 # way of grouping "[]" pairs (exponential, as the sniffer's was: issue 21 High 1).
@@ -34,12 +35,15 @@ _SPLIT_UP_TO_LINE = 256
 _SPLIT_TEXT_UP_TO = 64 * 1024  # characters: the split copies the rest of the text
 
 
-@dataclass(slots=True)
-class Span:
+class Span(Plain):  # not a dataclass: creating one costs `check` start-up (core/frozen.py)
+    __slots__ = _FIELDS = ("start", "content_start", "content_end", "end")
     start: int  # offset of "<" of the start tag
     content_start: int  # just after the start tag's ">"
     content_end: int  # offset of "<" of the end tag (== content_start for <empty/>)
     end: int  # just after the end tag's ">"
+
+    def __init__(self, start: int, content_start: int, content_end: int, end: int):
+        self.start, self.content_start, self.content_end, self.end = start, content_start, content_end, end
 
 
 class SourceMap:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from proxy_addon.core.message import Message, local_name, text_of
 from proxy_addon.core.text import format_time
@@ -156,7 +157,6 @@ class SiteKnowledge:
         return fact.value if fact is not None else None
 
 
-@dataclass(frozen=True)
 class KnowledgeContext(LintContext):
     """A LintContext that also consults what was learned from traffic (learned facts win).
 
@@ -164,12 +164,21 @@ class KnowledgeContext(LintContext):
     learned facts its rule depends on.
     """
 
-    knowledge: SiteKnowledge = field(default_factory=SiteKnowledge, compare=False, repr=False)
-    upstream: str | None = None  # the server the linted message went to: only its facts apply
+    __slots__ = ("knowledge", "upstream")
+    _FIELDS = (*LintContext._FIELDS, "upstream")  # knowledge is neither compared nor shown
+    _KEPT = (*_FIELDS, "knowledge")
+    knowledge: SiteKnowledge
+    upstream: str | None  # the server the linted message went to: only its facts apply
+
+    def __init__(self, *values: Any, knowledge: SiteKnowledge | None = None, upstream: str | None = None,
+                 **named: Any):
+        super().__init__(*values, **named)
+        object.__setattr__(self, "knowledge", SiteKnowledge() if knowledge is None else knowledge)
+        object.__setattr__(self, "upstream", upstream)
 
     @classmethod
     def around(cls, base: LintContext, knowledge: SiteKnowledge, upstream: str | None = None) -> KnowledgeContext:
-        fields = {name: getattr(base, name) for name in LintContext.__dataclass_fields__}
+        fields = {name: getattr(base, name) for name in LintContext._FIELDS}
         return cls(**fields, knowledge=knowledge, upstream=upstream)
 
     def is_ci(self, site: str | None) -> bool | None:

@@ -5,24 +5,48 @@ What traffic teaches is layered on top by proxy_addon.exchange.knowledge.Knowled
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
+from typing import Any
 
 from proxy_addon.core.findings import Severity
+from proxy_addon.core.frozen import Frozen
 from proxy_addon.core.versions import Version, latest_version
 
 
-@dataclass(frozen=True)
-class LintContext:
-    ci_sites: frozenset[str] = frozenset()
-    api_version: Version = field(default_factory=latest_version)
-    site_ids: dict[str, str] = field(default_factory=dict)  # siteID -> siteName, for WX101 fixes
-    select: tuple[str, ...] = ()  # rule id prefixes; empty = all
-    ignore: tuple[str, ...] = ()
-    severity_overrides: dict[str, Severity] = field(default_factory=dict)
-    validate: bool = False
-    schema_dir: str | None = None
+class LintContext(Frozen):  # not a dataclass: creating one costs `check` start-up (core/frozen.py)
+    __slots__ = ("ci_sites", "api_version", "site_ids", "select", "ignore", "severity_overrides", "validate",
+                 "schema_dir", "control_hub_sites")
+    _FIELDS = __slots__  # a subclass adds its own: compared, shown and kept by with_changes
+    ci_sites: frozenset[str]
+    api_version: Version
+    site_ids: dict[str, str]  # siteID -> siteName, for WX101 fixes
+    select: tuple[str, ...]  # rule id prefixes; empty = all
+    ignore: tuple[str, ...]
+    severity_overrides: dict[str, Severity]
+    validate: bool
+    schema_dir: str | None
     # Sites converted to Control Hub management (41.11): no message says so, so it is configured.
-    control_hub_sites: frozenset[str] = frozenset()
+    control_hub_sites: frozenset[str]
+
+    def __init__(self, ci_sites: frozenset[str] = frozenset(), api_version: Version | None = None,
+                 site_ids: dict[str, str] | None = None, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
+                 severity_overrides: dict[str, Severity] | None = None, validate: bool = False,
+                 schema_dir: str | None = None, control_hub_sites: frozenset[str] = frozenset()):
+        define = object.__setattr__
+        define(self, "ci_sites", ci_sites)
+        define(self, "api_version", latest_version() if api_version is None else api_version)
+        define(self, "site_ids", {} if site_ids is None else site_ids)
+        define(self, "select", select)
+        define(self, "ignore", ignore)
+        define(self, "severity_overrides", {} if severity_overrides is None else severity_overrides)
+        define(self, "validate", validate)
+        define(self, "schema_dir", schema_dir)
+        define(self, "control_hub_sites", control_hub_sites)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._FIELDS)})"
 
     def site_key(self, site_name: str | None, site_id: str | None) -> str | None:
         return (site_name or self.site_ids.get(site_id or "") or site_id or None)
@@ -60,7 +84,17 @@ class LintContext:
         return rule_id in self.select and self.is_selected(rule_id)
 
     def with_changes(self, **changes: object) -> LintContext:
-        return replace(self, **changes)
+        """A copy with these fields changed (what dataclasses.replace gave), of the same class."""
+        return type(self)(**{**{name: getattr(self, name) for name in self._KEPT}, **changes})
+
+    _KEPT = _FIELDS  # what with_changes carries over: the fields, and a subclass's uncompared ones
+
+    def __reduce__(self) -> tuple[Any, ...]:  # by keyword: a subclass's fields follow its own __init__
+        return _rebuilt, (type(self), {name: getattr(self, name) for name in self._KEPT})
+
+
+def _rebuilt(cls: type[LintContext], values: dict[str, Any]) -> LintContext:
+    return cls(**values)
 
 
 def _folded(sites) -> frozenset[str]:

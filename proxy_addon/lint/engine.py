@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from lxml import etree
 
 from proxy_addon.core.findings import Finding, Fix, Severity
+from proxy_addon.core.frozen import Plain
 from proxy_addon.core.message import (
     Message,
     build_message,
@@ -25,18 +25,26 @@ from proxy_addon.lint.ruleset import Rule, RuleSet, builtin_rules, render
 from proxy_addon.lint.selector import Searches
 
 
-@dataclass
-class LintResult:
+class LintResult(Plain):  # not a dataclass: creating one costs `check` start-up (core/frozen.py)
+    _FIELDS = ("path", "document", "message", "findings", "context")  # compared and shown
     path: str
     document: ParsedDocument
     message: Message | None
-    findings: list[Finding] = field(default_factory=list)
-    context: LintContext = field(default_factory=LintContext)
-    # Per tag: each element's count of same-named start tags before it on its line (see _position).
-    _line_occurrences: dict[str, dict[etree._Element, int]] = field(default_factory=dict, repr=False, compare=False)
-    # Per rule: findings made, and for those over the cap, how many were only counted and where the first was.
-    _emitted: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
-    _uncounted: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
+    findings: list[Finding]
+    context: LintContext
+
+    def __init__(self, path: str, document: ParsedDocument, message: Message | None,
+                 findings: list[Finding] | None = None, context: LintContext | None = None):
+        self.path = path
+        self.document = document
+        self.message = message
+        self.findings = [] if findings is None else findings
+        self.context = LintContext() if context is None else context
+        # Per tag: each element's count of same-named start tags before it on its line (see _position).
+        self._line_occurrences: dict[str, dict[etree._Element, int]] = {}
+        # Per rule: findings made, and for those over the cap, how many were only counted and where the first was.
+        self._emitted: dict[str, int] = {}
+        self._uncounted: dict[str, list] = {}
 
     @property
     def operation(self) -> str | None:

@@ -12,6 +12,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from proxy_addon.core import data_cache
 from proxy_addon.core.frozen import Frozen
 from proxy_addon.core.shipped import data_dir
 from proxy_addon.lint.packs import RuleError, load_yaml
@@ -95,6 +96,50 @@ class Lifecycle(Frozen):
 def load_lifecycle(path: Path | None = None) -> Lifecycle:
     """Read and check rules/lifecycle.yaml; a problem raises RuleError naming file:line."""
     path = path or data_dir("rules") / FILE_NAME
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raw = None  # load_yaml says why, naming the file
+    if raw is not None:
+        checked = data_cache.load(CHECKED_CACHE_KIND, raw)
+        if checked is not None:
+            try:
+                return _from_checked(checked)
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+                pass  # an entry of another shape: check the file anew
+    lifecycle = _checked(path)
+    if raw is not None:
+        data_cache.store(CHECKED_CACHE_KIND, raw, _to_checked(lifecycle))
+    return lifecycle
+
+
+# The data cache's entry for a file that passed every check below: rows of text only, so start-up
+# rebuilds the table without checking it again (the entry is keyed by the file's exact bytes, so
+# an edited file is checked anew). Bump the version when the rows change shape.
+CHECKED_CACHE_KIND = "lifecycle-checked-v1"
+
+
+def _to_checked(lifecycle: Lifecycle) -> dict[str, Any]:
+    return {
+        "sources": {key: [source.url, source.says] for key, source in lifecycle.sources.items()},
+        "statuses": lifecycle.statuses,
+        "groups": lifecycle.groups,
+        "operations": [[op.name, op.group, op.status, op.basis, op.source.id, op.rest.status, op.rest.name,
+                        op.rest.docs, op.rest.source.id if op.rest.source is not None else None, op.note]
+                       for op in lifecycle.operations.values()],
+    }
+
+
+def _from_checked(entry: dict[str, Any]) -> Lifecycle:
+    sources = {key: Source(key, url, says) for key, (url, says) in entry["sources"].items()}
+    operations = {}
+    for name, group, status, basis, source, rest_status, rest_name, rest_docs, rest_source, note in entry["operations"]:
+        rest = Rest(rest_status, rest_name, rest_docs, sources[rest_source] if rest_source is not None else None)
+        operations[name.lower()] = Operation(name, group, status, basis, sources[source], rest, note, True)
+    return Lifecycle(operations, entry["statuses"], entry["groups"], sources)
+
+
+def _checked(path: Path) -> Lifecycle:
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise RuleError(f"{path}:1: the lifecycle file is a mapping with {', '.join(sorted(_SECTIONS))}")

@@ -207,7 +207,9 @@ class Message(Plain):  # not a dataclass: creating one costs `check` start-up (c
         # The parser may have found the credential elements already (an undeclared prefix's report).
         elements = self.__dict__.get("_credential_elements")
         if elements is None:
-            elements = (element for element in self.root.iter(etree.Element) if is_secret_tag(element.tag))
+            known = SECRET_TAGS.get  # read first: a call per element costs more than the walk
+            elements = (element for element in self.root.iter(etree.Element)
+                        if (secret := known(tag := element.tag)) or (secret is None and is_secret_tag(tag)))
         # The whole value: a comment or PI inside it (<password>sec<!---->ret</password>) splits
         # element.text, but the server reads it whole and may echo it whole.
         return frozenset(value for element in elements if (value := text_of(element)))
@@ -218,16 +220,16 @@ _ELEMENTS_BEFORE = etree.XPath("count(preceding::*) + count(ancestor::*)")
 _COUNTED_INDEXES = 4
 
 
-_SECRET_TAGS: dict[str, bool] = {}
+SECRET_TAGS: dict[str, bool] = {}  # is_secret_tag's memo (full tag: whether secret); callers may read it
 
 
 def is_secret_tag(tag: str) -> bool:
     """is_secret_name for a full lxml tag (Clark notation), remembered: the same few tags recur in every message."""
-    known = _SECRET_TAGS.get(tag)
+    known = SECRET_TAGS.get(tag)
     if known is None:
-        if len(_SECRET_TAGS) > 4096:  # hostile input may invent names without end
-            _SECRET_TAGS.clear()
-        known = _SECRET_TAGS[tag] = is_secret_name(tag.rsplit("}", 1)[-1])
+        if len(SECRET_TAGS) > 4096:  # hostile input may invent names without end
+            SECRET_TAGS.clear()
+        known = SECRET_TAGS[tag] = is_secret_name(tag.rsplit("}", 1)[-1])
     return known
 
 

@@ -19,7 +19,7 @@ from lxml import etree
 from proxy_addon.core.charsets import byte_order_mark, is_character_set
 from proxy_addon.core.findings import Finding, Severity
 from proxy_addon.core.frozen import Plain
-from proxy_addon.core.message import is_secret_tag, local_name_of
+from proxy_addon.core.message import SECRET_TAGS, is_secret_tag, local_name_of
 from proxy_addon.core.namespaces import UNBOUND_NS_PREFIX, WELL_KNOWN_PREFIXES
 from proxy_addon.core.positions import SourceMap
 from proxy_addon.core.redaction import mask_quoted_credentials, quoted_credential_masker
@@ -249,7 +249,7 @@ def parse_document(raw: bytes, *, path: str = "-", http_charset: str | None = No
     text = doc.text or ""
     if _over_memory_budget(doc, text, validating):
         return doc
-    dtd = _DTD_OR_ENTITY.search(text) if "<!" in text else None
+    dtd = _DTD_OR_ENTITY.search(text) if _holds(text, "<!") else None
     if dtd:
         doc.add("WX006", "declaration", offset=dtd.start(), kind=dtd.group(1))
     _parse(doc)
@@ -483,15 +483,24 @@ def _uses_any(root: etree._Element, on_elements: set[str], prefixes: list[str], 
 def _plain_markup(text: str) -> bool:
     """No comment, CDATA section, DTD or processing instruction past the XML declaration: in a
     well-formed document every "<" then starts a tag."""
-    if "<!" in text:
+    if _holds(text, "<!"):
         return False
     declaration = _DECLARATION.match(text)
-    return text.find("<?", declaration.end() if declaration else 0) < 0
+    return not _holds(text, "<?", declaration.end() if declaration else 0)
+
+
+def _holds(text: str, markup: str, start: int = 0) -> bool:
+    """Whether `markup` ("<" and a character rare in XML) occurs in the text from `start`. The rare
+    character is looked for first: one character is a memchr, two a loop over every "<" (~4x slower)."""
+    return text.find(markup[1], start) >= 0 and text.find(markup, start) >= 0
 
 
 def _secret_elements(root: etree._Element) -> list[etree._Element]:
     """The credential elements of a document."""
-    return [element for element in root.iter(etree.Element) if is_secret_tag(element.tag)]
+    # The memo is read here first: a function call per element cost more than the walk itself.
+    known = SECRET_TAGS.get
+    return [element for element in root.iter(etree.Element)
+            if (secret := known(tag := element.tag)) or (secret is None and is_secret_tag(tag))]
 
 
 def _qnames(elements: list[etree._Element]) -> set[str]:

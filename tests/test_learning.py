@@ -24,10 +24,10 @@ from proxy_addon.lint.context import LintContext
 from proxy_addon.lint.engine import Linter
 
 from .audit_support import day, har_entry, write_har
-from .builders import REPO, request_xml, response_xml
+from .builders import SHARED, request_xml, response_xml
 from .test_exchange import checked_findings, run_cli, store_findings
 
-SPEC = REPO.parent / "shared" / "spec"
+SPEC = SHARED / "spec"
 ACME = "<siteName>acme</siteName><webExID>admin@acme.com</webExID>"
 TICKET = "AAABTVl7rcMAAUijMSZH-DdXvmqww-dbXhzNvdA6pjHPtynb9b7dF35zsn"
 
@@ -115,6 +115,8 @@ def test_an_undocumented_site_type_teaches_nothing():
     assert learn("GetSiteType", site_type_answer("9")) == []
 
 
+@pytest.mark.skipif(not (SPEC / "xml-api-9.0-release-notes.txt").is_file(),
+                    reason=f"no release notes at {SPEC} (a clone without ../shared)")
 def test_the_spec_example_answer_is_learned():
     """A193-209: lower-case serv:bodycontent and ep:sitetype. The example lacks its `<serv:message`
     start (A193 'Example Response' is followed by the namespace declarations) and carries an HTML

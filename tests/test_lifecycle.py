@@ -12,7 +12,7 @@ from proxy_addon.core.shipped import data_dir
 from proxy_addon.lint.lifecycle import load_lifecycle
 from proxy_addon.lint.ruleset import RuleError, RuleSet
 
-from .builders import CORPUS, REPO, request_xml, response_xml, rules_of
+from .builders import CORPUS, HAS_CORPUS, REPO, request_xml, response_xml, rules_of
 
 SHIPPED = data_dir("rules") / "lifecycle.yaml"
 
@@ -30,7 +30,8 @@ def _known_operations() -> dict[str, set[str]]:
     simulator = (REPO / "proxy_addon" / "simulator" / "answers.py").read_text(encoding="utf-8")
     for name in re.findall(r'"((?:Create|Set|Get|Del|Lst|Upload|Authenticate|Activate)[A-Z]\w*)"', simulator):
         found.setdefault(name, set()).add("simulator")
-    rows = (CORPUS / "PROVENANCE.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    # The corpus's operations too, where it is (a clone without ../shared has the others only).
+    rows = (CORPUS / "PROVENANCE.tsv").read_text(encoding="utf-8").splitlines()[1:] if HAS_CORPUS else []
     for row in rows:
         operation = row.split("\t")[6]
         if operation:
@@ -41,7 +42,7 @@ def _known_operations() -> dict[str, set[str]]:
 def test_every_operation_the_project_knows_is_classified():
     lifecycle = load_lifecycle(SHIPPED)
     known = _known_operations()
-    assert len(known) >= 40
+    assert len(known) >= (40 if HAS_CORPUS else 35)  # the scan found the project's operations
     missing = {name: sorted(where) for name, where in known.items() if not lifecycle.lookup(name).known}
     assert missing == {}
 

@@ -74,8 +74,7 @@ class Walk:
                 yield item
                 continue
             path, sniff = item
-            if sniff and not _is_message_file(path):
-                self.not_messages.append(Path(path))
+            if sniff and self.skip_not_message(path, _head(path)):
                 continue
             yield Path(path)
 
@@ -100,9 +99,10 @@ class Walk:
             else:
                 yield CaptureError(raw, "no such file or folder")
 
-    def skip_not_message(self, path: str, head: bytes) -> bool:
-        """For a candidate to sniff: True (and counted) when `head`, its first bytes, is not a message."""
-        if is_message(head[:SNIFF_BYTES]):
+    def skip_not_message(self, path: str, head: bytes | None) -> bool:
+        """For a candidate to sniff: True (and counted) when `head`, its first bytes, is not a message.
+        None (the file could not be read): read it anyway, reading it again reports why it cannot."""
+        if head is None or is_message(head[:SNIFF_BYTES]):
             return False
         self.not_messages.append(Path(path))
         return True
@@ -116,10 +116,8 @@ class Walk:
         if excluded.match(relative):
             self.excluded += 1
             return True
-        if self.messages_only and path.suffix.lower() in XML_SUFFIXES and not _is_message_file(str(path)):
-            self.not_messages.append(path)
-            return True
-        return False
+        return self.messages_only and path.suffix.lower() in XML_SUFFIXES and \
+            self.skip_not_message(str(path), _head(str(path)))
 
     def _search(self, top: Path, excluded: _Excludes) -> Iterator[tuple[str, bool]]:
         """The files under `top` to read, in path order. Strings and directory entries, not Path
@@ -297,12 +295,13 @@ def _ancestor_gitignores(top: Path) -> list[tuple[Path, pathspec.PathSpec]]:
     return []
 
 
-def _is_message_file(path: str) -> bool:
+def _head(path: str) -> bytes | None:
+    """A file's first bytes, enough to sniff; None when it cannot be read."""
     try:
         with open(path, "rb") as stream:
-            return is_message(stream.read(SNIFF_BYTES))
+            return stream.read(SNIFF_BYTES)
     except OSError:
-        return True  # read it anyway: reading it again reports why it cannot be read
+        return None
 
 
 class PerFileIgnores:
